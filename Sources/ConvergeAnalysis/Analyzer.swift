@@ -1,0 +1,244 @@
+import ConvergeCore
+
+/// Consolidates a panel's answers into an evidence-linked report: a pure, deterministic function of the
+/// answers, the rubric, the prompt and the settings (DESIGN.md, "Data flow": segment → represent → match →
+/// score).
+///
+/// Several answers with the same panelist id are samples of that panelist: support counts a panelist once.
+public struct Analyzer: Sendable {
+    public static let engineVersion = "converge-analysis 0.1.0"
+
+    public var similarity: any SimilarityModel
+    /// Report panelists as `AI 1`, `AI 2`, ... with ids `ai-1`, `ai-2`, ... and no model names.
+    public var blind: Bool
+
+    public init(similarity: any SimilarityModel = LexicalSimilarity(), blind: Bool = false) {
+        self.similarity = similarity
+        self.blind = blind
+    }
+
+    public func analyze(_ input: AnalysisInput) -> Report {
+        Run(input: input, model: similarity, blind: blind).report()
+    }
+}
+
+/// One analysis, step by step.
+private struct Run {
+    let input: AnalysisInput
+    let model: any SimilarityModel
+    let blind: Bool
+
+    /// Distinct panelists in input order, and which one each answer belongs to.
+    let panelists: [Panelist]
+    let panelistOfAnswer: [Int]
+    let scalars: [[Unicode.Scalar]]
+    let statements: [Statement]
+    /// Statements that take part in matching (not headings, not empty of features).
+    let matchable: [Int]
+
+    init(input: AnalysisInput, model: any SimilarityModel, blind: Bool) {
+        self.input = input
+        self.model = model
+        self.blind = blind
+        var panelists: [Panelist] = []
+        var indexOf: [String: Int] = [:]
+        var panelistOfAnswer: [Int] = []
+        for answer in input.answers {
+            if let existing = indexOf[answer.panelist.id] {
+                panelistOfAnswer.append(existing)
+            } else {
+                indexOf[answer.panelist.id] = panelists.count
+                panelistOfAnswer.append(panelists.count)
+                var panelist = answer.panelist
+                if blind {
+                    panelist = Panelist(id: "ai-\(panelists.count + 1)", label: "AI \(panelists.count + 1)")
+                }
+                panelists.append(panelist)
+            }
+        }
+        self.panelists = panelists
+        self.panelistOfAnswer = panelistOfAnswer
+        self.scalars = input.answers.map { Array($0.text.unicodeScalars) }
+        var statements: [Statement] = []
+        for (a, s) in scalars.enumerated() { statements += Segmenter.statements(of: s, answerIndex: a) }
+        self.statements = statements
+        self.matchable = statements.indices.filter { statements[$0].kind != .heading }
+    }
+
+    func report() -> Report {
+        let answerOf = statements.map(\.answerIndex)
+        let rubricItems = input.rubric?.items ?? []
+        let contexts = statements.map { s in s.sentence.map { scalars[s.answerIndex].string($0) } }
+        let prepared = model.prepare(SimilarityInput(statements: statements.map(\.text), answerOfStatement: answerOf,
+                                                     contextOfStatement: contexts,
+                                                     rubricItems: rubricItems.map(\.item.text),
+                                                     prompt: input.prompt))
+        let matchableSet = Set(matchable)
+
+        // Rubric coverage: which statements make each item.
+        var itemStatements: [[(statement: Int, score: Double)]] = []
+        for item in rubricItems.indices {
+            let made = prepared.rubricCandidates(item: item).filter(matchableSet.contains).compactMap { s in
+                let score = prepared.rubricScore(item: item, statement: s)
+                return score >= model.rubricThreshold ? (s, score) : nil
+            }
+            itemStatements.append(made)
+        }
+        let anchored = Set(itemStatements.flatMap { $0.map(\.statement) })
+
+        // Key points: one per rubric item that anyone makes, then clusters of the other statements.
+        var groups: [(statements: [Int], rubricItem: Int?)] = []
+        for (item, made) in itemStatements.enumerated() where !made.isEmpty {
+            groups.append((made.map(\.statement).sorted(), item))
+        }
+        let free = matchable.filter { !anchored.contains($0) }
+        let clusterer = KeyPointClusterer(threshold: model.clusterThreshold)
+        var clusters = clusterer.cluster(free, answerOf: answerOf, similarity: prepared)
+        clusters.sort { lhs, rhs in
+            let (l, r) = (support(lhs).count, support(rhs).count)
+            return l != r ? l > r : lhs[0] < rhs[0]
+        }
+        groups += clusters.map { ($0, nil) }
+
+        let answered = panelists.count
+        var keyPoints: [Report.KeyPoint] = []
+        for (n, group) in groups.enumerated() {
+            let supporters = support(group.statements)
+            let item = group.rubricItem.map { rubricItems[$0] }
+            keyPoints.append(Report.KeyPoint(
+                id: "kp-\(n + 1)",
+                label: item?.item.text ?? label(group.statements, prepared),
+                category: item?.category,
+                support: supporters.map { panelists[$0].id },
+                consensus: ConsensusLevel(support: supporters.count, panelSize: answered),
+                evidence: group.statements.map(evidence),
+                rubricItem: item?.item.id))
+        }
+
+        var rubricCoverage: Report.RubricCoverage?
+        var omissions: [Report.Omission] = []
+        if let rubric = input.rubric {
+            var items: [Report.RubricItemCoverage] = []
+            for (index, entry) in rubricItems.enumerated() {
+                // The best statement of each supporting panelist is the evidence.
+                var best: [Int: (statement: Int, score: Double)] = [:]
+                for made in itemStatements[index] {
+                    let p = panelistOfAnswer[statements[made.statement].answerIndex]
+                    if let current = best[p], current.score >= made.score { continue }
+                    best[p] = made
+                }
+                let supporters = best.keys.sorted()
+                items.append(Report.RubricItemCoverage(
+                    id: entry.item.id, category: entry.category, text: entry.item.text,
+                    support: supporters.map { panelists[$0].id },
+                    evidence: supporters.map { evidence(best[$0]!.statement) }))
+                if supporters.isEmpty {
+                    omissions.append(Report.Omission(item: entry.item.id, category: entry.category,
+                                                     text: entry.item.text))
+                }
+            }
+            rubricCoverage = Report.RubricCoverage(title: rubric.title, items: items)
+        }
+
+        let mentions = TermExtractor().mentions(answers: scalars, statements: statements)
+        return Report(
+            prompt: input.prompt,
+            panelists: panelists.map {
+                Report.PanelistEntry(id: $0.id, label: $0.label, model: $0.model, status: .answered)
+            },
+            keyPoints: keyPoints,
+            terms: terms(mentions),
+            conflicts: ConflictFinder.conflicts(keyPoints: keyPoints, groups: groups.map(\.statements),
+                                                statements: statements, mentions: mentions,
+                                                panelistOfAnswer: panelistOfAnswer, panelists: panelists),
+            rubric: rubricCoverage,
+            omissions: omissions,
+            convergence: ConvergenceIndex.compute(keyPoints: keyPoints, panelists: panelists.map(\.id)),
+            analysis: Report.Analysis(engine: Analyzer.engineVersion, similarity: model.name,
+                                      statements: matchable.count, blind: blind))
+    }
+
+    /// Distinct panelists (indices) behind some statements, in panel order.
+    func support(_ group: [Int]) -> [Int] {
+        Set(group.map { panelistOfAnswer[statements[$0].answerIndex] }).sorted()
+    }
+
+    func evidence(_ s: Int) -> Report.Evidence {
+        let statement = statements[s]
+        return Report.Evidence(panelist: panelists[panelistOfAnswer[statement.answerIndex]].id,
+                               quote: statement.text, start: statement.start, end: statement.end)
+    }
+
+    /// The label of a cluster: its medoid statement (highest total similarity to the others), as plain text.
+    func label(_ group: [Int], _ prepared: any PreparedSimilarity) -> String {
+        var best = group[0]
+        if group.count > 1 {
+            var bestScore = -1.0
+            for s in group {
+                let score = group.reduce(0.0) { $1 == s ? $0 : $0 + prepared.similarity(s, $1) }
+                if score > bestScore + 1e-12 { best = s; bestScore = score }
+            }
+        }
+        return Labels.plain(statements[best].text)
+    }
+
+    func terms(_ mentions: [TermMention]) -> [Report.Term] {
+        struct Entry { var first: Int; var mentions: [TermMention] }
+        var entries: [String: Entry] = [:]
+        for (n, mention) in mentions.enumerated() {
+            let key = "\(mention.kind == .quantity ? "q" : "n"):\(mention.key)"
+            entries[key, default: Entry(first: n, mentions: [])].mentions.append(mention)
+        }
+        var terms: [(term: Report.Term, first: Int)] = []
+        for entry in entries.values {
+            let kinds = Set(entry.mentions.map(\.kind))
+            let kind: Report.Term.Kind = kinds.contains(.quantity) ? .quantity : kinds.contains(.title) ? .title : .name
+            var firstByPanelist: [Int: TermMention] = [:]
+            for m in entry.mentions where firstByPanelist[panelistOfAnswer[m.answerIndex]] == nil {
+                firstByPanelist[panelistOfAnswer[m.answerIndex]] = m
+            }
+            let supporters = firstByPanelist.keys.sorted()
+            // The most frequent surface form names the term; ties go to the earliest.
+            var counts: [String: Int] = [:]
+            for m in entry.mentions { counts[m.text, default: 0] += 1 }
+            let text = entry.mentions.map(\.text).max { counts[$0]! < counts[$1]! }!
+            let display = entry.mentions.first { counts[$0.text]! == counts[text]! }!.text
+            terms.append((Report.Term(
+                text: display, kind: kind, support: supporters.map { panelists[$0].id },
+                evidence: supporters.map { p in
+                    let m = firstByPanelist[p]!
+                    return Report.Evidence(panelist: panelists[p].id, quote: m.text, start: m.start, end: m.end)
+                }), entry.first))
+        }
+        terms.sort { lhs, rhs in
+            lhs.term.support.count != rhs.term.support.count
+                ? lhs.term.support.count > rhs.term.support.count : lhs.first < rhs.first
+        }
+        return terms.map(\.term)
+    }
+}
+
+/// Human-readable labels from statement text.
+enum Labels {
+    static let maxLength = 120
+
+    /// Markdown markup removed, white space folded, first letter capitalised, shortened at a word boundary.
+    static func plain(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        var lastWasSpace = false
+        for s in text.unicodeScalars where s != "*" && s != "`" {
+            let space = s.properties.isWhitespace
+            if space && lastWasSpace { continue }
+            scalars.append(space ? " " : s)
+            lastWasSpace = space
+        }
+        var label = String(scalars)
+        if let first = label.first, first.isLowercase { label = first.uppercased() + label.dropFirst() }
+        if label.count > maxLength {
+            let cut = label.prefix(maxLength)
+            let end = cut.lastIndex(of: " ") ?? cut.endIndex
+            label = String(cut[..<end]) + "…"
+        }
+        return label
+    }
+}

@@ -1,0 +1,352 @@
+import ConvergeCore
+
+/// Markdown-aware segmentation of an answer into statements (DESIGN.md, "statement").
+///
+/// Blocks first: ATX headings, list items (`-`, `*`, `+`, `1.`, `1)`), table rows, block quotes and paragraphs;
+/// fenced code is skipped. A bold lead-in that opens a block (`**Databases:** ...`, `**Go** - ...`) becomes a
+/// statement of its own and the section of what follows. Each block is split into sentences (`.`, `!`, `?`
+/// followed by space and a capital, a digit or an opening mark; abbreviations such as `e.g.` and single-letter
+/// initials such as `C.` do not end a sentence). A sentence that enumerates several points is split into
+/// clauses at top-level commas and semicolons (not inside brackets or quotes, not between digits); fragments
+/// with fewer than two content words rejoin their neighbour, and names listed after a cue (`like`, `such as`,
+/// `e.g.`, `including`) stay with the phrase that introduced them.
+///
+/// Offsets are Unicode scalar indices into the answer; every statement's text is exactly its slice.
+/// Runs in time linear in the length of the answer.
+public enum Segmenter {
+    public static func statements(of text: String, answerIndex: Int) -> [Statement] {
+        statements(of: Array(text.unicodeScalars), answerIndex: answerIndex)
+    }
+
+    public static func statements(of scalars: [Unicode.Scalar], answerIndex: Int) -> [Statement] {
+        var state = State(scalars: scalars, answerIndex: answerIndex)
+        state.run()
+        return state.output
+    }
+
+    static let abbreviations: Set<String> = [
+        "e.g", "i.e", "eg", "ie", "vs", "mr", "mrs", "ms", "dr", "prof", "inc", "ltd", "jr", "sr", "st", "no",
+        "fig", "approx", "cf", "al", "u.s", "u.k", "a.m", "p.m", "ca", "dept", "est", "mt", "vol", "ed", "etc.,",
+    ]
+    static let listCues: Set<String> = ["like", "e.g", "eg", "including", "example", "instance", "namely",
+                                        "especially", "include", "includes", "incl"]
+
+    private struct State {
+        let scalars: [Unicode.Scalar]
+        let answerIndex: Int
+        var output: [Statement] = []
+        var section: String?
+        var block: (start: Int, end: Int, isItem: Bool)?
+
+        init(scalars: [Unicode.Scalar], answerIndex: Int) {
+            self.scalars = scalars
+            self.answerIndex = answerIndex
+        }
+
+        mutating func run() {
+            var inFence: Unicode.Scalar?
+            var lineStart = 0
+            let n = scalars.count
+            while lineStart <= n {
+                var lineEnd = lineStart
+                while lineEnd < n, scalars[lineEnd] != "\n" { lineEnd += 1 }
+                processLine(lineStart, lineEnd, inFence: &inFence)
+                lineStart = lineEnd + 1
+            }
+            flush()
+        }
+
+        func isSpace(_ i: Int) -> Bool {
+            scalars[i] == " " || scalars[i] == "\t" || scalars[i] == "\r" || scalars[i] == "\u{A0}"
+                || scalars[i].properties.isWhitespace
+        }
+
+        mutating func processLine(_ ls: Int, _ le: Int, inFence: inout Unicode.Scalar?) {
+            var s = ls
+            while s < le, isSpace(s) { s += 1 }
+            var e = le
+            while e > s, isSpace(e - 1) { e -= 1 }
+            if let fence = inFence {
+                if e - s >= 3, scalars[s] == fence, scalars[s + 1] == fence, scalars[s + 2] == fence { inFence = nil }
+                return
+            }
+            if s == e { flush(); return }
+            let c = scalars[s]
+            if (c == "`" || c == "~"), e - s >= 3, scalars[s + 1] == c, scalars[s + 2] == c {
+                flush(); inFence = c; return
+            }
+            if c == "#" {
+                var h = s
+                while h < e, scalars[h] == "#" { h += 1 }
+                if h - s <= 6, h == e || isSpace(h) {
+                    flush()
+                    var cs = h
+                    while cs < e, isSpace(cs) { cs += 1 }
+                    var ce = e
+                    while ce > cs, scalars[ce - 1] == "#" { ce -= 1 }
+                    while ce > cs, isSpace(ce - 1) { ce -= 1 }
+                    if let range = trimmed(cs, ce) {
+                        emit(range, kind: .heading)
+                        section = plain(range)
+                    }
+                    return
+                }
+            }
+            if isThematicBreak(s, e) { flush(); return }
+            if c == "|" {
+                flush()
+                if !scalars[s..<e].allSatisfy({ "|-: \t".unicodeScalars.contains($0) }) {
+                    var cs = s + 1
+                    var ce = e
+                    if ce > cs, scalars[ce - 1] == "|" { ce -= 1 }
+                    while cs < ce, isSpace(cs) { cs += 1 }
+                    while ce > cs, isSpace(ce - 1) { ce -= 1 }
+                    if let range = trimmed(cs, ce) { emit(range, kind: .item) }
+                }
+                return
+            }
+            var cs = s
+            if c == ">" {
+                while cs < e, scalars[cs] == ">" || isSpace(cs) { cs += 1 }
+                if cs == e { flush(); return }
+            }
+            if let itemStart = listMarkerEnd(cs, e) {
+                flush()
+                block = (itemStart, e, true)
+                return
+            }
+            if block != nil {
+                block!.end = e
+            } else {
+                block = (cs, e, false)
+            }
+        }
+
+        func isThematicBreak(_ s: Int, _ e: Int) -> Bool {
+            let c = scalars[s]
+            guard c == "-" || c == "*" || c == "_" else { return false }
+            var count = 0
+            for i in s..<e {
+                if scalars[i] == c { count += 1 } else if !isSpace(i) { return false }
+            }
+            return count >= 3
+        }
+
+        /// Where the content of a list item starts, when the line opens one.
+        func listMarkerEnd(_ s: Int, _ e: Int) -> Int? {
+            let c = scalars[s]
+            var i = s
+            if c == "-" || c == "*" || c == "+" {
+                i += 1
+            } else if c.properties.numericType == .decimal, c.isASCII {
+                while i < e, i - s < 3, scalars[i].isASCII, scalars[i].properties.numericType == .decimal { i += 1 }
+                guard i < e, scalars[i] == "." || scalars[i] == ")" else { return nil }
+                i += 1
+            } else {
+                return nil
+            }
+            guard i < e, isSpace(i) else { return nil }
+            while i < e, isSpace(i) { i += 1 }
+            if i < e, scalars[i] == "[", i + 2 < e, scalars[i + 2] == "]" { i += 3 } // task list box
+            while i < e, isSpace(i) { i += 1 }
+            return i < e ? i : nil
+        }
+
+        mutating func flush() {
+            guard let current = block else { return }
+            block = nil
+            var start = current.start
+            let end = current.end
+            var first = true
+            if let (leadRange, rest) = leadIn(start, end) {
+                emit(leadRange, kind: .item)
+                section = plain(leadRange)
+                start = rest
+                first = false
+            }
+            for sentence in sentences(start, end) {
+                let clauses = self.clauses(sentence)
+                if clauses.count == 1 {
+                    emit(clauses[0], kind: first && current.isItem ? .item : .sentence)
+                } else {
+                    for clause in clauses { emit(clause, kind: .clause, sentence: sentence) }
+                }
+                first = false
+            }
+        }
+
+        /// A bold lead-in at the start of a block: `**X:** rest`, `**X**: rest`, `**X** - rest`.
+        func leadIn(_ s: Int, _ e: Int) -> (Range<Int>, Int)? {
+            guard e - s > 4 else { return nil }
+            let m = scalars[s]
+            guard (m == "*" || m == "_"), scalars[s + 1] == m else { return nil }
+            var i = s + 2
+            let limit = min(e - 1, s + 160)
+            while i < limit {
+                if scalars[i] == m, scalars[i + 1] == m { break }
+                if scalars[i] == "\n" { return nil }
+                i += 1
+            }
+            guard i < limit else { return nil }
+            let innerStart = s + 2
+            var innerEnd = i
+            var after = i + 2
+            var colonInside = false
+            while innerEnd > innerStart, scalars[innerEnd - 1] == ":" || isSpace(innerEnd - 1) {
+                if scalars[innerEnd - 1] == ":" { colonInside = true }
+                innerEnd -= 1
+            }
+            var j = after
+            while j < e, isSpace(j) { j += 1 }
+            var separated = colonInside
+            if j < e, scalars[j] == ":" || scalars[j] == "-" || scalars[j] == "\u{2013}" || scalars[j] == "\u{2014}" {
+                separated = true
+                j += 1
+                while j < e, isSpace(j) { j += 1 }
+            }
+            after = j
+            guard separated, after < e, let lead = trimmed(innerStart, innerEnd) else { return nil }
+            return (lead, after)
+        }
+
+        /// Sentence ranges within `s..<e`.
+        func sentences(_ s: Int, _ e: Int) -> [Range<Int>] {
+            var result: [Range<Int>] = []
+            var sentenceStart = s
+            var i = s
+            var quoteDepth = 0
+            while i < e {
+                let c = scalars[i]
+                if c == "\u{201C}" { quoteDepth += 1 } else if c == "\u{201D}" { quoteDepth = max(0, quoteDepth - 1) }
+                if c == "." || c == "!" || c == "?" {
+                    var j = i + 1
+                    while j < e, ".!?\"'\u{201D}\u{2019})]*_".unicodeScalars.contains(scalars[j]) { j += 1 }
+                    if j == e {
+                        break
+                    }
+                    if isSpace(j) {
+                        var k = j
+                        while k < e, isSpace(k) { k += 1 }
+                        let next = scalars[k]
+                        let opensSentence = next.properties.isUppercase || next.properties.numericType == .decimal
+                            || "\"'\u{201C}\u{2018}(*_[`".unicodeScalars.contains(next)
+                        if opensSentence, !(c == "." && isAbbreviation(before: i, from: sentenceStart)) {
+                            if let range = trimmed(sentenceStart, j) { result.append(range) }
+                            sentenceStart = k
+                            i = k
+                            continue
+                        }
+                    }
+                }
+                i += 1
+            }
+            if let range = trimmed(sentenceStart, e) { result.append(range) }
+            return result
+        }
+
+        func isAbbreviation(before dot: Int, from s: Int) -> Bool {
+            var w = dot
+            while w > s, Tokenizer.isWordScalar(scalars[w - 1]) || scalars[w - 1] == "." { w -= 1 }
+            guard w < dot else { return false }
+            let word = scalars.string(w..<dot).lowercased()
+            if word.unicodeScalars.count == 1, scalars[w].properties.isUppercase { return true } // initial: C.
+            return abbreviations.contains(word)
+        }
+
+        /// Clause ranges of one sentence (the sentence itself when it does not enumerate points).
+        func clauses(_ sentence: Range<Int>) -> [Range<Int>] {
+            var cuts: [Int] = []
+            var depth = 0
+            var inStraightQuote = false
+            var curly = 0
+            for i in sentence {
+                switch scalars[i] {
+                case "(", "[", "{": depth += 1
+                case ")", "]", "}": depth = max(0, depth - 1)
+                case "\"": inStraightQuote.toggle()
+                case "\u{201C}": curly += 1
+                case "\u{201D}": curly = max(0, curly - 1)
+                case ",", ";":
+                    guard depth == 0, !inStraightQuote, curly == 0 else { break }
+                    if scalars[i] == ",", i > sentence.lowerBound, i + 1 < sentence.upperBound,
+                       scalars[i - 1].properties.numericType == .decimal,
+                       scalars[i + 1].properties.numericType == .decimal { break }
+                    cuts.append(i)
+                default: break
+                }
+            }
+            guard !cuts.isEmpty else { return [sentence] }
+            var fragments: [Range<Int>] = []
+            var start = sentence.lowerBound
+            for cut in cuts + [sentence.upperBound] {
+                if let range = trimmedClause(start, cut) { fragments.append(range) }
+                start = cut + 1
+            }
+            struct Group { var range: Range<Int>; var weak: Bool; var listOpen: Bool }
+            var groups: [Group] = []
+            for fragment in fragments {
+                let tokens = Tokenizer.tokens(scalars, in: fragment)
+                let lower = tokens.map { $0.text.lowercased() }
+                let content = lower.filter { !StopWords.contains($0) }.count
+                let nameOnly = !tokens.isEmpty && zip(tokens, lower).allSatisfy { token, word in
+                    token.isCapitalized || token.hasDigit || word == "and" || word == "or"
+                }
+                let hasCue = lower.contains { listCues.contains($0) }
+                    || zip(lower, lower.dropFirst()).contains { $0 == "such" && $1 == "as" }
+                // A fragment that opens with a cue ("e.g. with p99 latency") elaborates on the one before.
+                let elaborates = lower.first.map { listCues.contains($0) || $0 == "i.e" || $0 == "ie" } ?? false
+                if var last = groups.last {
+                    if (last.listOpen && nameOnly) || last.weak || (content < 2 && !nameOnly) || elaborates {
+                        last.range = last.range.lowerBound..<fragment.upperBound
+                        last.weak = last.weak && content < 2
+                        last.listOpen = last.listOpen || hasCue
+                        groups[groups.count - 1] = last
+                        continue
+                    }
+                }
+                groups.append(Group(range: fragment, weak: content < 2 && !nameOnly, listOpen: hasCue))
+            }
+            if groups.count > 1, groups[groups.count - 1].weak {
+                let last = groups.removeLast()
+                groups[groups.count - 1].range = groups[groups.count - 1].range.lowerBound..<last.range.upperBound
+            }
+            if groups.count == 1 { return [sentence] }
+            return groups.map(\.range)
+        }
+
+        /// Trims white space and Markdown emphasis, and drops trailing sentence punctuation.
+        func trimmed(_ s: Int, _ e: Int) -> Range<Int>? {
+            var a = s, b = e
+            while a < b, isSpace(a) || scalars[a] == "*" || scalars[a] == "_" { a += 1 }
+            while b > a, isSpace(b - 1) || ".,;:!?*_".unicodeScalars.contains(scalars[b - 1]) { b -= 1 }
+            // Keep a closing bracket or quote that has its opening partner inside.
+            guard a < b else { return nil }
+            guard scalars[a..<b].contains(where: Tokenizer.isWordScalar) else { return nil }
+            return a..<b
+        }
+
+        /// Like `trimmed`, and drops a leading conjunction (`and`, `or`, `as well as`).
+        func trimmedClause(_ s: Int, _ e: Int) -> Range<Int>? {
+            guard var range = trimmed(s, e) else { return nil }
+            for lead in ["and ", "or ", "as well as ", "and/or ", "plus ", "but "] {
+                let count = lead.unicodeScalars.count
+                if range.count > count,
+                   scalars.string(range.lowerBound..<(range.lowerBound + count)).lowercased() == lead {
+                    range = (range.lowerBound + count)..<range.upperBound
+                    return trimmed(range.lowerBound, range.upperBound)
+                }
+            }
+            return range
+        }
+
+        func plain(_ range: Range<Int>) -> String {
+            String(String.UnicodeScalarView(scalars[range].filter { $0 != "*" && $0 != "_" && $0 != "`" }))
+        }
+
+        mutating func emit(_ range: Range<Int>, kind: Statement.Kind, sentence: Range<Int>? = nil) {
+            output.append(Statement(answerIndex: answerIndex, start: range.lowerBound, end: range.upperBound,
+                                    text: scalars.string(range), kind: kind,
+                                    section: kind == .heading ? nil : section, sentence: sentence))
+        }
+    }
+}

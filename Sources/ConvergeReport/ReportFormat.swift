@@ -1,0 +1,48 @@
+import ConvergeCore
+
+/// An output format for a `Report`.
+///
+/// - `md`: Markdown (CommonMark with GFM tables), the default human-readable output; see `MarkdownRenderer`.
+/// - `json`: report JSON, schema version 1 (`schema/report-v1.json`); see `JSONRenderer`.
+/// - `csv`: one row per key point, one column per answering panelist (RFC 4180); see `CSVRenderer`.
+public enum ReportFormat: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case md, json, csv
+
+    /// Parses a format name: `md`, `markdown`, `json` or `csv`, in any letter case.
+    public init?(rawValue: String) {
+        switch rawValue.lowercased() {
+        case "md", "markdown": self = .md
+        case "json": self = .json
+        case "csv": self = .csv
+        default: return nil
+        }
+    }
+
+    /// The usual file name extension for the format, without the dot.
+    public var fileExtension: String { rawValue }
+
+    /// The media type of the format (`text/markdown`, `application/json`, `text/csv`), UTF-8.
+    public var mediaType: String {
+        switch self {
+        case .md: "text/markdown; charset=utf-8"
+        case .json: "application/json"
+        case .csv: "text/csv; charset=utf-8; header=present"
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
+/// Renders a `Report` in any `ReportFormat`.
+///
+/// Rendering is a pure function of the report: equal reports give byte-identical output.
+public enum ReportRenderer {
+    /// The report as text in `format`; every format ends with a line break.
+    public static func render(_ report: Report, format: ReportFormat) -> String {
+        switch format {
+        case .md: MarkdownRenderer.render(report)
+        case .json: JSONRenderer.render(report)
+        case .csv: CSVRenderer.render(report)
+        }
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// `converge-eval`: benchmarks and quality evaluations for developers.
+@main
+struct ConvergeEval: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "converge-eval",
+        abstract: "Benchmarks and quality evaluations for Converge developers.",
+        subcommands: [Bench.self]
+    )
+}
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Speed and memory benchmarks.", subcommands: [])
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import ConvergeAnalysis
+import ConvergeCore
+
+/// `converge analyze`: consolidate answers that are already on disk. No model is called.
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Consolidate a panel's answers into evidence-linked key points.",
+        discussion: """
+            PATH is a survey folder (prompt.md, one *.md or *.txt answer per panelist, rubric.yaml) or answer \
+            files; the panelist id is the file stem.
+            """
+    )
+
+    @Argument(help: "Survey folders or answer files.")
+    var paths: [String]
+
+    @Option(help: "Rubric YAML to check coverage against (overrides a folder's rubric.yaml).")
+    var rubric: String?
+
+    @Flag(name: .customLong("no-rubric"), help: "Ignore rubric.yaml in survey folders.")
+    var noRubric = false
+
+    @Option(name: .customLong("prompt-file"), help: "File holding the prompt (overrides a folder's prompt.md).")
+    var promptFile: String?
+
+    @OptionGroup var report: ReportOptions
+
+    func validate() throws {
+        if rubric != nil && noRubric {
+            throw ValidationError("--rubric and --no-rubric cannot be used together")
+        }
+    }
+
+    func run() throws {
+        let input = try SurveyFolder.load(paths: paths, promptFile: promptFile, rubricFile: rubric,
+                                          useFolderRubric: !noRubric)
+        let result = Analyzer(blind: report.blind).analyze(input)
+        try report.emit(result)
+    }
+}

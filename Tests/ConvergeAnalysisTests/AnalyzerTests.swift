@@ -1,0 +1,61 @@
+import ConvergeAnalysis
+import ConvergeCore
+import Testing
+
+@Suite struct AnalyzerTests {
+    func answer(_ id: String, _ text: String, model: String? = nil) -> Answer {
+        Answer(panelist: Panelist(id: id, model: model), text: text)
+    }
+
+    @Test func paraphrasedListItemsJoinAcrossAnswers() throws {
+        let input = AnalysisInput(prompt: "How do I speed up a web service?", answers: [
+            answer("a", "- Add a caching layer with Redis.\n- Profile the slow database queries."),
+            answer("b", "1. Profile slow database queries first.\n2. Use a CDN for static assets."),
+            answer("c", "Put Redis in front as a caching layer. Then scale horizontally."),
+        ], rubric: nil)
+        let report = Analyzer().analyze(input)
+        let caching = try #require(report.keyPoints.first { $0.evidence.contains { $0.quote.contains("caching") } })
+        #expect(caching.support == ["a", "c"])
+        #expect(caching.consensus == .majority)
+        let profile = try #require(report.keyPoints.first { $0.evidence.contains { $0.quote.contains("Profile") } })
+        #expect(profile.support == ["a", "b"])
+        let cdn = try #require(report.keyPoints.first { $0.evidence.contains { $0.quote.contains("CDN") } })
+        #expect(cdn.consensus == .unique)
+        #expect(report.terms.first { $0.text == "Redis" }?.support == ["a", "c"])
+        #expect(invariantViolations(report) == [])
+    }
+
+    @Test func samplesOfOnePanelistCountOnce() {
+        let input = AnalysisInput(prompt: nil, answers: [
+            answer("a", "Use Redis for caching hot keys."),
+            answer("a", "Redis caching of hot keys helps."),
+            answer("b", "Cache hot keys in Redis."),
+        ], rubric: nil)
+        let report = Analyzer().analyze(input)
+        #expect(report.panelists.map(\.id) == ["a", "b"])
+        #expect(report.keyPoints.allSatisfy { Set($0.support).count == $0.support.count })
+        #expect(report.terms.first { $0.text == "Redis" }?.support == ["a", "b"])
+    }
+
+    @Test func singleAnswerStillReports() {
+        let report = Analyzer().analyze(AnalysisInput(prompt: nil, answers: [answer("solo", "Use Go. Test it.")],
+                                                      rubric: nil))
+        #expect(report.panelists.count == 1)
+        #expect(report.convergence.index == 0)
+        #expect(report.keyPoints.allSatisfy { $0.consensus == .unique })
+    }
+
+    @Test func blindReplacesIdsLabelsAndModels() {
+        let input = AnalysisInput(prompt: nil, answers: [
+            answer("gpt-4o", "Use Go for services.", model: "openai/gpt-4o"),
+            answer("claude", "Go suits services.", model: "anthropic/claude-sonnet-4-5"),
+        ], rubric: nil)
+        let report = Analyzer(blind: true).analyze(input)
+        #expect(report.panelists.map(\.id) == ["ai-1", "ai-2"])
+        #expect(report.panelists.map(\.label) == ["AI 1", "AI 2"])
+        #expect(report.panelists.allSatisfy { $0.model == nil })
+        let everyPanelistReference = report.keyPoints.flatMap { $0.support + $0.evidence.map(\.panelist) }
+            + report.terms.flatMap(\.support)
+        #expect(everyPanelistReference.allSatisfy { $0 == "ai-1" || $0 == "ai-2" })
+    }
+}

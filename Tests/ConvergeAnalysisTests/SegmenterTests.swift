@@ -1,0 +1,152 @@
+import ConvergeAnalysis
+import ConvergeCore
+import Testing
+
+@Suite struct SegmenterTests {
+    func texts(_ markdown: String) -> [String] {
+        Segmenter.statements(of: markdown, answerIndex: 0).map(\.text)
+    }
+
+    @Test func offsetsAreExactScalarSlices() {
+        let text = "## Café ☕ skills\n\n- **Databases:** PostgreSQL and Redis.\n- Naïve caching 🚀 is risky. Measure first!\r\n"
+        let scalars = Array(text.unicodeScalars)
+        let statements = Segmenter.statements(of: text, answerIndex: 0)
+        #expect(!statements.isEmpty)
+        for s in statements { #expect(scalars.slice(s.start, s.end) == s.text) }
+        #expect(statements.map(\.text) == ["Café ☕ skills", "Databases", "PostgreSQL and Redis",
+                                           "Naïve caching 🚀 is risky", "Measure first"])
+        #expect(statements.map(\.kind) == [.heading, .item, .sentence, .item, .sentence])
+        #expect(statements[2].section == "Databases")
+    }
+
+    @Test func listsHeadingsTablesAndCode() {
+        let text = """
+            # Title
+            Intro sentence here. Second one follows.
+
+            1. First numbered item
+            2) Second numbered item
+               continues on this line
+            * Star item
+
+            | Language | Use |
+            |---|---|
+            | Go | Services |
+
+            ```swift
+            let code = "not a statement."
+            ```
+            > Quoted advice stays.
+            ---
+            """
+        #expect(texts(text) == ["Title", "Intro sentence here", "Second one follows", "First numbered item",
+                                "Second numbered item\n   continues on this line", "Star item",
+                                "Language | Use", "Go | Services", "Quoted advice stays"])
+    }
+
+    @Test func abbreviationsAndInitialsDoNotEndSentences() {
+        #expect(texts("Read Clean Code by Robert C. Martin. It helps, e.g. with naming. Then refactor.")
+            == ["Read Clean Code by Robert C. Martin", "It helps, e.g. with naming", "Then refactor"])
+        #expect(texts("Version 3.5 is out. Costs $4.99 now.") == ["Version 3.5 is out", "Costs $4.99 now"])
+    }
+
+    @Test func enumerationsSplitIntoClauses() {
+        let text = "Strong in languages like Go, Java, or Python, databases (SQL/NoSQL), messaging, and scalable architectures."
+        let statements = Segmenter.statements(of: text, answerIndex: 0)
+        // One-word fragments ("messaging") stay with the fragment before them.
+        #expect(statements.map(\.text) == ["Strong in languages like Go, Java, or Python",
+                                           "databases (SQL/NoSQL), messaging", "scalable architectures"])
+        #expect(statements.allSatisfy { $0.kind == .clause })
+        #expect(statements.allSatisfy { $0.sentence == 0..<(text.unicodeScalars.count - 1) })
+    }
+
+    @Test func shortFragmentsRejoinTheirNeighbour() {
+        // "developing" alone is not a point.
+        #expect(texts("Expertise in designing, developing, and maintaining server-side systems.")
+            == ["Expertise in designing, developing", "maintaining server-side systems"])
+        // A sentence with commas but no enumeration stays whole.
+        #expect(texts("However, it works.") == ["However, it works"])
+        // Thousands separators are not clause breaks.
+        #expect(texts("It handles 10,000 requests per second on one core.")
+            == ["It handles 10,000 requests per second on one core"])
+    }
+
+    @Test func boldLeadInsBecomeTheirOwnStatement() {
+        let statements = Segmenter.statements(of: "1. **Hugh Jackman** - Won a Tony Award. He sings.", answerIndex: 3)
+        #expect(statements.map(\.text) == ["Hugh Jackman", "Won a Tony Award", "He sings"])
+        #expect(statements.allSatisfy { $0.answerIndex == 3 })
+        #expect(statements[1].section == "Hugh Jackman")
+    }
+
+    @Test func isLinearInAnswerLength() {
+        // Not a timing test: a long answer segments without pathological behaviour and keeps offsets.
+        let paragraph = "Caching cuts latency, load, and cost. Measure before you tune, e.g. with p99 latency.\n\n"
+        let text = String(repeating: paragraph, count: 2_000)
+        let statements = Segmenter.statements(of: text, answerIndex: 0)
+        #expect(statements.count == 2_000 * 2)
+        let scalars = Array(text.unicodeScalars)
+        #expect(statements.allSatisfy { scalars.slice($0.start, $0.end) == $0.text })
+    }
+}
+
+@Suite struct TokenizerTests {
+    @Test func keepsTechnicalNamesWhole() {
+        let words = Tokenizer.tokens("Use C#, C++, Node.js, CI/CD and gRPC; 5-8+ years (don't panic) — R&D.").map(\.text)
+        #expect(words == ["Use", "C#", "C++", "Node.js", "CI/CD", "and", "gRPC", "5-8+", "years", "don't", "panic",
+                          "R&D"])
+    }
+
+    @Test func offsetsCountUnicodeScalars() {
+        let tokens = Tokenizer.tokens("é🚀 naïve")
+        #expect(tokens.map(\.text) == ["é", "naïve"])
+        #expect(tokens[1].start == 3 && tokens[1].end == 8)
+    }
+}
+
+@Suite struct TermExtractorTests {
+    func terms(_ answers: [String]) -> [TermMention] {
+        let scalars = answers.map { Array($0.unicodeScalars) }
+        var statements: [Statement] = []
+        for (i, a) in answers.enumerated() { statements += Segmenter.statements(of: a, answerIndex: i) }
+        return TermExtractor().mentions(answers: scalars, statements: statements)
+    }
+
+    @Test func goTheLanguageIsNotTheVerb() {
+        let mentions = terms(["We go fast. Teams pick Go for services.", "Go is simple. They go home."])
+        #expect(mentions.filter { $0.kind == .name }.map(\.text) == ["Go", "Go"])
+        #expect(mentions.filter { $0.kind == .name }.map(\.answerIndex) == [0, 1])
+    }
+
+    @Test func sentenceInitialCapitalIsNotAName() {
+        let mentions = terms(["Strong engineers write tests. Clearly this matters."])
+        #expect(mentions.isEmpty)
+    }
+
+    @Test func slashFormsAndCompounds() {
+        let names = terms(["It uses SQL/NoSQL stores, REST/gRPC APIs, CI/CD, TCP/IP and I/O."]).map(\.text)
+        #expect(names == ["SQL", "NoSQL", "REST", "gRPC", "APIs", "CI/CD", "TCP/IP", "I/O"])
+    }
+
+    @Test func titlesAndQuantities() {
+        let mentions = terms(["Read \u{201C}The Pragmatic Programmer\u{201D} and \"Clean Code\" after 5 to 8 years; 40% do."])
+        #expect(mentions.filter { $0.kind == .title }.map(\.text) == ["The Pragmatic Programmer", "Clean Code"])
+        let quantities = mentions.filter { $0.kind == .quantity }
+        #expect(quantities.map(\.text) == ["5 to 8 years", "40%"])
+        #expect(quantities.map(\.value) == ["5-8", "40"])
+    }
+
+    @Test func multiWordNamesKeyCaseInsensitively() {
+        let mentions = terms(["Familiar with Clean Code.", "Essential reads like \"Clean code\"."])
+        #expect(Set(mentions.map(\.key)) == ["clean code"])
+    }
+}
+
+@Suite struct ConsensusLevelTests {
+    @Test(arguments: [
+        (3, 3, ConsensusLevel.unanimous), (2, 3, .majority), (1, 3, .unique), (2, 4, .split), (3, 4, .majority),
+        (2, 5, .split), (3, 5, .majority), (5, 5, .unanimous), (2, 2, .unanimous), (1, 2, .unique), (1, 1, .unique),
+    ])
+    func levelFromSupport(support: Int, panel: Int, level: ConsensusLevel) {
+        #expect(ConsensusLevel(support: support, panelSize: panel) == level)
+    }
+}
