@@ -40,7 +40,7 @@ let package = Package(
         ),
         .testTarget(name: "ConvergeAnalysisTests", dependencies: ["ConvergeAnalysis", "ConvergeReport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConvergeReportTests", dependencies: ["ConvergeReport", "ConvergeAnalysis"]),
-        .testTarget(name: "ConvergeCLITests", dependencies: ["ConvergeCore"]),
+        .testTarget(name: "ConvergeCLITests", dependencies: ["converge"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,9 +7,10 @@ enum ConflictFinder {
     static func conflicts(keyPoints: [Report.KeyPoint], groups: [[Int]], statements: [Statement],
                           mentions: [TermMention], panelistOfAnswer: [Int], panelists: [Panelist])
         -> [Report.Conflict] {
-        // Quantities by answer, sorted by offset, to find those inside a statement.
+        // Quantities by answer, sorted by offset, to find those inside a statement by binary search.
         var quantities = [[TermMention]](repeating: [], count: panelistOfAnswer.count)
         for m in mentions where m.kind == .quantity { quantities[m.answerIndex].append(m) }
+        for a in quantities.indices { quantities[a].sort { $0.start < $1.start } }
         var result: [Report.Conflict] = []
         var reported = Set<[String]>()
         for (point, group) in zip(keyPoints, groups) {
@@ -17,8 +18,13 @@ enum ConflictFinder {
             for s in group {
                 let statement = statements[s]
                 let p = panelistOfAnswer[statement.answerIndex]
-                for m in quantities[statement.answerIndex]
-                where m.start >= statement.start && m.end <= statement.end {
+                let inAnswer = quantities[statement.answerIndex]
+                var first = 0, last = inAnswer.count
+                while first < last {  // first quantity starting at or after the statement
+                    let mid = (first + last) / 2
+                    if inAnswer[mid].start < statement.start { first = mid + 1 } else { last = mid }
+                }
+                for m in inAnswer[first...].prefix(while: { $0.start < statement.end }) where m.end <= statement.end {
                     if byUnit[m.unit!, default: [:]][p] == nil { byUnit[m.unit!, default: [:]][p] = (m, statement) }
                 }
             }

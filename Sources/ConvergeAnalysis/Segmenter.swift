@@ -57,8 +57,9 @@ public enum Segmenter {
         }
 
         func isSpace(_ i: Int) -> Bool {
-            scalars[i] == " " || scalars[i] == "\t" || scalars[i] == "\r" || scalars[i] == "\u{A0}"
-                || scalars[i].properties.isWhitespace
+            let c = scalars[i]
+            if c.isASCII { return c == " " || c == "\t" || c == "\r" || c == "\n" || c == "\u{0B}" || c == "\u{0C}" }
+            return c.properties.isWhitespace
         }
 
         mutating func processLine(_ ls: Int, _ le: Int, inFence: inout Unicode.Scalar?) {

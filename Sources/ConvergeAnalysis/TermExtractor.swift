@@ -80,9 +80,8 @@ public struct TermExtractor: Sendable {
                        skip: [Range<Int>], lowercaseWords: Set<String>) -> [(mention: TermMention, strong: Bool)] {
         var result: [(TermMention, Bool)] = []
         var run: [(token: Token, strong: Bool)] = []
-        func inside(_ token: Token, _ ranges: [Range<Int>]) -> Bool {
-            ranges.contains { $0.contains(token.start) }
-        }
+        let skip = SortedRanges(skip), headings = SortedRanges(headings)
+        func inside(_ token: Token, _ ranges: SortedRanges) -> Bool { ranges.contains(token.start) }
         func closeRun() {
             // Connectors may not end a run.
             while let last = run.last, Self.connectors.contains(last.token.text.lowercased()) { run.removeLast() }
@@ -136,6 +135,27 @@ public struct TermExtractor: Sendable {
         _ = previousEnd
         closeRun()
         return result
+    }
+
+    /// Ranges sorted by start, for containment queries in O(log n).
+    struct SortedRanges {
+        let ranges: [Range<Int>]
+        init(_ ranges: [Range<Int>]) { self.ranges = ranges.sorted { $0.lowerBound < $1.lowerBound } }
+
+        func contains(_ offset: Int) -> Bool {
+            // The last range starting at or before `offset`, and any earlier one still open (nesting is rare).
+            var low = 0, high = ranges.count
+            while low < high {
+                let mid = (low + high) / 2
+                if ranges[mid].lowerBound <= offset { low = mid + 1 } else { high = mid }
+            }
+            var i = low - 1
+            while i >= 0, i >= low - 4 {
+                if ranges[i].contains(offset) { return true }
+                i -= 1
+            }
+            return false
+        }
     }
 
     private func isNameLike(_ token: Token) -> Bool {

@@ -69,9 +69,7 @@ public enum Tokenizer {
                 while j < end, j - i < 2, scalars[j] == "+" { j += 1 }
                 if j >= end || !isWordScalar(scalars[j]) { i = j }
             }
-            var text = String.UnicodeScalarView()
-            text.append(contentsOf: scalars[start..<i])
-            result.append(Token(start: start, end: i, text: String(text)))
+            result.append(Token(start: start, end: i, text: scalars.string(start..<i)))
         }
         return result
     }
@@ -84,10 +82,17 @@ public enum Tokenizer {
 }
 
 extension Array where Element == Unicode.Scalar {
-    /// The scalars in `range` as a string.
+    /// The scalars in `range` as a string, encoded straight into UTF-8 storage (the hot path of tokenizing).
     func string(_ range: Range<Int>) -> String {
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: self[range])
-        return String(view)
+        String(unsafeUninitializedCapacity: range.count * 4) { buffer in
+            var n = 0
+            for i in range {
+                UTF8.encode(self[i]) { byte in
+                    buffer[n] = byte
+                    n += 1
+                }
+            }
+            return n
+        }
     }
 }
