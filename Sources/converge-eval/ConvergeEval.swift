@@ -10,6 +10,10 @@ struct ConvergeEval: AsyncParsableCommand {
     )
 }
 
+/// `converge-eval bench ...`: speed and memory, reported against a baseline measured in the same run.
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Speed and memory benchmarks.", subcommands: [])
+    static let configuration = CommandConfiguration(
+        abstract: "Speed and memory benchmarks.",
+        subcommands: [BenchAnalyze.self]
+    )
 }
