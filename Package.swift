@@ -8,12 +8,18 @@ let package = Package(
         .library(name: "ConvergeCore", targets: ["ConvergeCore"]),
         .library(name: "ConvergeAnalysis", targets: ["ConvergeAnalysis"]),
         .library(name: "ConvergeReport", targets: ["ConvergeReport"]),
+        .library(name: "ConvergeProviders", targets: ["ConvergeProviders"]),
+        .library(name: "ConvergeRunner", targets: ["ConvergeRunner"]),
+        .library(name: "ConvergeTestSupport", targets: ["ConvergeTestSupport"]),
         .executable(name: "converge", targets: ["converge"]),
         .executable(name: "converge-eval", targets: ["converge-eval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Domain values and contracts; no dependencies.
@@ -22,11 +28,42 @@ let package = Package(
         .target(name: "ConvergeAnalysis", dependencies: ["ConvergeCore"]),
         // Renderers: Markdown, JSON, CSV.
         .target(name: "ConvergeReport", dependencies: ["ConvergeCore"]),
+        // LLMProvider protocol; OpenAI-compatible, Anthropic and Gemini clients over AsyncHTTPClient;
+        // model specs, converge.yaml providers/panels, keys from the environment, retry policy.
+        .target(
+            name: "ConvergeProviders",
+            dependencies: [
+                "ConvergeCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // Runs surveys: fan-out of panelists x samples per turn, limits, timeouts, retries, progress events.
+        .target(
+            name: "ConvergeRunner",
+            dependencies: [
+                "ConvergeCore", "ConvergeAnalysis", "ConvergeProviders",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Scriptable loopback provider server (OpenAI, Anthropic, Gemini wire formats) for tests and benchmarks.
+        .target(
+            name: "ConvergeTestSupport",
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // The CLI: a thin layer over the libraries.
         .executableTarget(
             name: "converge",
             dependencies: [
-                "ConvergeCore", "ConvergeAnalysis", "ConvergeReport",
+                "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -34,13 +71,17 @@ let package = Package(
         .executableTarget(
             name: "converge-eval",
             dependencies: [
-                "ConvergeCore", "ConvergeAnalysis", "ConvergeReport",
+                "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
+                "ConvergeTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ConvergeAnalysisTests", dependencies: ["ConvergeAnalysis", "ConvergeReport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConvergeReportTests", dependencies: ["ConvergeReport", "ConvergeAnalysis"]),
-        .testTarget(name: "ConvergeCLITests", dependencies: ["converge"]),
+        .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport"]),
+        .testTarget(name: "ConvergeRunnerTests",
+                    dependencies: ["ConvergeRunner", "ConvergeProviders", "ConvergeTestSupport"]),
+        .testTarget(name: "ConvergeCLITests", dependencies: ["converge", "ConvergeTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

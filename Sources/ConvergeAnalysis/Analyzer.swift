@@ -4,7 +4,10 @@ import ConvergeCore
 /// answers, the rubric, the prompt and the settings (DESIGN.md, "Data flow": segment → represent → match →
 /// score).
 ///
-/// Several answers with the same panelist id are samples of that panelist: support counts a panelist once.
+/// Several answers with the same panelist id are samples of that panelist: support counts a panelist once,
+/// and each key point gets its stability per panelist (the share of that panelist's samples that make it).
+/// Panelists of `AnalysisInput.panel` without answers are reported as failed, with their error; consensus
+/// levels and the convergence index count answering panelists only.
 public struct Analyzer: Sendable {
     public static let engineVersion = "converge-analysis 0.1.0"
 
@@ -18,7 +21,8 @@ public struct Analyzer: Sendable {
     }
 
     public func analyze(_ input: AnalysisInput) -> Report {
-        Run(input: input, model: similarity, blind: blind).report()
+        let report = Run(input: input, model: similarity).report()
+        return blind ? report.blinded() : report
     }
 }
 
@@ -26,7 +30,6 @@ public struct Analyzer: Sendable {
 private struct Run {
     let input: AnalysisInput
     let model: any SimilarityModel
-    let blind: Bool
 
     /// Distinct panelists in input order, and which one each answer belongs to.
     let panelists: [Panelist]
@@ -36,28 +39,35 @@ private struct Run {
     /// Statements that take part in matching (not headings, not empty of features).
     let matchable: [Int]
 
-    init(input: AnalysisInput, model: any SimilarityModel, blind: Bool) {
+    /// Sample number of each answer within its panelist's answers, and how many samples each panelist has.
+    let sampleOfAnswer: [Int]
+    let samplesOfPanelist: [Int]
+
+    init(input: AnalysisInput, model: any SimilarityModel) {
         self.input = input
         self.model = model
-        self.blind = blind
-        var panelists: [Panelist] = []
-        var indexOf: [String: Int] = [:]
-        var panelistOfAnswer: [Int] = []
-        for answer in input.answers {
-            if let existing = indexOf[answer.panelist.id] {
-                panelistOfAnswer.append(existing)
-            } else {
-                indexOf[answer.panelist.id] = panelists.count
-                panelistOfAnswer.append(panelists.count)
-                var panelist = answer.panelist
-                if blind {
-                    panelist = Panelist(id: "ai-\(panelists.count + 1)", label: "AI \(panelists.count + 1)")
-                }
-                panelists.append(panelist)
-            }
+        // Answering panelists, in panel order when the panel is given, else in order of first answer.
+        var order: [String] = []
+        var first: [String: Panelist] = [:]
+        for answer in input.answers where first[answer.panelist.id] == nil {
+            first[answer.panelist.id] = answer.panelist
+            order.append(answer.panelist.id)
         }
-        self.panelists = panelists
-        self.panelistOfAnswer = panelistOfAnswer
+        if let panel = input.panel {
+            let position = Dictionary(panel.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+            order.sort { (position[$0] ?? Int.max, $0) < (position[$1] ?? Int.max, $1) }
+        }
+        let indexOf = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        self.panelists = order.map { first[$0]! }
+        self.panelistOfAnswer = input.answers.map { indexOf[$0.panelist.id]! }
+        var samples = [Int](repeating: 0, count: order.count)
+        var sampleOfAnswer: [Int] = []
+        for p in panelistOfAnswer {
+            sampleOfAnswer.append(samples[p])
+            samples[p] += 1
+        }
+        self.sampleOfAnswer = sampleOfAnswer
+        self.samplesOfPanelist = samples
         self.scalars = input.answers.map { Array($0.text.unicodeScalars) }
         var statements: [Statement] = []
         for (a, s) in scalars.enumerated() { statements += Segmenter.statements(of: s, answerIndex: a) }
@@ -112,7 +122,8 @@ private struct Run {
                 support: supporters.map { panelists[$0].id },
                 consensus: ConsensusLevel(support: supporters.count, panelSize: answered),
                 evidence: group.statements.map(evidence),
-                rubricItem: item?.item.id))
+                rubricItem: item?.item.id,
+                stability: stability(group.statements)))
         }
 
         var rubricCoverage: Report.RubricCoverage?
@@ -141,11 +152,16 @@ private struct Run {
         }
 
         let mentions = TermExtractor().mentions(answers: scalars, statements: statements)
+        let answeredIds = Set(panelists.map(\.id))
+        let entries = (input.panel ?? panelists).map { panelist in
+            answeredIds.contains(panelist.id)
+                ? Report.PanelistEntry(id: panelist.id, label: panelist.label, model: panelist.model, status: .answered)
+                : Report.PanelistEntry(id: panelist.id, label: panelist.label, model: panelist.model, status: .failed,
+                                       error: input.failures[panelist.id] ?? "no answer")
+        }
         return Report(
             prompt: input.prompt,
-            panelists: panelists.map {
-                Report.PanelistEntry(id: $0.id, label: $0.label, model: $0.model, status: .answered)
-            },
+            panelists: entries,
             keyPoints: keyPoints,
             terms: terms(mentions),
             conflicts: ConflictFinder.conflicts(keyPoints: keyPoints, groups: groups.map(\.statements),
@@ -155,7 +171,22 @@ private struct Run {
             omissions: omissions,
             convergence: ConvergenceIndex.compute(keyPoints: keyPoints, panelists: panelists.map(\.id)),
             analysis: Report.Analysis(engine: Analyzer.engineVersion, similarity: model.name,
-                                      statements: matchable.count, blind: blind))
+                                      statements: matchable.count, blind: false))
+    }
+
+    var multiSample: Bool { samplesOfPanelist.contains { $0 > 1 } }
+
+    /// Per supporting panelist, the share of its samples with a statement in the group (repeat sampling only).
+    func stability(_ group: [Int]) -> [String: Double]? {
+        guard multiSample else { return nil }
+        var answers: [Int: Set<Int>] = [:]
+        for s in group {
+            let a = statements[s].answerIndex
+            answers[panelistOfAnswer[a], default: []].insert(a)
+        }
+        return Dictionary(uniqueKeysWithValues: answers.map { p, set in
+            (panelists[p].id, ConvergenceIndex.rounded(Double(set.count) / Double(samplesOfPanelist[p])))
+        })
     }
 
     /// Distinct panelists (indices) behind some statements, in panel order.
@@ -166,7 +197,8 @@ private struct Run {
     func evidence(_ s: Int) -> Report.Evidence {
         let statement = statements[s]
         return Report.Evidence(panelist: panelists[panelistOfAnswer[statement.answerIndex]].id,
-                               quote: statement.text, start: statement.start, end: statement.end)
+                               quote: statement.text, start: statement.start, end: statement.end,
+                               sample: multiSample ? sampleOfAnswer[statement.answerIndex] : nil)
     }
 
     /// The label of a cluster: its medoid statement (highest total similarity to the others), as plain text.
@@ -207,7 +239,8 @@ private struct Run {
                 text: display, kind: kind, support: supporters.map { panelists[$0].id },
                 evidence: supporters.map { p in
                     let m = firstByPanelist[p]!
-                    return Report.Evidence(panelist: panelists[p].id, quote: m.text, start: m.start, end: m.end)
+                    return Report.Evidence(panelist: panelists[p].id, quote: m.text, start: m.start, end: m.end,
+                                           sample: multiSample ? sampleOfAnswer[m.answerIndex] : nil)
                 }), entry.first))
         }
         terms.sort { lhs, rhs in

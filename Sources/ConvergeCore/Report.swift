@@ -33,17 +33,22 @@ public struct Report: Sendable, Equatable, Codable {
     }
 
     /// Exact words of one answer: `quote` equals the answer's scalars in `start..<end`.
+    ///
+    /// With repeat sampling, `sample` (0-based) says which of the panelist's answers the offsets are into
+    /// (addition to schema v1; absent with one sample per panelist).
     public struct Evidence: Sendable, Equatable, Hashable, Codable {
         public var panelist: String
         public var quote: String
         public var start: Int
         public var end: Int
+        public var sample: Int?
 
-        public init(panelist: String, quote: String, start: Int, end: Int) {
+        public init(panelist: String, quote: String, start: Int, end: Int, sample: Int? = nil) {
             self.panelist = panelist
             self.quote = quote
             self.start = start
             self.end = end
+            self.sample = sample
         }
     }
 
@@ -57,9 +62,12 @@ public struct Report: Sendable, Equatable, Codable {
         public var evidence: [Evidence]
         /// The rubric item this key point makes, if any (addition to schema v1).
         public var rubricItem: String?
+        /// With repeat sampling: per supporting panelist, the share of its samples that make the point, in
+        /// (0, 1] (addition to schema v1; absent with one sample per panelist).
+        public var stability: [String: Double]?
 
         public init(id: String, label: String, category: String?, support: [String], consensus: ConsensusLevel,
-                    evidence: [Evidence], rubricItem: String? = nil) {
+                    evidence: [Evidence], rubricItem: String? = nil, stability: [String: Double]? = nil) {
             self.id = id
             self.label = label
             self.category = category
@@ -67,6 +75,7 @@ public struct Report: Sendable, Equatable, Codable {
             self.consensus = consensus
             self.evidence = evidence
             self.rubricItem = rubricItem
+            self.stability = stability
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -78,6 +87,7 @@ public struct Report: Sendable, Equatable, Codable {
             try c.encode(consensus, forKey: .consensus)
             try c.encode(evidence, forKey: .evidence)
             try c.encode(rubricItem, forKey: .rubricItem)
+            try c.encodeIfPresent(stability, forKey: .stability)
         }
     }
 
@@ -202,6 +212,52 @@ public struct Report: Sendable, Equatable, Codable {
     public var omissions: [Omission]
     public var convergence: Convergence
     public var analysis: Analysis?
+    /// For surveys asked live: every turn's prompt and responses (addition to schema v1; absent for
+    /// `converge analyze`). The key points analyse the last turn.
+    public var turns: [Turn]?
+
+    /// One turn of a live survey.
+    public struct Turn: Sendable, Equatable, Codable {
+        public var index: Int
+        public var prompt: String
+        public var responses: [Response]
+
+        public init(index: Int, prompt: String, responses: [Response]) {
+            self.index = index
+            self.prompt = prompt
+            self.responses = responses
+        }
+    }
+
+    /// One panelist's response (one sample) to one turn: the answer with its latency (ms), token usage, finish
+    /// reason and the provider's request id, or the error that stopped it.
+    public struct Response: Sendable, Equatable, Codable {
+        public var panelist: String
+        public var sample: Int
+        public var status: PanelistEntry.Status
+        public var text: String?
+        public var latencyMs: Double?
+        public var inputTokens: Int?
+        public var outputTokens: Int?
+        public var finishReason: String?
+        public var requestId: String?
+        public var error: String?
+
+        public init(panelist: String, sample: Int, status: PanelistEntry.Status, text: String? = nil,
+                    latencyMs: Double? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil,
+                    finishReason: String? = nil, requestId: String? = nil, error: String? = nil) {
+            self.panelist = panelist
+            self.sample = sample
+            self.status = status
+            self.text = text
+            self.latencyMs = latencyMs
+            self.inputTokens = inputTokens
+            self.outputTokens = outputTokens
+            self.finishReason = finishReason
+            self.requestId = requestId
+            self.error = error
+        }
+    }
 
     public init(prompt: String?, panelists: [PanelistEntry], keyPoints: [KeyPoint], terms: [Term],
                 conflicts: [Conflict], rubric: RubricCoverage?, omissions: [Omission], convergence: Convergence,
@@ -230,6 +286,7 @@ public struct Report: Sendable, Equatable, Codable {
         try c.encode(omissions, forKey: .omissions)
         try c.encode(convergence, forKey: .convergence)
         try c.encodeIfPresent(analysis, forKey: .analysis)
+        try c.encodeIfPresent(turns, forKey: .turns)
     }
 
     /// Panelists whose answers were analysed.

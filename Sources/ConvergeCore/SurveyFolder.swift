@@ -1,15 +1,23 @@
 import Foundation
 
-/// What `converge analyze` reads: the answers of one turn, the prompt, and a rubric.
+/// What an analysis reads: the answers of one turn (several per panelist with repeat sampling), the prompt,
+/// a rubric, and, for live surveys, the whole panel with the errors of panelists that did not answer.
 public struct AnalysisInput: Sendable {
     public var prompt: String?
     public var answers: [Answer]
     public var rubric: Rubric?
+    /// The panel in order, when it holds panelists without answers; `nil` means the answers' panelists.
+    public var panel: [Panelist]?
+    /// Why each panelist without an answer has none, by panelist id.
+    public var failures: [String: String]
 
-    public init(prompt: String?, answers: [Answer], rubric: Rubric?) {
+    public init(prompt: String?, answers: [Answer], rubric: Rubric?, panel: [Panelist]? = nil,
+                failures: [String: String] = [:]) {
         self.prompt = prompt
         self.answers = answers
         self.rubric = rubric
+        self.panel = panel
+        self.failures = failures
     }
 }
 

@@ -23,10 +23,12 @@ enum CLI {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil) throws
+        -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.currentDirectoryURL = directory ?? repo
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -43,6 +45,17 @@ enum CLI {
                       stderr: String(decoding: errData.get(), as: UTF8.self))
     }
 
+    /// `run` on a thread of its own, so that waiting for the child never holds one of the few threads of
+    /// Swift's cooperative pool (the loopback test servers need them to answer the child).
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil) async throws
+        -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result_(catching: { try run(arguments, in: directory, environment: environment) }))
+            }.start()
+        }
+    }
+
     static func temporaryFolder(_ files: [String: Data] = [:]) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("converge-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -50,6 +63,8 @@ enum CLI {
         return dir
     }
 }
+
+typealias Result_ = Swift.Result<CLI.Result, any Error>
 
 final class LockedData: @unchecked Sendable {
     private let lock = NSLock()

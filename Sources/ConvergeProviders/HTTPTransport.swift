@@ -1,0 +1,250 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Removes secrets from text that came from elsewhere (a server's error message, an error description)
+/// before it is stored or logged. Servers sometimes echo part or all of a key ("Incorrect API key provided:
+/// sk-...") — the whole key and any run of 8+ of its characters are replaced by `<redacted>`.
+public struct Redactor: Sendable {
+    let secrets: [String]
+
+    public init(secrets: [String]) {
+        self.secrets = secrets.filter { !$0.isEmpty }
+    }
+
+    /// `text` with every occurrence of a secret, and of any 8-character (or longer) piece of one, replaced.
+    public func redact(_ text: String) -> String {
+        var result = text
+        for secret in secrets {
+            result = result.replacingOccurrences(of: secret, with: "<redacted>")
+            // Pieces: a server may print a prefix and suffix of the key ("sk-abc...wxyz"); catch any window of
+            // 8 characters of the key that is still present.
+            let characters = Array(secret)
+            let window = 8
+            if characters.count > window {
+                var changed = true
+                while changed {
+                    changed = false
+                    for start in 0...(characters.count - window) {
+                        let piece = String(characters[start..<(start + window)])
+                        if result.contains(piece) {
+                            result = result.replacingOccurrences(of: piece, with: "<redacted>")
+                            changed = true
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// A finished HTTP exchange: the status, headers and whole body, and how long it took.
+public struct HTTPResult: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: Data
+    /// From sending the request to receiving the last byte of the body, milliseconds.
+    public var latencyMs: Int
+}
+
+/// POSTs JSON over AsyncHTTPClient with a deadline, and turns everything that can go wrong into
+/// ``ProviderError`` with secrets scrubbed. One instance is shared by all providers.
+public struct HTTPTransport: Sendable {
+    /// The client; ``sharedClient`` by default.
+    public let client: HTTPClient
+    /// The largest response body read, in bytes.
+    public var maxResponseBytes: Int
+    public var logger: Logger
+
+    /// The process-wide client the providers use unless given another: HTTP redirects are **not** followed
+    /// (AsyncHTTPClient drops `Authorization` on a cross-origin redirect but would forward `x-api-key` and
+    /// `x-goog-api-key`; a 3xx is reported as an HTTP error instead), connect timeout 10 s, no silent
+    /// re-dialling of refused connections, idle pooled connections closed after 60 s, no proxy. It lives for
+    /// the whole process and is never shut down.
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(10)),
+            decompression: .disabled)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60))
+        // A refused connection fails the request at once (the runner's RetryPolicy decides about retrying)
+        // instead of AsyncHTTPClient re-dialling silently until the request's deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    public init(client: HTTPClient = HTTPTransport.sharedClient, maxResponseBytes: Int = 16 << 20,
+                logger: Logger = Logger(label: "converge.providers")) {
+        self.client = client
+        self.maxResponseBytes = maxResponseBytes
+        self.logger = logger
+    }
+
+    /// POSTs `body` to `url` and returns the whole answer, whatever its status.
+    ///
+    /// - Parameters:
+    ///   - url: the full URL (no secrets in it: keys go in headers).
+    ///   - headers: request headers, the key's among them (headers are never logged).
+    ///   - body: the JSON body.
+    ///   - timeout: from sending to the end of the body.
+    ///   - redactor: scrubs secrets out of any error text.
+    /// - Throws: ``ProviderError/timeout(seconds:)``, ``ProviderError/connection(_:)`` (refused, reset, closed
+    ///   mid-body, body too large), ``ProviderError/invalidConfiguration(_:)`` (bad URL),
+    ///   ``ProviderError/cancelled``.
+    public func postJSON(url: String, headers: [(String, String)], body: Data, timeout: Duration,
+                         redactor: Redactor) async throws(ProviderError) -> HTTPResult {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "accept", value: "application/json")
+        request.headers.add(name: "user-agent", value: "converge")
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let nanos = Int64(min(seconds, 86_400) * 1e9)
+        let clock = ContinuousClock()
+        let start = clock.now
+        logger.debug("POST", metadata: ["url": "\(url)", "bytes": "\(body.count)"])
+        do {
+            try Task.checkCancellation()
+            let response = try await client.execute(request, deadline: .now() + .nanoseconds(nanos), logger: nil)
+            let buffer = try await response.body.collect(upTo: maxResponseBytes)
+            let elapsed = clock.now - start
+            let ms = Int(elapsed.components.seconds * 1000) + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
+            logger.debug("answer", metadata: ["url": "\(url)", "status": "\(response.status.code)", "ms": "\(ms)"])
+            return HTTPResult(status: Int(response.status.code), headers: response.headers,
+                              body: Data(buffer.readableBytesView), latencyMs: ms)
+        } catch {
+            throw Self.classify(error, timeoutSeconds: seconds, redactor: redactor)
+        }
+    }
+
+    /// Maps AsyncHTTPClient / NIO errors to ``ProviderError``.
+    static func classify(_ error: any Error, timeoutSeconds: Double, redactor: Redactor) -> ProviderError {
+        if let error = error as? ProviderError { return error }
+        if error is CancellationError || Task.isCancelled { return .cancelled }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return .timeout(seconds: timeoutSeconds)
+            case .cancelled:
+                return Task.isCancelled ? .cancelled : .timeout(seconds: timeoutSeconds)
+            case .invalidURL, .emptyHost, .emptyScheme:
+                return .invalidConfiguration("bad URL (\(error.shortDescription))")
+            case .connectTimeout:
+                return .connection("could not connect in time")
+            case .remoteConnectionClosed:
+                return .connection("the server closed the connection")
+            case .bodyLengthMismatch:
+                return .connection("the connection ended before the whole body arrived")
+            default:
+                return .connection(redactor.redact(error.shortDescription))
+            }
+        }
+        if error is NIOTooManyBytesError { return .connection("the response body is too large") }
+        if let error = error as? IOError {
+            return .connection("\(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))")
+        }
+        if let error = error as? HTTPParserError {
+            switch error {
+            case .invalidEOFState: return .connection("the connection ended before the whole body arrived")
+            default: return .connection("invalid HTTP from the server (\(error))")
+            }
+        }
+        return .connection(redactor.redact(String(describing: error)))
+    }
+}
+
+extension HTTPHeaders {
+    /// The first value of `name` (case-insensitive), trimmed; `nil` when absent or blank.
+    func value(_ name: String) -> String? {
+        guard let value = self[name].first?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// The server's requested delay in seconds: `retry-after-ms` (OpenAI, Anthropic SDK convention) else
+    /// `Retry-After` (RFC 9110 §10.2.3, see ``RetryAfter``).
+    func retryAfterSeconds(now: Date = Date()) -> Double? {
+        if let ms = value("retry-after-ms"), let value = Double(ms), value >= 0, value.isFinite { return value / 1000 }
+        if let header = value("retry-after") { return RetryAfter.parse(header, now: now) }
+        return nil
+    }
+}
+
+/// Shared helpers for the wire-format clients.
+enum WireSupport {
+    /// Decodes a 2xx body, or throws ``ProviderError/malformedResponse(_:)`` with a short, scrubbed excerpt.
+    static func decode<T: Decodable>(_ type: T.Type, from result: HTTPResult, redactor: Redactor) throws(ProviderError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: result.body)
+        } catch {
+            throw .malformedResponse("the body is not the expected JSON (\(describe(error))); body starts: "
+                + excerpt(result.body, redactor: redactor))
+        }
+    }
+
+    /// An `.http` error for a non-2xx answer, with the server's message when the body carries one
+    /// (`{"error": {"message": ...}}` or `{"error": "..."}` or `{"message": ...}`), scrubbed and shortened.
+    static func httpError(_ result: HTTPResult, requestID: String?, redactor: Redactor) -> ProviderError {
+        .http(status: result.status, message: serverMessage(result.body, redactor: redactor),
+              retryAfter: result.headers.retryAfterSeconds(), requestID: requestID)
+    }
+
+    static func serverMessage(_ body: Data, redactor: Redactor) -> String {
+        var message: String?
+        if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
+            if let error = object["error"] as? [String: Any] {
+                message = error["message"] as? String
+                if message == nil, let type = error["type"] as? String { message = type }
+            } else if let error = object["error"] as? String {
+                message = error
+            } else if let text = object["message"] as? String {
+                message = text
+            }
+        }
+        let text = message ?? String(decoding: body.prefix(300), as: UTF8.self)
+        return shorten(redactor.redact(text.trimmingCharacters(in: .whitespacesAndNewlines)), to: 300)
+    }
+
+    static func excerpt(_ body: Data, redactor: Redactor) -> String {
+        if body.isEmpty { return "(empty)" }
+        return "'" + shorten(redactor.redact(String(decoding: body.prefix(120), as: UTF8.self)), to: 120) + "'"
+    }
+
+    static func shorten(_ text: String, to limit: Int) -> String {
+        let collapsed = text.replacingOccurrences(of: "\n", with: " ")
+        return collapsed.count > limit ? String(collapsed.prefix(limit)) + "…" : collapsed
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "missing `\(key.stringValue)`"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return "wrong type at `\(path)`"
+        case DecodingError.dataCorrupted: return "not valid JSON"
+        default: return "cannot decode"
+        }
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws(ProviderError) -> Data {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return try encoder.encode(value)
+        } catch {
+            throw .invalidConfiguration("cannot encode the request body")
+        }
+    }
+
+    /// Joins a base URL and a path, with exactly one `/` between them.
+    static func join(_ base: String, _ path: String) -> String {
+        var base = base
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + (path.hasPrefix("/") ? path : "/" + path)
+    }
+}

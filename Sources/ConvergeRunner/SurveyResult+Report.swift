@@ -1,0 +1,44 @@
+import ConvergeAnalysis
+import ConvergeCore
+
+extension SurveyResult {
+    /// The analysis of the last turn, as `converge analyze` would make it from the answers, plus every turn's
+    /// prompt and responses (`Report.turns`) and the panelists that did not answer the last turn (status
+    /// `failed`, with the cause of their first failed sample).
+    ///
+    /// - Parameters:
+    ///   - analyzer: the analysis settings (similarity model, blind labels).
+    ///   - rubric: checked against the last turn's answers.
+    public func report(analyzer: Analyzer = Analyzer(), rubric: Rubric? = nil) -> Report {
+        let last = turns.last
+        var answers: [Answer] = []
+        var failures: [String: String] = [:]
+        for entry in last?.panelists ?? [] {
+            let answered = entry.samples.compactMap(\.response)
+            if answered.isEmpty {
+                failures[entry.panelist.id] = entry.samples.compactMap(\.failure).first?.cause ?? "no answer"
+            }
+            answers += answered.map { Answer(panelist: entry.panelist, text: $0.text) }
+        }
+        let input = AnalysisInput(prompt: last?.prompt ?? survey.prompt, answers: answers, rubric: rubric,
+                                  panel: panelists, failures: failures)
+        var report = Analyzer(similarity: analyzer.similarity).analyze(input)
+        report.turns = turns.map { turn in
+            Report.Turn(index: turn.index, prompt: turn.prompt, responses: turn.panelists.flatMap { entry in
+                entry.samples.enumerated().map { sample, outcome in
+                    switch outcome {
+                    case .answered(let r, _):
+                        return Report.Response(panelist: entry.panelist.id, sample: sample, status: .answered,
+                                               text: r.text, latencyMs: Double(r.latencyMs),
+                                               inputTokens: r.inputTokens, outputTokens: r.outputTokens,
+                                               finishReason: r.finishReason, requestId: r.requestID)
+                    case .failed(let failure):
+                        return Report.Response(panelist: entry.panelist.id, sample: sample, status: .failed,
+                                               error: failure.cause)
+                    }
+                }
+            })
+        }
+        return analyzer.blind ? report.blinded() : report
+    }
+}

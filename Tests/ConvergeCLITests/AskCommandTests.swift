@@ -1,0 +1,145 @@
+import ConvergeTestSupport
+import Foundation
+import Testing
+
+/// `converge ask` end to end: the real binary against scripted providers on loopback (and, when
+/// `CONVERGE_LOCAL_LLM_URL` is set, against a real small model).
+@Suite struct AskCommandTests {
+    /// Environment for the child: only loopback base URLs and fake keys; no real provider is reachable.
+    func environment(_ server: ProviderTestServer, extra: [String: String] = [:]) -> [String: String] {
+        [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": FileManager.default.temporaryDirectory.path,
+            "XDG_CONFIG_HOME": FileManager.default.temporaryDirectory.appendingPathComponent("no-config").path,
+            "OPENAI_API_KEY": "sk-test-secret-openai", "OPENAI_BASE_URL": server.baseURL + "/v1",
+            "ANTHROPIC_API_KEY": "sk-ant-test-secret", "ANTHROPIC_BASE_URL": server.baseURL,
+            "GEMINI_API_KEY": "gem-test-secret", "GEMINI_BASE_URL": server.baseURL,
+        ].merging(extra) { $1 }
+    }
+
+    @Test func fivePanelistsThreeAnswerTwoFailExitThree() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("limited", [.status(429, retryAfter: "1"), .status(429, retryAfter: "1"),
+                                  .answer("Use Redis for caching and profile slow queries.")])
+        server.script("broken", [.status(500), .status(500), .status(500), .status(500)])
+        server.script("stuck", [.hang, .hang, .hang])
+        server.script("fast-a", [.answer("Profile slow queries first, then add Redis caching.")])
+        server.script("fast-b", [.answer("Add caching with Redis. Use a CDN.")])
+        let dir = try CLI.temporaryFolder()
+        let output = dir.appendingPathComponent("report.json")
+        let result = try await CLI.run(["ask", "How do I speed up a web service?",
+                                  "-m", "openai/limited", "-m", "anthropic/broken", "-m", "gemini/stuck",
+                                  "-m", "openai/fast-a", "-m", "anthropic/fast-b",
+                                  "--timeout", "1", "--format", "json", "--output", output.path],
+                                 environment: environment(server))
+        #expect(result.status == 3, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: Any])
+        let panelists = try #require(report["panelists"] as? [[String: Any]])
+        let status = Dictionary(uniqueKeysWithValues: panelists.map { ($0["id"] as! String, $0["status"] as! String) })
+        #expect(status == ["limited": "answered", "broken": "failed", "stuck": "failed", "fast-a": "answered",
+                           "fast-b": "answered"])
+        let errors = Dictionary(uniqueKeysWithValues: panelists.map { ($0["id"] as! String, $0["error"] as? String) })
+        #expect(errors["broken"]??.contains("HTTP 500") == true)
+        #expect(errors["stuck"]??.contains("timed out") == true)
+        #expect(server.requests(model: "limited").count == 3)
+        #expect(server.requests(model: "fast-a").count == 1)
+        // The report consolidates the three answers; the failures are listed on stderr too.
+        let terms = try #require(report["terms"] as? [[String: Any]])
+        #expect(terms.first { $0["text"] as? String == "Redis" }?["support"] as? [String] == ["limited", "fast-a", "fast-b"])
+        let keyPoints = try #require(report["keyPoints"] as? [[String: Any]])
+        #expect(keyPoints.allSatisfy { ($0["support"] as? [String])?.allSatisfy { ["limited", "fast-a", "fast-b"].contains($0) } == true })
+        #expect(result.stderr.contains("failed"))
+        for secret in ["sk-test-secret-openai", "sk-ant-test-secret", "gem-test-secret"] {
+            #expect(!result.stderr.contains(secret) && !result.stdout.contains(secret))
+            #expect(!(try String(contentsOf: output, encoding: .utf8)).contains(secret))
+        }
+    }
+
+    @Test func followUpsCarryEachThreadAndAllAnsweredExitsZero() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("one", [.answer("Go is simple."), .answer("Rust is safe.")])
+        server.script("two", [.answer("Go compiles fast."), .answer("Rust has no GC.")])
+        let result = try await CLI.run(["ask", "Pick a language.", "--follow-up", "And a second one?",
+                                  "-m", "openai/one", "-m", "openai/two", "--system", "Be brief.",
+                                  "--temperature", "0.3", "--max-tokens", "64", "--samples", "1", "-f", "json",
+                                  "--quiet"], environment: environment(server))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.isEmpty)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let turns = try #require(report["turns"] as? [[String: Any]])
+        #expect(turns.count == 2)
+        #expect((turns[1]["responses"] as? [[String: Any]])?.map { $0["text"] as? String } == ["Rust is safe.", "Rust has no GC."])
+        #expect(report["prompt"] as? String == "And a second one?")
+        // The follow-up went with the panelist's own thread.
+        let second = try #require(server.requests(model: "one").last)
+        #expect(second.messages.map(\.description) == ["system: Be brief.", "user: Pick a language.",
+                                                       "assistant: Go is simple.", "user: And a second one?"])
+        #expect(second.json?["temperature"]?.double == 0.3)
+    }
+
+    @Test func missingKeyFailsBeforeAnyRequestNamingTheVariable() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        var env = environment(server)
+        env["ANTHROPIC_API_KEY"] = nil
+        let result = try await CLI.run(["ask", "Hi", "-m", "openai/one", "-m", "anthropic/two"], environment: env)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("ANTHROPIC_API_KEY"))
+        #expect(server.requests.isEmpty)
+    }
+
+    @Test func allFailedExitsFour() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("bad", [.status(400, message: "model not found")])
+        let result = try await CLI.run(["ask", "Hi", "-m", "openai/bad", "--quiet"], environment: environment(server))
+        #expect(result.status == 4, "\(result.stderr)")
+        #expect(result.stdout.contains("model not found"))
+        #expect(server.requests(model: "bad").count == 1)  // 400 is not retried
+    }
+
+    @Test func modelsListsProvidersAndKeyStateNeverTheKey() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        let result = try await CLI.run(["models"], environment: environment(server))
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("OPENAI_API_KEY set"))
+        #expect(result.stdout.contains(server.baseURL + "/v1"))
+        #expect(result.stdout.contains("OPENROUTER_API_KEY not set"))
+        #expect(!result.stdout.contains("sk-test-secret-openai"))
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["CONVERGE_LOCAL_LLM_URL"] != nil,
+                   "set CONVERGE_LOCAL_LLM_URL (../shared/tools/local-llm start)"))
+    func realLocalModelPanelOfThreeWithAFollowUp() async throws {
+        let url = ProcessInfo.processInfo.environment["CONVERGE_LOCAL_LLM_URL"]!
+        let dir = try CLI.temporaryFolder(["converge.yaml": Data("""
+            providers:
+              local:
+                kind: openai
+                base_url: \(url)
+            panels:
+              tiny:
+                - {model: local/smollm2, id: cold, temperature: 0.1}
+                - {model: local/smollm2, id: warm, temperature: 0.9}
+                - {model: local/smollm2, id: terse, temperature: 0.5, system: Answer in one short sentence.}
+            """.utf8)])
+        let result = try await CLI.run(["ask", "What makes a good code review?", "--panel", "tiny",
+                                  "--follow-up", "Give one more tip.", "--max-tokens", "64", "--timeout", "120",
+                                  "-f", "json"], in: dir, environment: ["PATH": "/usr/bin:/bin", "HOME": dir.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let panelists = try #require(report["panelists"] as? [[String: Any]])
+        #expect(panelists.map { $0["status"] as? String } == ["answered", "answered", "answered"])
+        let turns = try #require(report["turns"] as? [[String: Any]])
+        #expect(turns.count == 2)
+        for turn in turns {
+            let responses = try #require(turn["responses"] as? [[String: Any]])
+            #expect(responses.count == 3)
+            #expect(responses.allSatisfy { ($0["text"] as? String)?.isEmpty == false })
+            #expect(responses.allSatisfy { ($0["outputTokens"] as? Int ?? 0) > 0 })
+        }
+    }
+}
