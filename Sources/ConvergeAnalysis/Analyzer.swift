@@ -72,15 +72,34 @@ private struct Run {
         var statements: [Statement] = []
         for (a, s) in scalars.enumerated() { statements += Segmenter.statements(of: s, answerIndex: a) }
         self.statements = statements
-        self.matchable = statements.indices.filter { statements[$0].kind != .heading }
+        // Headings are context, not points, unless an answer has nothing else.
+        var onlyHeadings = Set(scalars.indices)
+        for s in statements where s.kind != .heading { onlyHeadings.remove(s.answerIndex) }
+        self.matchable = statements.indices.filter {
+            statements[$0].kind != .heading || onlyHeadings.contains(statements[$0].answerIndex)
+        }
     }
 
     func report() -> Report {
         let answerOf = statements.map(\.answerIndex)
         let rubricItems = input.rubric?.items ?? []
-        let contexts = statements.map { s in s.sentence.map { scalars[s.answerIndex].string($0) } }
+        // Sentences of clauses, each once (only rubric coverage reads them).
+        var contexts: [String] = []
+        var contextOfStatement = [Int?](repeating: nil, count: statements.count)
+        if input.rubric != nil {
+            var seen: [[Int]: Int] = [:]
+            for (i, s) in statements.enumerated() {
+                guard let sentence = s.sentence else { continue }
+                let key = [s.answerIndex, sentence.lowerBound, sentence.upperBound]
+                if seen[key] == nil {
+                    seen[key] = contexts.count
+                    contexts.append(scalars[s.answerIndex].string(sentence))
+                }
+                contextOfStatement[i] = seen[key]
+            }
+        }
         let prepared = model.prepare(SimilarityInput(statements: statements.map(\.text), answerOfStatement: answerOf,
-                                                     contextOfStatement: contexts,
+                                                     contexts: contexts, contextOfStatement: contextOfStatement,
                                                      rubricItems: rubricItems.map(\.item.text),
                                                      prompt: input.prompt))
         let matchableSet = Set(matchable)
@@ -259,7 +278,7 @@ enum Labels {
     static func plain(_ text: String) -> String {
         var scalars = String.UnicodeScalarView()
         var lastWasSpace = false
-        for s in text.unicodeScalars where s != "*" && s != "`" {
+        for s in text.unicodeScalars where s != "*" && s != "`" && s.properties.generalCategory != .format {
             let space = s.properties.isWhitespace
             if space && lastWasSpace { continue }
             scalars.append(space ? " " : s)

@@ -2,7 +2,7 @@ import ConvergeCore
 
 /// The convergence index (DESIGN.md): the mean, over unordered pairs of answering panelists, of the Jaccard
 /// similarity |A ∩ B| / |A ∪ B| of the key point sets A and B that they support (Jaccard 1912). Two panelists
-/// that support no key point at all count as identical (1). Values are rounded to 4 decimals.
+/// that support no key point at all share nothing that can be compared (0). Values are rounded to 4 decimals.
 public enum ConvergenceIndex {
     public static func compute(keyPoints: [Report.KeyPoint], panelists: [String]) -> Report.Convergence {
         var supported: [String: Set<String>] = [:]
@@ -19,7 +19,7 @@ public enum ConvergenceIndex {
                 } else {
                     let sa = supported[a]!, sb = supported[b]!
                     let union = sa.union(sb).count
-                    value = union == 0 ? 1 : Double(sa.intersection(sb).count) / Double(union)
+                    value = union == 0 ? 0 : Double(sa.intersection(sb).count) / Double(union)
                     if i < j { sum += value; pairs += 1 }
                 }
                 pairwise[a, default: [:]][b] = rounded(value)

@@ -5,7 +5,8 @@ import ConvergeCore
 /// the whole item; its core phrase, without framing ("Strong understanding of *system design*") and without
 /// optional detail ("Clean Code *by Robert C. Martin*"); and the core with its examples counted as
 /// alternatives ("Cloud platforms such as AWS, Azure or GCP" is made by naming any one of them). An item
-/// whose head is a title ("Clean Code") is only made by a statement that names the title. For a compound item
+/// whose head is a title ("Clean Code") is only made by a statement that names the title, or its acronym
+/// ("DDD" for "Domain-Driven Design"). For a compound item
 /// (two points joined by "and"), a clause that makes at least half of it is scored with its whole sentence
 /// too, so that "leading technical decisions, ..., and driving architectural choices" makes "Leading technical
 /// decisions and architectural choices".
@@ -41,6 +42,7 @@ public struct LexicalSimilarity: SimilarityModel {
         let items: [ItemPattern]
         let contexts: [LexicalSpace.Vector?]
         let statementWords: [[String]]
+        let statementTokens: [Set<String>]
         let heavyCount: [Int]
 
         struct ItemPattern {
@@ -48,6 +50,7 @@ public struct LexicalSimilarity: SimilarityModel {
             var core: LexicalSpace.Vector
             var examples: [LexicalSpace.Vector]
             var title: [String]?
+            var acronym: String?
             var compound: Bool
         }
 
@@ -69,11 +72,15 @@ public struct LexicalSimilarity: SimilarityModel {
                 return ItemPattern(full: space.rubricItems[n], core: space.vector(for: phrase.core),
                                    examples: phrase.examples.map { space.vector(for: $0) }.filter { !$0.isEmpty },
                                    title: phrase.isTitle ? RubricPhrase.words(phrase.head) : nil,
+                                   acronym: phrase.isTitle ? RubricPhrase.acronym(phrase.head) : nil,
                                    compound: text.contains(" and ") || text.contains(" & "))
             }
             let anyRubric = !input.rubricItems.isEmpty
-            self.contexts = anyRubric ? input.contextOfStatement.map { $0.map { space.vector(for: $0) } } : []
-            self.statementWords = items.contains { $0.title != nil } ? input.statements.map(RubricPhrase.words) : []
+            let contextVectors = anyRubric ? input.contexts.map { space.vector(for: $0) } : []
+            self.contexts = anyRubric ? input.contextOfStatement.map { $0.map { contextVectors[$0] } } : []
+            let titles = items.contains { $0.title != nil }
+            self.statementWords = titles ? input.statements.map(RubricPhrase.words) : []
+            self.statementTokens = titles ? input.statements.map { Set(Tokenizer.tokens($0).map(\.text)) } : []
         }
 
         func pairs(minimum: Double) -> [ScoredPair] {
@@ -115,12 +122,16 @@ public struct LexicalSimilarity: SimilarityModel {
         func rubricCandidates(item: Int) -> [Int] {
             var result = Set<Int>()
             for (f, _) in items[item].full.entries { result.formUnion(postings[f]) }
+            if let acronym = items[item].acronym {
+                result.formUnion(statementTokens.indices.filter { statementTokens[$0].contains(acronym) })
+            }
             return result.sorted()
         }
 
         func rubricScore(item: Int, statement: Int) -> Double {
             let pattern = items[item]
             if let title = pattern.title, !RubricPhrase.contains(statementWords[statement], phrase: title) {
+                if let acronym = pattern.acronym, statementTokens[statement].contains(acronym) { return 1 }
                 return 0
             }
             let own = score(pattern, space.statements[statement])
@@ -211,6 +222,14 @@ struct RubricPhrase {
     static func isTitle(_ phrase: String) -> Bool {
         let tokens = Tokenizer.tokens(phrase)
         return tokens.count >= 2 && tokens.allSatisfy { $0.isCapitalized }
+    }
+
+    /// The initials of a title of three or more words, counting hyphenated parts (`Domain-Driven Design` →
+    /// `DDD`); `nil` for shorter titles, whose initials are too ambiguous.
+    static func acronym(_ title: String) -> String? {
+        let words = Tokenizer.tokens(title).flatMap { $0.text.split(separator: "-") }
+        guard words.count >= 3 else { return nil }
+        return String(words.compactMap { $0.first?.uppercased() }.joined())
     }
 
     /// Lower-cased words, split at hyphens and slashes.

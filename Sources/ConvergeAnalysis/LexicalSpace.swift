@@ -13,8 +13,8 @@ import ConvergeCore
 ///   For statement similarity, words of the prompt weigh `promptWeight` times as much (repeating the question
 ///   is not agreement), and so do facet words that frame a point without being it ("skills", "knowledge",
 ///   "strong", "understanding": "system design skills" and "system design principles" make one point).
-///   Rubric items are weighted the same way, except that prompt words keep their full weight: an item may
-///   well restate the question ("years of experience").
+///   Rubric items are weighted the same way: an item's words that the prompt already says ("backend",
+///   "programming languages") are context an answer need not repeat.
 /// - Vectors are sorted by feature id; cosine similarity is a merge of two sorted lists.
 public struct LexicalSpace: Sendable {
     public struct Vector: Sendable {
@@ -74,8 +74,10 @@ public struct LexicalSpace: Sendable {
         for feature in Self.facetFeatures { if let f = vocabulary[feature] { facets.insert(f) } }
         for feature in promptFeatures { if let f = vocabulary[feature] { prompted.insert(f) } }
         idf = df.map { log((1 + documents) / (1 + Double($0))) + 1 }
-        itemWeight = idf.enumerated().map { f, w in facets.contains(f) ? w * Self.promptWeight : w }
-        weight = itemWeight.enumerated().map { f, w in prompted.contains(f) ? w * Self.promptWeight : w }
+        weight = idf.enumerated().map { f, w in
+            facets.contains(f) || prompted.contains(f) ? w * Self.promptWeight : w
+        }
+        itemWeight = weight
         self.statements = statementIds.map { Self.vector($0, weights: weight) }
         self.rubricItems = itemIds.map { Self.vector($0, weights: itemWeight) }
     }

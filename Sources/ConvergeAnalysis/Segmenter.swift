@@ -64,7 +64,7 @@ public enum Segmenter {
 
         mutating func processLine(_ ls: Int, _ le: Int, inFence: inout Unicode.Scalar?) {
             var s = ls
-            while s < le, isSpace(s) { s += 1 }
+            while s < le, isSpace(s) || scalars[s] == "\u{FEFF}" { s += 1 }
             var e = le
             while e > s, isSpace(e - 1) { e -= 1 }
             if let fence = inFence {
@@ -92,6 +92,16 @@ public enum Segmenter {
                     }
                     return
                 }
+            }
+            // Setext heading: `===` or `---` under a paragraph line turns that paragraph into a heading.
+            if let current = block, !current.isItem, c == "=" || c == "-",
+               scalars[s..<e].allSatisfy({ $0 == c }) {
+                block = nil
+                if let range = trimmed(current.start, current.end) {
+                    emit(range, kind: .heading)
+                    section = plain(range)
+                }
+                return
             }
             if isThematicBreak(s, e) { flush(); return }
             if c == "|" {
@@ -318,7 +328,7 @@ public enum Segmenter {
         /// Trims white space and Markdown emphasis, and drops trailing sentence punctuation.
         func trimmed(_ s: Int, _ e: Int) -> Range<Int>? {
             var a = s, b = e
-            while a < b, isSpace(a) || scalars[a] == "*" || scalars[a] == "_" { a += 1 }
+            while a < b, isSpace(a) || scalars[a] == "*" || scalars[a] == "_" || scalars[a] == "\u{FEFF}" { a += 1 }
             while b > a, isSpace(b - 1) || ".,;:!?*_".unicodeScalars.contains(scalars[b - 1]) { b -= 1 }
             // Keep a closing bracket or quote that has its opening partner inside.
             guard a < b else { return nil }

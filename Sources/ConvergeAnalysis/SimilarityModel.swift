@@ -19,17 +19,20 @@ public struct SimilarityInput: Sendable {
     public var statements: [String]
     /// For each statement, the index of the answer it comes from; pairs are only formed across answers.
     public var answerOfStatement: [Int]
-    /// For each statement that is a clause, the whole sentence it is part of (rubric items may be made by a
-    /// sentence whose clauses each make part of them).
-    public var contextOfStatement: [String?]
+    /// Whole sentences that clauses are part of (rubric items may be made by a sentence whose clauses each
+    /// make part of them), each once.
+    public var contexts: [String]
+    /// For each statement that is a clause, the index of its sentence in `contexts`.
+    public var contextOfStatement: [Int?]
     public var rubricItems: [String]
     public var prompt: String?
 
-    public init(statements: [String], answerOfStatement: [Int], contextOfStatement: [String?]? = nil,
-                rubricItems: [String], prompt: String?) {
+    public init(statements: [String], answerOfStatement: [Int], contexts: [String] = [],
+                contextOfStatement: [Int?]? = nil, rubricItems: [String], prompt: String?) {
         precondition(statements.count == answerOfStatement.count)
         self.statements = statements
         self.answerOfStatement = answerOfStatement
+        self.contexts = contexts
         self.contextOfStatement = contextOfStatement ?? Array(repeating: nil, count: statements.count)
         self.rubricItems = rubricItems
         self.prompt = prompt

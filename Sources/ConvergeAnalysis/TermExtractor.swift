@@ -34,6 +34,9 @@ public struct TermExtractor: Sendable {
     static let fixedSlashCompounds: Set<String> = ["ci/cd", "tcp/ip", "ui/ux", "i/o", "a/b", "pl/sql", "b2b/b2c",
                                                    "24/7", "w/o", "n/a", "r/w", "ux/ui"]
     /// Ordinary words that often open a sentence (imperatives, adverbs); never the first word of a name there.
+    /// Units that make a spelled-out number a quantity (`five years`); other words after `one`, `two` are not.
+    static let spelledUnits: Set<String> = ["years", "year", "months", "month", "weeks", "week", "days", "day", "hours",
+                                            "hour", "minutes", "minute", "seconds", "second", "times", "percent"]
     static let commonOpeners: Set<String> = [
         "put", "use", "add", "make", "take", "get", "set", "keep", "let", "try", "consider", "start", "build", "run",
         "avoid", "learn", "read", "write", "choose", "focus", "ensure", "understand", "know", "think", "remember",
@@ -58,9 +61,17 @@ public struct TermExtractor: Sendable {
                 lowercaseWords.insert(token.text)
             }
         }
+        var statementRanges = [[Range<Int>]](repeating: [], count: answers.count)
+        for statement in statements { statementRanges[statement.answerIndex].append(statement.start..<statement.end) }
         for (a, scalars) in answers.enumerated() {
-            let tokens = tokensOfAnswer[a]
-            let titles = quotedTitles(scalars, answer: a)
+            // Only words of statements count: not code blocks, not link targets.
+            let inStatements = SortedRanges(statementRanges[a])
+            let tokens = tokensOfAnswer[a].filter { token in
+                inStatements.contains(token.start) && !(token.start >= 2 && scalars[token.start - 1] == "/"
+                    && scalars[token.start - 2] == "/")
+                    && !(token.start >= 2 && scalars[token.start - 1] == "(" && scalars[token.start - 2] == "]")
+            }
+            let titles = quotedTitles(scalars, answer: a).filter { inStatements.contains($0.start) }
             candidates += titles.map { ($0, true) }
             let quantities = self.quantities(scalars, tokens: tokens, answer: a)
             candidates += quantities.map { ($0, true) }
@@ -103,15 +114,21 @@ public struct TermExtractor: Sendable {
             }
         }
         var previousEnd = -1
+        var initialStopWordEnd = -2
         for token in tokens {
             if inside(token, skip) { closeRun(); previousEnd = token.end; continue }
+            // "The Team uses...": the word after a sentence-initial "The" is still at the start.
+            let followsInitialStopWord = token.start == initialStopWordEnd + 1
+            if token.isCapitalized, StopWords.contains(token.text.lowercased()), isSentenceInitial(scalars, token.start) {
+                initialStopWordEnd = token.end
+            }
             let lower = token.text.lowercased()
             let adjacent = run.last.map { token.start == $0.token.end + 1 && scalars[$0.token.end] == " " } ?? false
             if !adjacent { closeRun() }
             let nameLike = isNameLike(token) && !(StopWords.contains(lower) && token.text.unicodeScalars.count < 4
                 && !hasInnerCapital(token))
             if nameLike {
-                let initial = isSentenceInitial(scalars, token.start)
+                let initial = followsInitialStopWord || isSentenceInitial(scalars, token.start)
                 let inHeading = inside(token, headings)
                 let strong = hasInnerCapital(token) || hasSymbol(token) || (!initial && !inHeading && token.text != "I")
                 if token.text == "I" || (StopWords.contains(lower) && run.isEmpty) {
@@ -178,12 +195,12 @@ public struct TermExtractor: Sendable {
         while i >= 0 {
             let c = scalars[i]
             switch c {
-            case " ", "\t", "*", "_", "`", "\"", "\u{201C}", "'", "\u{2018}", "(", "[", "#", ">", "-", "+", "\r":
+            case " ", "\t", "*", "_", "`", "\"", "\u{201C}", "'", "\u{2018}", "(", "[", "#", ">", "-", "+", "\r", "\u{FEFF}", ")":
                 i -= 1
             case "\n", ".", "!", "?", ":", "|":
                 return true
             default:
-                if c.properties.numericType == .decimal, i + 1 < scalars.count, scalars[i + 1] == "." {
+                if c.properties.numericType == .decimal, i + 1 < scalars.count, scalars[i + 1] == "." || scalars[i + 1] == ")" {
                     return true
                 }
                 return c.properties.isWhitespace ? { i -= 1; return isSentenceInitial(scalars, i + 1) }() : false
@@ -265,6 +282,16 @@ public struct TermExtractor: Sendable {
         let stemmer = EnglishStemmer()
         while t < tokens.count {
             let token = tokens[t]
+            // Number words before a unit of time or a count: `five years`.
+            if let digits = FeatureExtractor.numberWords[token.text.lowercased()], t + 1 < tokens.count,
+               Self.spelledUnits.contains(tokens[t + 1].text.lowercased()), tokens[t + 1].start == token.end + 1 {
+                let unit = stemmer.stem(tokens[t + 1].text.lowercased())
+                result.append(TermMention(answerIndex: answer, start: token.start, end: tokens[t + 1].end,
+                                          text: scalars.string(token.start..<tokens[t + 1].end), kind: .quantity,
+                                          key: "\(digits) \(unit)", unit: unit, value: digits))
+                t += 2
+                continue
+            }
             guard token.text.unicodeScalars.first?.properties.numericType == .decimal,
                   token.text.unicodeScalars.allSatisfy({ $0.properties.numericType == .decimal || "+-.,".unicodeScalars.contains($0) })
             else { t += 1; continue }

@@ -51,6 +51,8 @@ public struct Rubric: Sendable, Hashable, Codable {
     ///   mistyped fields, empty categories, and duplicate item ids.
     public init(yaml: String, file: String = "rubric.yaml") throws {
         let root: Node?
+        // A byte order mark is not part of the document.
+        let yaml = yaml.hasPrefix("\u{FEFF}") ? String(yaml.unicodeScalars.dropFirst()) : yaml
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {

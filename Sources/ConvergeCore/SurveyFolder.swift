@@ -10,6 +10,8 @@ public struct AnalysisInput: Sendable {
     public var panel: [Panelist]?
     /// Why each panelist without an answer has none, by panelist id.
     public var failures: [String: String]
+    /// The files the input was read from (answers, prompt, rubric), as given.
+    public var sources: [String] = []
 
     public init(prompt: String?, answers: [Answer], rubric: Rubric?, panel: [Panelist]? = nil,
                 failures: [String: String] = [:]) {
@@ -59,7 +61,16 @@ public enum SurveyFolder {
             }
             let url = URL(fileURLWithPath: path)
             guard isDirectory.boolValue else {
-                answerFiles.append(url)
+                // Given one by one (a shell glob, say), prompt.md and rubric.yaml keep their roles.
+                let stem = url.deletingPathExtension().lastPathComponent.lowercased()
+                let ext = url.pathExtension.lowercased()
+                if stem == "prompt", answerExtensions.contains(ext) {
+                    try take(url, as: "prompt", into: &folderPrompt)
+                } else if stem == "rubric", ext == "yaml" || ext == "yml" {
+                    try take(url, as: "rubric", into: &folderRubric)
+                } else {
+                    answerFiles.append(url)
+                }
                 continue
             }
             let names: [String]
@@ -77,9 +88,9 @@ public enum SurveyFolder {
                 let stem = file.deletingPathExtension().lastPathComponent.lowercased()
                 let ext = file.pathExtension.lowercased()
                 if stem == "prompt", answerExtensions.contains(ext) {
-                    folderPrompt = folderPrompt ?? file
+                    if promptFile == nil { try take(file, as: "prompt", into: &folderPrompt) }
                 } else if stem == "rubric", ext == "yaml" || ext == "yml" {
-                    folderRubric = folderRubric ?? file
+                    if rubricFile == nil && useFolderRubric { try take(file, as: "rubric", into: &folderRubric) }
                 } else if answerExtensions.contains(ext), !reservedStems.contains(stem),
                           !stem.hasPrefix("follow-up"), !stem.hasPrefix("followup") {
                     answerFiles.append(file)
@@ -94,6 +105,7 @@ public enum SurveyFolder {
         }
 
         var answers: [Answer] = []
+        var sources: [String] = []
         var seen: [String: String] = [:]
         for file in answerFiles {
             let id = file.deletingPathExtension().lastPathComponent
@@ -102,6 +114,7 @@ public enum SurveyFolder {
             }
             seen[id] = file.path
             let text = try readText(file.path)
+            sources.append(file.path)
             guard !text.trimmingWhitespace.isEmpty else {
                 throw InputError(file: file.path, "the answer is empty")
             }
@@ -111,12 +124,27 @@ public enum SurveyFolder {
         var prompt: String?
         if let promptPath = promptFile ?? folderPrompt?.path {
             prompt = try readText(promptPath).trimmingWhitespace
+            sources.append(promptPath)
         }
         var rubric: Rubric?
         if let rubricPath = rubricFile ?? (useFolderRubric ? folderRubric?.path : nil) {
             rubric = try Rubric(yaml: readText(rubricPath), file: rubricPath)
+            sources.append(rubricPath)
         }
-        return AnalysisInput(prompt: prompt, answers: answers, rubric: rubric)
+        var input = AnalysisInput(prompt: prompt, answers: answers, rubric: rubric)
+        input.sources = sources
+        return input
+    }
+
+    /// Keeps the first prompt or rubric found; a second one with other contents is an error, since it is not
+    /// clear which the user meant.
+    private static func take(_ file: URL, as role: String, into slot: inout URL?) throws {
+        guard let first = slot else { slot = file; return }
+        let a = try? Data(contentsOf: first), b = try? Data(contentsOf: file)
+        if a != b {
+            throw InputError(file: file.path, "a second \(role) differs from \(first.path); pass the one to use with "
+                             + (role == "prompt" ? "--prompt-file" : "--rubric"))
+        }
     }
 
     /// Reads a file as UTF-8 text, exactly (no newline or BOM translation).
@@ -127,6 +155,10 @@ public enum SurveyFolder {
         let data: Data
         do {
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            if let type = attributes[.type] as? FileAttributeType, type != .typeRegular {
+                throw InputError(file: path, type == .typeDirectory ? "is a folder, not a file"
+                                 : "is not a regular file (a device, pipe or socket)")
+            }
             if let size = attributes[.size] as? Int, size > maxAnswerBytes {
                 throw InputError(file: path, "the file is \(size) bytes; the limit is \(maxAnswerBytes) bytes")
             }
@@ -134,7 +166,9 @@ public enum SurveyFolder {
         } catch let error as InputError {
             throw error
         } catch {
-            throw InputError(file: path, "cannot read the file (\((error as NSError).localizedDescription))")
+            let reason = (error as NSError).code == NSFileReadNoSuchFileError || (error as NSError).code == 260
+                ? "no such file" : "cannot read the file (\((error as NSError).localizedDescription))"
+            throw InputError(file: path, reason)
         }
         return try decodeUTF8(data, file: path)
     }

@@ -35,6 +35,7 @@ struct Analyze: ParsableCommand {
     func run() throws {
         let input = try SurveyFolder.load(paths: paths, promptFile: promptFile, rubricFile: rubric,
                                           useFolderRubric: !noRubric)
+        try report.checkOutput(against: input.sources)
         let result = Analyzer(blind: report.blind).analyze(input)
         try report.emit(result)
     }

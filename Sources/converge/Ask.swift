@@ -75,6 +75,7 @@ struct Ask: AsyncParsableCommand {
     func run() async throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
         let rubricValue = try rubric.map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
+        try report.checkOutput(against: rubric.map { [$0] } ?? [])
         var entries: [PanelEntry] = []
         if let panel { entries += try configuration.panel(named: panel) }
         do {

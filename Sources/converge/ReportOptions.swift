@@ -10,16 +10,29 @@ struct ReportOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Report format: md, json or csv.")
     var format: ReportFormat = .md
 
-    @Option(name: .shortAndLong, help: "Write the report to this file (atomically) instead of standard output.")
+    @Option(name: .shortAndLong, help: "Write the report to this file (atomically) instead of standard output; - is standard output.")
     var output: String?
 
     @Flag(help: "Report panelists as AI 1, AI 2, ... and hide model names.")
     var blind = false
 
+    func validate() throws {
+        if let output, output.trimmingWhitespace.isEmpty { throw ValidationError("--output needs a file name") }
+    }
+
+    /// Refuses an output file that is one of the inputs: writing the report would destroy an answer.
+    func checkOutput(against sources: [String]) throws {
+        guard let output, output != "-" else { return }
+        let target = URL(fileURLWithPath: output).resolvingSymlinksInPath().standardizedFileURL.path
+        for source in sources where URL(fileURLWithPath: source).resolvingSymlinksInPath().standardizedFileURL.path == target {
+            throw InputError(file: output, "is one of the input files; refusing to overwrite it with the report")
+        }
+    }
+
     /// Renders and writes the report.
     func emit(_ report: Report) throws {
         let text = ReportRenderer.render(report, format: format)
-        if let output {
+        if let output, output != "-" {
             try AtomicFile.write(text, to: output)
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))

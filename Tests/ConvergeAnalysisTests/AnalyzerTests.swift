@@ -58,4 +58,33 @@ import Testing
             + report.terms.flatMap(\.support)
         #expect(everyPanelistReference.allSatisfy { $0 == "ai-1" || $0 == "ai-2" })
     }
+
+    @Test func answersOfOnlyHeadingsAreNotPerfectConvergence() {
+        let report = Analyzer().analyze(AnalysisInput(prompt: nil, answers: [
+            answer("a", "# Languages\n## Go and Python\n"), answer("b", "# Languages\n## Rust\n"),
+        ], rubric: nil))
+        #expect(!report.keyPoints.isEmpty)
+        #expect(report.convergence.index < 1)
+        #expect(invariantViolations(report) == [])
+    }
+
+    @Test func aLongCommaListStaysLinearWithARubric() throws {
+        // 20,000 two-word fragments in one sentence: every clause shares the sentence, which is read once.
+        let list = "Uses " + (0..<20_000).map { "big tool\($0)" }.joined(separator: ", ") + "."
+        let rubric = Rubric(title: "t", categories: [.init(name: "c", items: [.init(id: "x", text: "big tools and small tools")])])
+        let report = Analyzer().analyze(AnalysisInput(prompt: nil, answers: [answer("a", list), answer("b", "Uses a big tool.")],
+                                                      rubric: rubric))
+        #expect(report.analysis?.statements ?? 0 > 10_000)
+        #expect(invariantViolations(report) == [])
+    }
+
+    @Test func termsComeFromStatementsNotCodeOrLinks() {
+        let text = "Read \"Clean Code\" first.\n\n```python\nprint(\"Design Patterns\")\n```\n\nSee [docs](http://example.com/Go)."
+        let report = Analyzer().analyze(AnalysisInput(prompt: nil, answers: [answer("a", text), answer("b", "Use Go.")],
+                                                      rubric: nil))
+        let terms = report.terms.map(\.text)
+        #expect(terms.contains("Clean Code"))
+        #expect(!terms.contains("Design Patterns"))
+        #expect(!terms.contains { $0.contains("example.com") })
+    }
 }

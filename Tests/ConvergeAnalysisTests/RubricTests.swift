@@ -11,6 +11,11 @@ import Testing
         #expect(rubric.items.last?.item.id == "ai-tools")
     }
 
+    @Test func aByteOrderMarkIsNotPartOfTheDocument() throws {
+        let rubric = try Rubric(yaml: "\u{FEFF}title: X\r\ncategories:\r\n  - name: A\r\n    items: [{id: a, text: b}]\r\n")
+        #expect(rubric.items.map(\.item.id) == ["a"])
+    }
+
     @Test func yamlSyntaxErrorNamesLineAndColumn() {
         let yaml = "title: X\ncategories:\n  - name: A\n    items: [ {id: a, text: b }\n"
         #expect { try Rubric(yaml: yaml, file: "r.yaml") } throws: { error in

@@ -44,6 +44,13 @@ import Testing
                                 "Language | Use", "Go | Services", "Quoted advice stays"])
     }
 
+    @Test func setextHeadingsAndByteOrderMark() {
+        let statements = Segmenter.statements(of: "\u{FEFF}Skills\n======\n\nGo is fast.\n\nTools\n---\nMake.",
+                                              answerIndex: 0)
+        #expect(statements.map(\.text) == ["Skills", "Go is fast", "Tools", "Make"])
+        #expect(statements.map(\.kind) == [.heading, .sentence, .heading, .sentence])
+    }
+
     @Test func abbreviationsAndInitialsDoNotEndSentences() {
         #expect(texts("Read Clean Code by Robert C. Martin. It helps, e.g. with naming. Then refactor.")
             == ["Read Clean Code by Robert C. Martin", "It helps, e.g. with naming", "Then refactor"])
@@ -118,8 +125,14 @@ import Testing
     }
 
     @Test func sentenceInitialCapitalIsNotAName() {
-        let mentions = terms(["Strong engineers write tests. Clearly this matters."])
+        let mentions = terms(["Strong engineers write tests. Clearly this matters. The Team ships. 2) Numbered items."])
         #expect(mentions.isEmpty)
+    }
+
+    @Test func spelledOutQuantities() {
+        let quantities = terms(["Expect five years of practice, not one thing."]).filter { $0.kind == .quantity }
+        #expect(quantities.map(\.text) == ["five years"])
+        #expect(quantities.map(\.key) == ["5 year"])
     }
 
     @Test func slashFormsAndCompounds() {

@@ -37,6 +37,27 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["report.json"])
     }
 
+    @Test func refusesToOverwriteAnInputAndWritesDashToStdout() throws {
+        let dir = try CLI.temporaryFolder(["a.md": Data("Use Go.".utf8), "b.md": Data("Use Rust.".utf8)])
+        let answer = dir.appendingPathComponent("a.md")
+        let result = try CLI.run(["analyze", dir.path, "--output", answer.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("is one of the input files"))
+        #expect(try String(contentsOf: answer, encoding: .utf8) == "Use Go.")
+        let dash = try CLI.run(["analyze", dir.path, "--output", "-"])
+        #expect(dash.status == 0 && dash.stdout.hasPrefix("# Converge report"))
+        #expect(!FileManager.default.fileExists(atPath: CLI.repo.appendingPathComponent("-").path))
+    }
+
+    @Test func twoFoldersWithDifferentRubricsAreAnError() throws {
+        let a = try CLI.temporaryFolder(["a.md": Data("x".utf8), "rubric.yaml": Data("title: A\ncategories: [{name: c, items: [{id: i, text: t}]}]\n".utf8)])
+        let b = try CLI.temporaryFolder(["b.md": Data("y".utf8), "rubric.yaml": Data("title: B\ncategories: [{name: c, items: [{id: i, text: t}]}]\n".utf8)])
+        let result = try CLI.run(["analyze", a.path, b.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("a second rubric differs"))
+        #expect(try CLI.run(["analyze", a.path, b.path, "--rubric", "\(a.path)/rubric.yaml"]).status == 0)
+    }
+
     @Test func answerFilesOneByOneWithPromptFile() throws {
         let files = ["ai-1.md", "ai-3.md"].map { "\(CLI.example)/\($0)" }
         let result = try CLI.run(["analyze"] + files + ["--prompt-file", "\(CLI.example)/prompt.md", "-f", "json"])
@@ -68,6 +89,9 @@ import Testing
         ("conflicting flags", ["a.md": Data("ok".utf8)], ["--rubric", "x.yaml", "--no-rubric"],
          "--rubric and --no-rubric cannot be used together"),
         ("unknown format", ["a.md": Data("ok".utf8)], ["--format", "pdf"], "'pdf' is invalid"),
+        ("folder as rubric", ["a.md": Data("ok".utf8)], ["--rubric", "/tmp"], "/tmp: is a folder, not a file"),
+        ("device as prompt", ["a.md": Data("ok".utf8)], ["--prompt-file", "/dev/null"], "is not a regular file"),
+        ("empty output name", ["a.md": Data("ok".utf8)], ["--output", ""], "--output needs a file name"),
     ])
     func badInputExitsWithTwo(name: String, files: [String: Data], flags: [String], message: String) throws {
         let dir = try CLI.temporaryFolder(files)
