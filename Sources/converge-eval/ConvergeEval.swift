@@ -14,6 +14,6 @@ struct ConvergeEval: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Speed and memory benchmarks.",
-        subcommands: [BenchAnalyze.self]
+        subcommands: [BenchAnalyze.self, BenchFanout.self]
     )
 }

@@ -88,3 +88,20 @@ import Testing
         #expect(!terms.contains { $0.contains("example.com") })
     }
 }
+
+@Suite struct SamplingTests {
+    @Test func stabilityIsTheShareOfAPanelistsSamplesThatMakeThePoint() throws {
+        let a = { (text: String) in Answer(panelist: Panelist(id: "a"), text: text) }
+        let b = { (text: String) in Answer(panelist: Panelist(id: "b"), text: text) }
+        let report = Analyzer().analyze(AnalysisInput(prompt: nil, answers: [
+            a("Cache hot keys in Redis."), a("Cache hot keys in Redis. Shard the database."), a("Shard the database."),
+            b("Cache hot keys in Redis."), b("Cache hot keys in Redis."),
+        ], rubric: nil))
+        let redis = try #require(report.keyPoints.first { $0.evidence.contains { $0.quote.contains("Redis") } })
+        #expect(redis.support == ["a", "b"])
+        #expect(redis.stability == ["a": 0.6667, "b": 1])
+        #expect(redis.evidence.allSatisfy { $0.sample != nil })
+        let shard = try #require(report.keyPoints.first { $0.evidence.contains { $0.quote.contains("Shard") } })
+        #expect(shard.stability == ["a": 0.6667])
+    }
+}

@@ -283,6 +283,22 @@ import Testing
         }
     }
 
+    @Test func twentyPanelistsOnOneProviderAreAllInFlightAtOnce() async throws {
+        // Nothing below the runner's own limit may queue requests (AsyncHTTPClient's pool once held 8 per host).
+        try await withServers(3) { servers in
+            for i in 0..<20 { servers[0].script("m\(i)", [.answer(delay: 0.5)]) }
+            let config = try testConfig(openAI: servers[0], anthropic: servers[1], gemini: servers[2])
+            let directory = ProviderDirectory(config: config, environment: testEnvironment)
+            let panelists = (0..<20).map { Panelist(id: "p\($0)", model: "fake-openai/m\($0)") }
+            let runner = try SurveyRunner(members: try SurveyRunner.members(for: panelists, directory: directory),
+                                          options: RunnerOptions(concurrency: 20, perProviderConcurrency: 20,
+                                                                 timeout: .seconds(30)))
+            let (result, _) = await runCollecting(runner, Survey(prompt: "q"))
+            #expect(result.allAnswered)
+            #expect(servers[0].maxConcurrentRequests == 20)
+        }
+    }
+
     @Test func aMissingKeyFailsBeforeAnyRequestAndNamesTheVariable() async throws {
         try await withServers(3) { servers in
             let config = try testConfig(openAI: servers[0], anthropic: servers[1], gemini: servers[2])
