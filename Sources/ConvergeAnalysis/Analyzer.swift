@@ -174,7 +174,8 @@ private struct Run {
         let answeredIds = Set(panelists.map(\.id))
         let entries = (input.panel ?? panelists).map { panelist in
             answeredIds.contains(panelist.id)
-                ? Report.PanelistEntry(id: panelist.id, label: panelist.label, model: panelist.model, status: .answered)
+                ? Report.PanelistEntry(id: panelist.id, label: panelist.label, model: panelist.model, status: .answered,
+                                       error: input.failures[panelist.id])
                 : Report.PanelistEntry(id: panelist.id, label: panelist.label, model: panelist.model, status: .failed,
                                        error: input.failures[panelist.id] ?? "no answer")
         }
@@ -193,7 +194,7 @@ private struct Run {
                                       statements: matchable.count, blind: false))
     }
 
-    var multiSample: Bool { samplesOfPanelist.contains { $0 > 1 } }
+    var multiSample: Bool { samplesOfPanelist.contains { $0 > 1 } || (input.samplesPerPanelist ?? 1) > 1 }
 
     /// Per supporting panelist, the share of its samples with a statement in the group (repeat sampling only).
     func stability(_ group: [Int]) -> [String: Double]? {
@@ -204,7 +205,8 @@ private struct Run {
             answers[panelistOfAnswer[a], default: []].insert(a)
         }
         return Dictionary(uniqueKeysWithValues: answers.map { p, set in
-            (panelists[p].id, ConvergenceIndex.rounded(Double(set.count) / Double(samplesOfPanelist[p])))
+            (panelists[p].id, ConvergenceIndex.rounded(
+                Double(set.count) / Double(max(samplesOfPanelist[p], input.samplesPerPanelist ?? 0))))
         })
     }
 
@@ -272,19 +274,47 @@ private struct Run {
 
 /// Human-readable labels from statement text.
 enum Labels {
+    /// The scalars of `text` without HTML tags (`<div class="x">`) and with `[text](target)` read as `text`.
+    static func withoutLinksAndTags(_ text: String) -> [Unicode.Scalar] {
+        let s = Array(text.unicodeScalars)
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(s.count)
+        var i = 0
+        while i < s.count {
+            if s[i] == "<", i + 1 < s.count, s[i + 1].properties.isAlphabetic || s[i + 1] == "/",
+               let close = s[(i + 1)...].prefix(200).firstIndex(of: ">") {
+                i = close + 1
+                continue
+            }
+            if s[i] == "]", i + 1 < s.count, s[i + 1] == "(", let close = s[(i + 2)...].prefix(500).firstIndex(of: ")") {
+                i = close + 1
+                continue
+            }
+            if s[i] == "[", let close = s[(i + 1)...].prefix(500).firstIndex(of: "]"), close + 1 < s.count,
+               s[close + 1] == "(" {
+                i += 1  // the link text stays; its brackets and target go
+                continue
+            }
+            out.append(s[i])
+            i += 1
+        }
+        return out
+    }
+
     static let maxLength = 120
 
-    /// Markdown markup removed, white space folded, first letter capitalised, shortened at a word boundary.
+    /// Markdown markup removed (emphasis, code marks, HTML tags, link targets: `[text](url)` reads `text`),
+    /// white space folded, first letter capitalised, shortened at a word boundary.
     static func plain(_ text: String) -> String {
         var scalars = String.UnicodeScalarView()
         var lastWasSpace = false
-        for s in text.unicodeScalars where s != "*" && s != "`" && s.properties.generalCategory != .format {
+        for s in withoutLinksAndTags(text) where s != "*" && s != "`" && s.properties.generalCategory != .format {
             let space = s.properties.isWhitespace
             if space && lastWasSpace { continue }
             scalars.append(space ? " " : s)
             lastWasSpace = space
         }
-        var label = String(scalars)
+        var label = String(scalars).trimmingWhitespace
         if let first = label.first, first.isLowercase { label = first.uppercased() + label.dropFirst() }
         if label.count > maxLength {
             let cut = label.prefix(maxLength)

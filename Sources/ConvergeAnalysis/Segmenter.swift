@@ -229,7 +229,8 @@ public enum Segmenter {
             while i < e {
                 let c = scalars[i]
                 if c == "\u{201C}" { quoteDepth += 1 } else if c == "\u{201D}" { quoteDepth = max(0, quoteDepth - 1) }
-                if c == "." || c == "!" || c == "?" {
+                if c == "." || c == "!" || c == "?" || c == "\u{061F}" || c == "\u{06D4}" || c == "\u{3002}"
+                    || c == "\u{FF01}" || c == "\u{FF1F}" {
                     var j = i + 1
                     while j < e, ".!?\"'\u{201D}\u{2019})]*_".unicodeScalars.contains(scalars[j]) { j += 1 }
                     if j == e {
@@ -239,7 +240,11 @@ public enum Segmenter {
                         var k = j
                         while k < e, isSpace(k) { k += 1 }
                         let next = scalars[k]
+                        // A capital, a digit, an opening mark, or a letter of a script without case (Arabic,
+                        // Hebrew, CJK) opens a sentence.
                         let opensSentence = next.properties.isUppercase || next.properties.numericType == .decimal
+                            || (next.properties.isAlphabetic && !next.properties.isLowercase
+                                && !next.properties.changesWhenUppercased)
                             || "\"'\u{201C}\u{2018}(*_[`".unicodeScalars.contains(next)
                         if opensSentence, !(c == "." && isAbbreviation(before: i, from: sentenceStart)) {
                             if let range = trimmed(sentenceStart, j) { result.append(range) }
@@ -329,7 +334,9 @@ public enum Segmenter {
         func trimmed(_ s: Int, _ e: Int) -> Range<Int>? {
             var a = s, b = e
             while a < b, isSpace(a) || scalars[a] == "*" || scalars[a] == "_" || scalars[a] == "\u{FEFF}" { a += 1 }
-            while b > a, isSpace(b - 1) || ".,;:!?*_".unicodeScalars.contains(scalars[b - 1]) { b -= 1 }
+            while b > a, isSpace(b - 1) || ".,;:!?*_\u{061F}\u{06D4}\u{3002}\u{FF01}\u{FF1F}".unicodeScalars.contains(scalars[b - 1]) {
+                b -= 1
+            }
             // Keep a closing bracket or quote that has its opening partner inside.
             guard a < b else { return nil }
             guard scalars[a..<b].contains(where: Tokenizer.isWordScalar) else { return nil }

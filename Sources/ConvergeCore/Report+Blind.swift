@@ -1,7 +1,7 @@
 extension Report {
     /// The same report with panelists shown as `AI 1`, `AI 2`, ... (ids `ai-1`, `ai-2`, ... in panel order)
     /// and no model names: every panelist reference is rewritten (support, evidence, terms, conflicts,
-    /// rubric coverage, convergence, turns). Error messages are kept; they name providers, not models' answers.
+    /// rubric coverage, convergence, turns), and model names, ids and labels are replaced in error messages.
     public func blinded() -> Report {
         var ids: [String: String] = [:]
         for (n, panelist) in panelists.enumerated() { ids[panelist.id] = "ai-\(n + 1)" }
@@ -11,9 +11,27 @@ extension Report {
             e.panelist = map(e.panelist)
             return e
         }
+        // Provider errors often name the model ("The model `gpt-4o` does not exist"): replace every model
+        // spec, model name, id and label with the blind label, longest first.
+        var names: [(String, String)] = []
+        for (n, p) in panelists.enumerated() {
+            let blind = "AI \(n + 1)"
+            var known = [p.id, p.label]
+            if let model = p.model {
+                known.append(model)
+                if let slash = model.firstIndex(of: "/") { known.append(String(model[model.index(after: slash)...])) }
+            }
+            names += known.filter { $0.count >= 2 }.map { ($0, blind) }
+        }
+        names.sort { $0.0.count > $1.0.count }
+        func scrub(_ text: String?) -> String? {
+            guard var text else { return nil }
+            for (name, blind) in names { text = text.replacingOccurrences(of: name, with: blind) }
+            return text
+        }
         var report = self
         report.panelists = panelists.enumerated().map { n, p in
-            PanelistEntry(id: "ai-\(n + 1)", label: "AI \(n + 1)", model: nil, status: p.status, error: p.error)
+            PanelistEntry(id: "ai-\(n + 1)", label: "AI \(n + 1)", model: nil, status: p.status, error: scrub(p.error))
         }
         report.keyPoints = keyPoints.map { point in
             var p = point
@@ -56,6 +74,7 @@ extension Report {
                 t.responses = turn.responses.map { r in
                     var response = r
                     response.panelist = map(r.panelist)
+                    response.error = scrub(r.error)
                     return response
                 }
                 return t

@@ -8,10 +8,13 @@ public struct AnalysisInput: Sendable {
     public var rubric: Rubric?
     /// The panel in order, when it holds panelists without answers; `nil` means the answers' panelists.
     public var panel: [Panelist]?
-    /// Why each panelist without an answer has none, by panelist id.
     public var failures: [String: String]
     /// The files the input was read from (answers, prompt, rubric), as given.
     public var sources: [String] = []
+    /// Samples asked of each panelist (repeat sampling), failed ones included: the denominator of stability.
+    public var samplesPerPanelist: Int?
+    /// For answering panelists: why some of their requests failed (reported beside their answers);
+    /// for the others: why they have no answer. By panelist id.
 
     public init(prompt: String?, answers: [Answer], rubric: Rubric?, panel: [Panelist]? = nil,
                 failures: [String: String] = [:]) {

@@ -147,7 +147,8 @@ public struct HTTPTransport: Sendable {
                 return .connection(redactor.redact(error.shortDescription))
             }
         }
-        if error is NIOTooManyBytesError { return .connection("the response body is too large") }
+        // Not a connection fault: asking again would fetch (and pay for) the same oversized answer.
+        if error is NIOTooManyBytesError { return .malformedResponse("the response body is larger than the limit") }
         if let error = error as? IOError {
             return .connection("\(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))")
         }
@@ -217,8 +218,11 @@ enum WireSupport {
         return "'" + shorten(redactor.redact(String(decoding: body.prefix(120), as: UTF8.self)), to: 120) + "'"
     }
 
+    /// One line of at most `limit` characters; control characters (a server's ANSI escapes, NUL) become spaces
+    /// so that nothing a server sends can drive the user's terminal.
     static func shorten(_ text: String, to limit: Int) -> String {
-        let collapsed = text.replacingOccurrences(of: "\n", with: " ")
+        let scalars = text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }
+        let collapsed = String(String.UnicodeScalarView(scalars))
         return collapsed.count > limit ? String(collapsed.prefix(limit)) + "…" : collapsed
     }
 

@@ -148,7 +148,7 @@ public struct PanelEntry: Sendable, Hashable {
     public static func panelists(for entries: [PanelEntry]) -> [Panelist] {
         let defaults = ModelSpec.panelists(for: entries.map(\.spec))
         var used = Set<String>()
-        return zip(entries, defaults).map { entry, fallback in
+        let panelists = zip(entries, defaults).map { entry, fallback in
             var id = entry.id ?? fallback.id
             if used.contains(id) {
                 var n = 2
@@ -156,7 +156,15 @@ public struct PanelEntry: Sendable, Hashable {
                 id = "\(id)-\(n)"
             }
             used.insert(id)
-            return Panelist(id: id, label: entry.label ?? fallback.label, model: entry.spec.description)
+            // A panelist given an id but no label is shown by its id ("cold", not the shared spec).
+            let label = entry.label ?? (entry.id != nil ? id : fallback.label)
+            return Panelist(id: id, label: label, model: entry.spec.description)
+        }
+        // Labels must tell panelists apart: a repeated one gets its id added.
+        var counts: [String: Int] = [:]
+        for p in panelists { counts[p.label, default: 0] += 1 }
+        return panelists.map { p in
+            counts[p.label]! > 1 ? Panelist(id: p.id, label: "\(p.label) (\(p.id))", model: p.model) : p
         }
     }
 }
@@ -265,13 +273,8 @@ public struct ConvergeConfig: Sendable, Hashable {
                             currentDirectory: String = FileManager.default.currentDirectoryPath) throws -> ConvergeConfig {
         guard let path = try locate(explicitPath: explicitPath, environment: environment,
                                     currentDirectory: currentDirectory) else { return ConvergeConfig() }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw InputError(file: path, "cannot read the config file (\(error.localizedDescription))")
-        }
-        return try ConvergeConfig(yaml: text, file: path)
+        // Same checks as every other input file: a folder, a device, binary or non-UTF-8 text is named as such.
+        return try ConvergeConfig(yaml: SurveyFolder.readText(path), file: path)
     }
 
     /// Parses `converge.yaml` text.
@@ -314,8 +317,8 @@ public struct ConvergeConfig: Sendable, Hashable {
             case "max_attempts":
                 maxAttempts = try positiveInt(value, key)
             case "timeout":
-                guard value.scalar != nil, let seconds = value.float, seconds > 0, seconds.isFinite else {
-                    throw fail(value, key, "`timeout` must be a positive number of seconds")
+                guard value.scalar != nil, let seconds = value.float, seconds > 0, seconds <= 86_400 else {
+                    throw fail(value, key, "`timeout` must be a positive number of seconds, at most 86400")
                 }
                 timeoutSeconds = seconds
             case "providers":

@@ -109,6 +109,12 @@ public enum MarkdownRenderer {
                 return "- **\(strong(entry.label))**\(model): \(error)"
             }.joined(separator: "\n"))
         }
+        // Answered, but not every request did (some samples or an earlier turn failed).
+        let partly = report.panelists.filter { $0.status == .answered && !($0.error ?? "").isEmpty }
+        if !partly.isEmpty {
+            doc.block("Partly answered:")
+            doc.block(partly.map { "- **\(strong($0.label))**: \(inline($0.error ?? ""))" }.joined(separator: "\n"))
+        }
 
         // Key points.
         doc.block("## Key points")

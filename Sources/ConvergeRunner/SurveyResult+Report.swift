@@ -15,13 +15,17 @@ extension SurveyResult {
         var failures: [String: String] = [:]
         for entry in last?.panelists ?? [] {
             let answered = entry.samples.compactMap(\.response)
+            let failed = entry.samples.compactMap(\.failure)
             if answered.isEmpty {
-                failures[entry.panelist.id] = entry.samples.compactMap(\.failure).first?.cause ?? "no answer"
+                failures[entry.panelist.id] = failed.first?.cause ?? "no answer"
+            } else if let first = failed.first {
+                failures[entry.panelist.id] = "\(failed.count) of \(entry.samples.count) samples failed: \(first.cause)"
             }
             answers += answered.map { Answer(panelist: entry.panelist, text: $0.text) }
         }
-        let input = AnalysisInput(prompt: last?.prompt ?? survey.prompt, answers: answers, rubric: rubric,
+        var input = AnalysisInput(prompt: last?.prompt ?? survey.prompt, answers: answers, rubric: rubric,
                                   panel: panelists, failures: failures)
+        input.samplesPerPanelist = samples
         var report = Analyzer(similarity: analyzer.similarity).analyze(input)
         report.turns = turns.map { turn in
             Report.Turn(index: turn.index, prompt: turn.prompt, responses: turn.panelists.flatMap { entry in

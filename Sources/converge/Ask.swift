@@ -66,16 +66,22 @@ struct Ask: AsyncParsableCommand {
         if models.isEmpty && panel == nil { throw ValidationError("give at least one -m SPEC or --panel NAME") }
         if samples < 1 { throw ValidationError("--samples must be at least 1") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let timeout, !(timeout > 0 && timeout <= 86_400) {
+            throw ValidationError("--timeout must be a positive number of seconds, at most 86400")
+        }
         if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
-        if let temperature, temperature < 0 { throw ValidationError("--temperature must be at least 0") }
+        if let temperature, !(temperature >= 0 && temperature <= 2) {
+            throw ValidationError("--temperature must be a number from 0 to 2")
+        }
         if prompt.trimmingWhitespace.isEmpty { throw ValidationError("the prompt is empty") }
+        if followUps.contains(where: { $0.trimmingWhitespace.isEmpty }) { throw ValidationError("a follow-up is empty") }
     }
 
     func run() async throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
         let rubricValue = try rubric.map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
+        try report.preflight()  // before any request: answers are paid for
         var entries: [PanelEntry] = []
         if let panel { entries += try configuration.panel(named: panel) }
         do {

@@ -11,6 +11,15 @@ struct Models: ParsableCommand {
     @Option(help: "Configuration file (default: ./converge.yaml, then $XDG_CONFIG_HOME/converge/converge.yaml).")
     var config: String?
 
+    /// A URL with any `user:password@` replaced, so that a secret in a base URL is never printed.
+    static func withoutCredentials(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.user != nil || components.password != nil
+        else { return url }
+        components.user = "<redacted>"
+        components.password = nil
+        return components.string ?? "<redacted>"
+    }
+
     func run() throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
         let directory = ProviderDirectory(config: configuration)
@@ -32,7 +41,7 @@ struct Models: ParsableCommand {
             } catch {
                 baseURL = "\(definition.baseURL) (\(error.description))"
             }
-            rows.append([name, definition.kind.rawValue, baseURL, keyState])
+            rows.append([name, definition.kind.rawValue, Self.withoutCredentials(baseURL), keyState])
         }
         let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {

@@ -70,9 +70,21 @@ final class ProgressDisplay {
         return "\(time)  \(line.panelist.label)\(count): \(line.state)\(tokens)"
     }
 
+    /// Columns of the terminal on standard error (lines longer than it would wrap and break the redraw).
+    private var columns: Int {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
+
     private func redraw() {
         var text = drawn > 0 ? "\u{1B}[\(drawn)A" : ""
-        for line in lines { text += "\r\u{1B}[2K" + render(line) + "\n" }
+        let width = max(columns - 1, 10)
+        for line in lines {
+            var rendered = render(line)
+            if rendered.count > width { rendered = String(rendered.prefix(width - 1)) + "…" }
+            text += "\r\u{1B}[2K" + rendered + "\n"
+        }
         drawn = lines.count
         FileHandle.standardError.write(Data(text.utf8))
     }

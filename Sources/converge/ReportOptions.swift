@@ -29,6 +29,13 @@ struct ReportOptions: ParsableArguments {
         }
     }
 
+    /// Fails now, not after the work, when the output cannot be written: its folder is missing or read-only,
+    /// or it is a folder.
+    func preflight() throws {
+        guard let output, output != "-" else { return }
+        try AtomicFile.checkWritable(output)
+    }
+
     /// Renders and writes the report.
     func emit(_ report: Report) throws {
         let text = ReportRenderer.render(report, format: format)

@@ -163,3 +163,18 @@ import Testing
         #expect(ConsensusLevel(support: support, panelSize: panel) == level)
     }
 }
+
+@Suite struct LabelTests {
+    @Test func labelsDropLinkTargetsAndHTML() throws {
+        let report = Analyzer().analyze(AnalysisInput(prompt: nil, answers: [
+            Answer(panelist: Panelist(id: "a"), text: "Read the [Go tour](https://go.dev/tour) <b>first</b>."),
+        ], rubric: nil))
+        #expect(report.keyPoints.first?.label == "Read the Go tour first")
+        #expect(report.keyPoints.first?.evidence.first?.quote == "Read the [Go tour](https://go.dev/tour) <b>first</b>")
+    }
+
+    @Test func caselessScriptsSplitIntoSentences() {
+        let statements = Segmenter.statements(of: "مرحبا بالعالم. هذا اختبار؟ نعم", answerIndex: 0)
+        #expect(statements.map(\.text) == ["مرحبا بالعالم", "هذا اختبار", "نعم"])
+    }
+}

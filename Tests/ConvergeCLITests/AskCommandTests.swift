@@ -142,4 +142,74 @@ import Testing
             #expect(responses.allSatisfy { ($0["outputTokens"] as? Int ?? 0) > 0 })
         }
     }
+
+    @Test func partlyFailedSamplesAreReportedAndCountInStability() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("flaky", [.answer("Cache hot keys in Redis."), .status(400, message: "bad sample"),
+                                .answer("Cache hot keys in Redis.")])
+        server.script("steady", [.answer("Cache hot keys in Redis.")])
+        let result = try await CLI.run(["ask", "Speed?", "-m", "openai/flaky", "-m", "openai/steady", "--samples", "3",
+                                        "--concurrency", "1", "-f", "json", "--quiet"], environment: environment(server))
+        #expect(result.status == 3, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let flaky = try #require((report["panelists"] as? [[String: Any]])?.first { $0["id"] as? String == "flaky" })
+        #expect(flaky["status"] as? String == "answered")
+        #expect((flaky["error"] as? String)?.hasPrefix("1 of 3 samples failed") == true)
+        let point = try #require((report["keyPoints"] as? [[String: Any]])?.first)
+        #expect((point["stability"] as? [String: Double])?["flaky"] == 0.6667)
+        #expect((point["stability"] as? [String: Double])?["steady"] == 1)
+        server.script("flaky", [.answer("Cache hot keys in Redis."), .status(400, message: "bad sample"),
+                                .answer("Cache hot keys in Redis.")])
+        let markdown = try await CLI.run(["ask", "Speed?", "-m", "openai/flaky", "-m", "openai/steady", "--samples", "3",
+                                          "--concurrency", "1", "--quiet"], environment: environment(server))
+        #expect(markdown.stdout.contains("Partly answered:"))
+    }
+
+    @Test func blindHidesModelNamesInErrorsToo() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("secret-model-x", [.status(404, message: "The model `secret-model-x` does not exist")])
+        server.script("b", [.answer("Fine.")])
+        let result = try await CLI.run(["ask", "Hi", "-m", "openai/secret-model-x", "-m", "openai/b", "--blind",
+                                        "-f", "json", "--quiet"], environment: environment(server))
+        #expect(result.status == 3)
+        #expect(!result.stdout.contains("secret-model-x"))
+        #expect(result.stdout.contains("The model `AI 1` does not exist"))
+    }
+
+    @Test func outputIsCheckedBeforeAskingAndDevicesAreWrittenThrough() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("a", [.answer("Fine.")])
+        let missing = try await CLI.run(["ask", "Hi", "-m", "openai/a", "-o", "/nonexistent-dir/r.md"],
+                                        environment: environment(server))
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("does not exist"))
+        #expect(server.requests.isEmpty)
+        // A device stays a device.
+        let devnull = try await CLI.run(["ask", "Hi", "-m", "openai/a", "-o", "/dev/null", "--quiet"],
+                                        environment: environment(server))
+        #expect(devnull.status == 0)
+        let type = try FileManager.default.attributesOfItem(atPath: "/dev/null")[.type] as? FileAttributeType
+        #expect(type == .typeCharacterSpecial)
+        // A symbolic link is followed: the link stays, its target gets the report.
+        let dir = try CLI.temporaryFolder(["target.md": Data("old".utf8)])
+        let link = dir.appendingPathComponent("link.md")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "target.md")
+        let linked = try await CLI.run(["ask", "Hi", "-m", "openai/a", "-o", link.path, "--quiet"],
+                                       environment: environment(server))
+        #expect(linked.status == 0)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == "target.md")
+        #expect(try String(contentsOf: dir.appendingPathComponent("target.md"), encoding: .utf8).hasPrefix("# Converge"))
+    }
+
+    @Test(arguments: [["--timeout", "1e308"], ["--temperature", "nan"], ["--follow-up", " "], ["--samples", "0"]])
+    func outOfRangeFlagsAreUsageErrors(flags: [String]) async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        let result = try await CLI.run(["ask", "Hi", "-m", "openai/a"] + flags, environment: environment(server))
+        #expect(result.status == 2, "\(flags): \(result.stderr)")
+        #expect(server.requests.isEmpty)
+    }
 }
