@@ -227,13 +227,19 @@ public enum MarkdownRenderer {
         }
     }
 
-    /// `- **label** — 2/3 · majority · AI 1, AI 2`, then one nested bullet per supporting panelist's first
-    /// quote, in panel order.
+    /// `- **label** — 2/3 · majority · AI 1, AI 2` (plus `· stability AI 1 67%, AI 2 100%` with repeat
+    /// sampling), then one nested bullet per supporting panelist's first quote, in panel order.
     static func keyPointItem(_ keyPoint: Report.KeyPoint, names: Names, panelSize: Int) -> String {
         let label = trimmed(keyPoint.label).isEmpty ? keyPoint.id : keyPoint.label
         let supporters = keyPoint.support.map { names.label($0) }.joined(separator: ", ")
+        // With repeat sampling: the share of each supporter's samples that make the point.
+        let stability = keyPoint.stability.map { shares in
+            " · stability " + inline(keyPoint.support.compactMap { id in
+                shares[id].map { "\(names.label(id)) \(String(format: "%.0f%%", $0 * 100))" }
+            }.joined(separator: ", "))
+        } ?? ""
         var lines = ["- **\(strong(label))** — \(keyPoint.support.count)/\(panelSize) · \(keyPoint.consensus.rawValue)"
-            + (supporters.isEmpty ? "" : " · \(inline(supporters))")]
+            + (supporters.isEmpty ? "" : " · \(inline(supporters))") + stability]
         var seen: Set<String> = []
         let firstQuotes = keyPoint.evidence.filter { seen.insert($0.panelist).inserted }
         let inPanelOrder = firstQuotes.enumerated().sorted {
