@@ -34,10 +34,9 @@ public struct LexicalSpace: Sendable {
     public private(set) var vocabulary: [String: Int] = [:]
     /// Inverse document frequency per feature id.
     public private(set) var idf: [Double] = []
-    /// Weight per feature id in statement vectors: `idf`, times `promptWeight` for prompt and facet words.
+    /// Weight per feature id in statement and rubric item vectors: `idf`, times `promptWeight` for prompt and
+    /// facet words.
     public private(set) var weight: [Double] = []
-    /// Weight per feature id in rubric item vectors: `idf`, times `promptWeight` for facet words.
-    public private(set) var itemWeight: [Double] = []
 
     /// Whether a feature carries its full weight in statement vectors (not a prompt or facet word).
     public func isHeavy(_ feature: Int) -> Bool { weight[feature] >= idf[feature] }
@@ -77,9 +76,8 @@ public struct LexicalSpace: Sendable {
         weight = idf.enumerated().map { f, w in
             facets.contains(f) || prompted.contains(f) ? w * Self.promptWeight : w
         }
-        itemWeight = weight
         self.statements = statementIds.map { Self.vector($0, weights: weight) }
-        self.rubricItems = itemIds.map { Self.vector($0, weights: itemWeight) }
+        self.rubricItems = itemIds.map { Self.vector($0, weights: weight) }
     }
 
     /// The features of a text (stems and normalised tokens), in order of appearance, with repeats.
@@ -119,7 +117,7 @@ public struct LexicalSpace: Sendable {
     /// are dropped.
     public func vector(for text: String) -> Vector {
         var extractor = FeatureExtractor()
-        return Self.vector(Set(extractor.features(of: text).compactMap { vocabulary[$0] }), weights: itemWeight)
+        return Self.vector(Set(extractor.features(of: text).compactMap { vocabulary[$0] }), weights: weight)
     }
 
     static func vector(_ ids: Set<Int>, weights: [Double]) -> Vector {

@@ -105,18 +105,12 @@ public struct TermExtractor: Sendable {
             guard !run.isEmpty else { return }
             let first = run[0].token, last = run[run.count - 1].token
             let strong = run.contains { $0.strong }
-            if run.count == 1 {
-                for part in splitSlash(first) {
-                    result.append((mention(scalars, part.lowerBound, part.upperBound, answer), strong))
-                }
-            } else {
-                result.append((mention(scalars, first.start, last.end, answer), strong))
-            }
+            // Slash forms never reach a run (they are split where they are read), so a run is one name.
+            result.append((mention(scalars, first.start, last.end, answer), strong))
         }
-        var previousEnd = -1
         var initialStopWordEnd = -2
         for token in tokens {
-            if inside(token, skip) { closeRun(); previousEnd = token.end; continue }
+            if inside(token, skip) { closeRun(); continue }
             // "The Team uses...": the word after a sentence-initial "The" is still at the start.
             let followsInitialStopWord = token.start == initialStopWordEnd + 1
             if token.isCapitalized, StopWords.contains(token.text.lowercased()), isSentenceInitial(scalars, token.start) {
@@ -147,9 +141,7 @@ public struct TermExtractor: Sendable {
             } else {
                 closeRun()
             }
-            previousEnd = token.end
         }
-        _ = previousEnd
         closeRun()
         return result
     }
@@ -320,22 +312,19 @@ public struct TermExtractor: Sendable {
             }
             if end < scalars.count, scalars[end] == "+" { value += "+"; end += 1 }
             var unit: String?
-            var unitText: String?
             if end < scalars.count, scalars[end] == "%" {
-                unit = "%"; unitText = "%"; end += 1
+                unit = "%"; end += 1
             } else if next < tokens.count, tokens[next].start == end + 1, scalars[end] == " " {
                 let word = tokens[next].text
                 let lower = word.lowercased()
                 if !StopWords.contains(lower), lower.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic }),
                    !tokens[next].isCapitalized || word.count <= 3 {
                     unit = stemmer.stem(lower)
-                    unitText = word
                     end = tokens[next].end
                     next += 1
                 }
             }
-            if let unit, let unitText {
-                _ = unitText
+            if let unit {
                 let text = scalars.string(start..<end)
                 let normalized = value.replacingOccurrences(of: ",", with: "")
                 result.append(TermMention(answerIndex: answer, start: start, end: end, text: text, kind: .quantity,
