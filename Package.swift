@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "ConvergeAnalysis", targets: ["ConvergeAnalysis"]),
         .library(name: "ConvergeReport", targets: ["ConvergeReport"]),
         .library(name: "ConvergeProviders", targets: ["ConvergeProviders"]),
+        .library(name: "ConvergeStore", targets: ["ConvergeStore"]),
         .library(name: "ConvergeRunner", targets: ["ConvergeRunner"]),
         .library(name: "ConvergeTestSupport", targets: ["ConvergeTestSupport"]),
         .executable(name: "converge", targets: ["converge"]),
@@ -20,6 +21,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.9.0"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.34.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.0"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         // Domain values and contracts; no dependencies.
@@ -41,11 +47,26 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        // Runs surveys: fan-out of panelists x samples per turn, limits, timeouts, retries, progress events.
+        // Keeps surveys: one storage protocol over SQLKit, on SQLite (default) and PostgreSQL; migrations.
+        .target(
+            name: "ConvergeStore",
+            dependencies: [
+                "ConvergeCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Runs surveys: fan-out of panelists x samples per turn, limits, timeouts, retries, progress events;
+        // journals every request to the store, answers repeats from the response cache, resumes.
         .target(
             name: "ConvergeRunner",
             dependencies: [
-                "ConvergeCore", "ConvergeAnalysis", "ConvergeProviders",
+                "ConvergeCore", "ConvergeAnalysis", "ConvergeProviders", "ConvergeStore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -64,6 +85,7 @@ let package = Package(
             name: "converge",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
+                "ConvergeStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,7 +103,8 @@ let package = Package(
         .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeRunnerTests",
                     dependencies: ["ConvergeRunner", "ConvergeProviders", "ConvergeTestSupport"]),
-        .testTarget(name: "ConvergeCLITests", dependencies: ["converge", "ConvergeTestSupport"]),
+        .testTarget(name: "ConvergeStoreTests", dependencies: ["ConvergeStore", "ConvergeTestSupport"]),
+        .testTarget(name: "ConvergeCLITests", dependencies: ["converge", "ConvergeTestSupport", "ConvergeStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

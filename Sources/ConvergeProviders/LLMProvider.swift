@@ -185,6 +185,10 @@ public protocol LLMProvider: Sendable {
     /// messages use it.
     var name: String { get }
 
+    /// What makes two providers the same server for the response cache: wire format and base URL
+    /// (`openai http://127.0.0.1:8080/v1`). Never holds a key.
+    var identity: String { get }
+
     /// Sends one request and waits for the whole answer.
     ///
     /// - Parameters:
@@ -194,4 +198,9 @@ public protocol LLMProvider: Sendable {
     /// - Throws: ``ProviderError`` (only): `.http` for non-2xx, `.connection`, `.timeout`, `.malformedResponse`,
     ///   `.emptyResponse`, and `.cancelled` when the calling task is cancelled.
     func complete(_ request: ChatRequest, timeout: Duration) async throws -> ChatResponse
+}
+
+extension LLMProvider {
+    /// The name alone, for providers that are not HTTP endpoints.
+    public var identity: String { name }
 }

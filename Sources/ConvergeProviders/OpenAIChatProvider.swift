@@ -18,6 +18,7 @@ public struct OpenAIChatProvider: LLMProvider {
     public var usesMaxCompletionTokens: Bool
 
     public var name: String { endpoint.name }
+    public var identity: String { "\(endpoint.kind.rawValue) \(endpoint.baseURL)" }
 
     public init(endpoint: ProviderEndpoint, transport: HTTPTransport = HTTPTransport()) {
         self.endpoint = endpoint

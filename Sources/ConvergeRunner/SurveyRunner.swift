@@ -68,18 +68,24 @@ public struct SurveyRunner: Sendable {
     ///
     /// - Returns: the progress events (the stream finishes when the survey does) and the task producing the
     ///   result; cancel the task to stop the survey (Ctrl-C).
-    public func start(_ survey: Survey) -> (events: AsyncStream<SurveyEvent>, result: Task<SurveyResult, Never>) {
+    public func start(_ survey: Survey, journal: (any SurveyJournal)? = nil)
+        -> (events: AsyncStream<SurveyEvent>, result: Task<SurveyResult, Never>) {
         let (stream, continuation) = AsyncStream.makeStream(of: SurveyEvent.self, bufferingPolicy: .unbounded)
-        let task = Task { await self.run(survey, events: continuation) }
+        let task = Task { await self.run(survey, events: continuation, journal: journal) }
         return (stream, task)
     }
 
     /// Runs the survey to the end (or until the calling task is cancelled).
     ///
-    /// - Parameter events: receives progress; finished when the run ends.
+    /// - Parameters:
+    ///   - events: receives progress; finished when the run ends.
+    ///   - journal: records every request before it is sent and every outcome before its event, and supplies
+    ///     answers that need not be asked again (a resumed survey's stored answers, the response cache). A
+    ///     reused answer counts as answered with 0 attempts.
     /// - Returns: per turn, per panelist, per sample an answer or a failure with its cause. Never throws:
     ///   every failure, cancellation included, is recorded in the result.
-    public func run(_ survey: Survey, events: AsyncStream<SurveyEvent>.Continuation? = nil) async -> SurveyResult {
+    public func run(_ survey: Survey, events: AsyncStream<SurveyEvent>.Continuation? = nil,
+                    journal: (any SurveyJournal)? = nil) async -> SurveyResult {
         defer { events?.finish() }
         let global = AsyncSemaphore(permits: options.concurrency)
         var providerSemaphores: [String: AsyncSemaphore] = [:]
@@ -101,7 +107,7 @@ public struct SurveyRunner: Sendable {
                     group.addTask {
                         let outcomes = await self.runThread(member: member, sample: sample, survey: survey,
                                                             global: global, providerSemaphore: providerSemaphore,
-                                                            events: events)
+                                                            events: events, journal: journal)
                         return (slot, outcomes)
                     }
                 }
@@ -122,8 +128,8 @@ public struct SurveyRunner: Sendable {
 
     /// One conversation thread: the turns of one panelist's sample, in order.
     func runThread(member: SurveyMember, sample: Int, survey: Survey, global: AsyncSemaphore,
-                   providerSemaphore: AsyncSemaphore, events: AsyncStream<SurveyEvent>.Continuation?) async
-        -> [SampleOutcome] {
+                   providerSemaphore: AsyncSemaphore, events: AsyncStream<SurveyEvent>.Continuation?,
+                   journal: (any SurveyJournal)? = nil) async -> [SampleOutcome] {
         var messages: [ChatMessage] = (member.system ?? survey.system).map { [.system($0)] } ?? []
         var parameters = options.parameters
         if let temperature = member.temperature { parameters.temperature = temperature }
@@ -141,7 +147,7 @@ public struct SurveyRunner: Sendable {
             messages.append(.user(prompt))
             let request = ChatRequest(model: member.model, messages: messages, parameters: parameters)
             let outcome = await ask(key: key, member: member, request: request, global: global,
-                                    providerSemaphore: providerSemaphore, events: events)
+                                    providerSemaphore: providerSemaphore, events: events, journal: journal)
             if let response = outcome.response { messages.append(.assistant(response.text)) }
             outcomes.append(outcome)
         }
@@ -150,26 +156,36 @@ public struct SurveyRunner: Sendable {
 
     /// One request with its retries.
     func ask(key: RequestKey, member: SurveyMember, request: ChatRequest, global: AsyncSemaphore,
-             providerSemaphore: AsyncSemaphore, events: AsyncStream<SurveyEvent>.Continuation?) async -> SampleOutcome {
+             providerSemaphore: AsyncSemaphore, events: AsyncStream<SurveyEvent>.Continuation?,
+             journal: (any SurveyJournal)? = nil) async -> SampleOutcome {
+        if let journal {
+            if let stored = await journal.reuse(key, member: member, request: request) {
+                events?.yield(.answered(key, stored))
+                return .answered(stored, attempts: 0)
+            }
+            await journal.willSend(key, member: member, request: request)
+        }
         var generator = SystemRandomNumberGenerator()
         var attempt = 0
         var lastError: ProviderError?
-        func fail(_ cause: String, _ error: ProviderError?) -> SampleOutcome {
+        func fail(_ cause: String, _ error: ProviderError?) async -> SampleOutcome {
+            let failure = SampleFailure(cause: cause, error: error, attempts: attempt)
+            await journal?.failed(key, member: member, request: request, failure: failure)
             events?.yield(.failed(key, cause: cause))
             logger.debug("failed", metadata: ["request": "\(key)", "cause": "\(cause)"])
-            return .failed(SampleFailure(cause: cause, error: error, attempts: attempt))
+            return .failed(failure)
         }
         while true {
             do {
                 try await providerSemaphore.acquire()
             } catch {
-                return fail("cancelled", lastError ?? .cancelled)
+                return await fail("cancelled", lastError ?? .cancelled)
             }
             do {
                 try await global.acquire()
             } catch {
                 await providerSemaphore.release()
-                return fail("cancelled", lastError ?? .cancelled)
+                return await fail("cancelled", lastError ?? .cancelled)
             }
             attempt += 1
             events?.yield(.started(key, attempt: attempt))
@@ -180,13 +196,14 @@ public struct SurveyRunner: Sendable {
             let error: ProviderError
             switch result {
             case .success(let response):
+                await journal?.answered(key, member: member, request: request, response: response, attempts: attempt)
                 events?.yield(.answered(key, response))
                 return .answered(response, attempts: attempt)
             case .failure(let failure):
                 error = failure
             }
             lastError = error
-            if error == .cancelled || Task.isCancelled { return fail("cancelled", .cancelled) }
+            if error == .cancelled || Task.isCancelled { return await fail("cancelled", .cancelled) }
             switch options.retry.decide(after: error, attempt: attempt, using: &generator) {
             case .retry(let delay):
                 events?.yield(.retrying(key, attempt: attempt, delay: delay, reason: error.description))
@@ -195,12 +212,12 @@ public struct SurveyRunner: Sendable {
                 do {
                     try await Task.sleep(for: .milliseconds(Int((delay * 1000).rounded(.up))))
                 } catch {
-                    return fail("cancelled", .cancelled)
+                    return await fail("cancelled", .cancelled)
                 }
             case .giveUp(let reason):
                 var cause = error.description
                 if let reason { cause += " (\(reason))" }
-                return fail(cause, error)
+                return await fail(cause, error)
             }
         }
     }

@@ -16,8 +16,12 @@ struct Ask: AsyncParsableCommand {
             OPENROUTER_API_KEY); base URLs from OPENAI_BASE_URL, ANTHROPIC_BASE_URL, GEMINI_BASE_URL, \
             OPENROUTER_BASE_URL, OLLAMA_HOST or the config file.
 
+            Every survey is stored (see --db) before the first request: its id is printed on standard error, \
+            `converge surveys resume ID` finishes one that was interrupted, and an identical request asked \
+            again is answered from the store without a network call (unless --no-cache).
+
             Exit status: 0 every panelist answered; 3 some failed (the report lists each failure and its \
-            cause); 4 all failed; 2 usage or configuration error; 130 interrupted.
+            cause); 4 all failed; 2 usage or configuration error; 5 database error; 130 interrupted.
             """
     )
 
@@ -60,9 +64,18 @@ struct Ask: AsyncParsableCommand {
     @Flag(help: "No progress on standard error.")
     var quiet = false
 
+    @Flag(name: .customLong("no-cache"), help: "Send every request, even one whose answer is already stored.")
+    var noCache = false
+
+    @Flag(name: .customLong("no-store"), help: "Keep nothing: no database is opened (and no response cache).")
+    var noStore = false
+
+    @OptionGroup var storage: StoreOptions
+
     @OptionGroup var report: ReportOptions
 
     func validate() throws {
+        if noStore && storage.db != nil { throw ValidationError("--no-store and --db cannot be used together") }
         if models.isEmpty && panel == nil { throw ValidationError("give at least one -m SPEC or --panel NAME") }
         if samples < 1 { throw ValidationError("--samples must be at least 1") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
@@ -116,27 +129,20 @@ struct Ask: AsyncParsableCommand {
 
         let runner = try SurveyRunner(members: members, options: options)
         let survey = Survey(prompt: prompt, followUps: followUps, system: system)
-        let display = ProgressDisplay(panelists: panelists, requestsPerPanelist: survey.turns.count * samples,
-                                      quiet: quiet)
-        let (events, task) = runner.start(survey)
-        let interrupt = InterruptHandler.cancelling(task)
-        for await event in events { display.handle(event) }
-        let result = await task.value
-        interrupt.stop()
-        if result.cancelled {
-            display.note("converge: interrupted; nothing written")
-            throw ExitCode(130)
+        var execution = SurveyExecution(runner: runner, survey: survey, rubric: rubricValue, report: report,
+                                        quiet: quiet, stored: nil)
+        if noStore {
+            try await execution.run()
+            return
         }
-
-        let consolidated = result.report(analyzer: Analyzer(blind: report.blind), rubric: rubricValue)
-        try report.emit(consolidated)
-        let failed = consolidated.panelists.filter { $0.status == .failed }
-        if !quiet {
-            for panelist in failed {
-                display.note("converge: \(panelist.label) failed: \(panelist.error ?? "no answer")")
-            }
+        let rubricSource = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
+        let spec = SurveySpec(members: members, survey: survey, options: options, rubric: rubricSource)
+        try await storage.withStore { store in
+            let archive = SurveyArchive(store: store)
+            let id = try await archive.create(survey, spec: spec)
+            FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
+            execution.stored = (archive, id, StoreJournal(store: store, surveyID: id, useCache: !noCache))
+            try await execution.run()
         }
-        if failed.count == consolidated.panelists.count { throw ExitCode(4) }
-        if !result.allAnswered { throw ExitCode(3) }
     }
 }

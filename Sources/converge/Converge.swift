@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConvergeCore
+import ConvergeStore
 import Foundation
 
 /// The `converge` command: one root command, one subcommand per file.
@@ -8,11 +9,12 @@ struct Converge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "converge",
         abstract: "Ask a panel of AI models one question and see, point by point, where their answers converge.",
-        version: "0.1.0",
-        subcommands: [Analyze.self, Ask.self, Models.self]
+        version: ConvergeVersion.current,
+        subcommands: [Analyze.self, Ask.self, Surveys.self, FollowUp.self, Reanalyze.self, Models.self]
     )
 
-    /// Exit statuses: 0 success, 2 usage or input error (ArgumentParser's 64 is mapped to 2).
+    /// Exit statuses: 0 success, 2 usage or input error (ArgumentParser's 64 is mapped to 2; an unknown
+    /// survey id too), 5 database error (unreachable, refused, damaged, read-only).
     static func main() async {
         do {
             var command = try parseAsRoot()
@@ -24,6 +26,12 @@ struct Converge: AsyncParsableCommand {
         } catch let error as InputError {
             FileHandle.standardError.write(Data("converge: error: \(error)\n".utf8))
             Foundation.exit(2)
+        } catch let error as StoreError {
+            FileHandle.standardError.write(Data("converge: error: \(error)\n".utf8))
+            switch error {
+            case .notFound, .ambiguous, .invalidURL: Foundation.exit(2)
+            default: Foundation.exit(5)
+            }
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch {

@@ -73,9 +73,9 @@ import Testing
         #expect(result.stdout.contains("Consensus needs at least two answers"))
     }
 
-    /// Bad input: exit status 2, a message naming what and where, never a crash or a stack trace.
-    @Test(arguments: [
-        ("empty folder", [String: Data](), [String](), "the folder is empty"),
+    /// Bad inputs: name, folder files, flags, expected message. Typed, so the type checker need not infer it.
+    static let badInputs: [(String, [String: Data], [String], String)] = [
+        ("empty folder", [:], [], "the folder is empty"),
         ("no answers", ["prompt.md": Data("Q?".utf8)], [], "no answer files"),
         ("empty answer", ["a.md": Data("Fine.".utf8), "b.md": Data(" \n".utf8)], [], "b.md: the answer is empty"),
         ("binary", ["a.md": Data("ok".utf8), "b.txt": Data([0x7F, 0x45, 0x4C, 0x46, 0x00])], [], "NUL byte"),
@@ -92,7 +92,10 @@ import Testing
         ("folder as rubric", ["a.md": Data("ok".utf8)], ["--rubric", "/tmp"], "/tmp: is a folder, not a file"),
         ("device as prompt", ["a.md": Data("ok".utf8)], ["--prompt-file", "/dev/null"], "is not a regular file"),
         ("empty output name", ["a.md": Data("ok".utf8)], ["--output", ""], "--output needs a file name"),
-    ])
+    ]
+
+    /// Bad input: exit status 2, a message naming what and where, never a crash or a stack trace.
+    @Test(arguments: badInputs)
     func badInputExitsWithTwo(name: String, files: [String: Data], flags: [String], message: String) throws {
         let dir = try CLI.temporaryFolder(files)
         let result = try CLI.run(["analyze", dir.path] + flags)

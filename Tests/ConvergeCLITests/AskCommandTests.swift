@@ -11,6 +11,8 @@ import Testing
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "HOME": FileManager.default.temporaryDirectory.path,
             "XDG_CONFIG_HOME": FileManager.default.temporaryDirectory.appendingPathComponent("no-config").path,
+            // Each run its own store, so that no test answers from another's response cache.
+            "XDG_DATA_HOME": FileManager.default.temporaryDirectory.appendingPathComponent("converge-data-\(UUID().uuidString)").path,
             "OPENAI_API_KEY": "sk-test-secret-openai", "OPENAI_BASE_URL": server.baseURL + "/v1",
             "ANTHROPIC_API_KEY": "sk-ant-test-secret", "ANTHROPIC_BASE_URL": server.baseURL,
             "GEMINI_API_KEY": "gem-test-secret", "GEMINI_BASE_URL": server.baseURL,

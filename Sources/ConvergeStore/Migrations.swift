@@ -1,0 +1,79 @@
+/// The schema, as numbered steps. A database at version N gets steps N+1... on open, in one transaction
+/// (SQLite: under the write lock; PostgreSQL: under an advisory lock), so concurrent processes migrate once.
+/// Steps are only ever appended: a released step never changes.
+///
+/// Columns use types both SQLite and PostgreSQL accept; times are Unix milliseconds (BIGINT).
+enum Migrations {
+    struct Step {
+        var version: Int
+        var summary: String
+        var statements: [String]
+    }
+
+    static let steps: [Step] = [
+        Step(version: 1, summary: "surveys, turns and requests", statements: [
+            """
+            CREATE TABLE surveys (
+                id TEXT PRIMARY KEY,
+                status TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                prompt TEXT NOT NULL,
+                panel_size BIGINT NOT NULL,
+                spec TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX surveys_created ON surveys (created_at)",
+            """
+            CREATE TABLE turns (
+                survey_id TEXT NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+                turn_index BIGINT NOT NULL,
+                prompt TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (survey_id, turn_index)
+            )
+            """,
+            """
+            CREATE TABLE requests (
+                survey_id TEXT NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+                turn_index BIGINT NOT NULL,
+                panelist_id TEXT NOT NULL,
+                sample BIGINT NOT NULL,
+                state TEXT NOT NULL,
+                cache_key TEXT NOT NULL,
+                request TEXT NOT NULL,
+                response_text TEXT,
+                latency_ms BIGINT,
+                input_tokens BIGINT,
+                output_tokens BIGINT,
+                finish_reason TEXT,
+                provider_request_id TEXT,
+                response_model TEXT,
+                error TEXT,
+                attempts BIGINT NOT NULL,
+                from_cache BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (survey_id, turn_index, panelist_id, sample)
+            )
+            """,
+        ]),
+        Step(version: 2, summary: "analyses; response cache index", statements: [
+            "CREATE INDEX requests_cache ON requests (cache_key, state)",
+            """
+            CREATE TABLE analyses (
+                id TEXT PRIMARY KEY,
+                survey_id TEXT NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+                turn_index BIGINT NOT NULL,
+                engine TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                report TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX analyses_survey ON analyses (survey_id, created_at)",
+        ]),
+    ]
+
+    /// The version this build writes.
+    static var latest: Int { steps.last?.version ?? 0 }
+}

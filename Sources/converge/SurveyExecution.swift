@@ -1,0 +1,67 @@
+import ArgumentParser
+import ConvergeAnalysis
+import ConvergeCore
+import ConvergeProviders
+import ConvergeRunner
+import ConvergeStore
+import Foundation
+
+/// Runs a survey the way `ask`, `surveys resume` and `follow-up` share: progress on standard error, Ctrl-C
+/// stops it (and leaves it resumable), every request journalled to the store, then the analysis stored and
+/// the report written. Exit status as `ask`: 0 all answered, 3 some failed, 4 all failed, 130 interrupted,
+/// 5 the store could not record everything (the report is still written).
+struct SurveyExecution {
+    var runner: SurveyRunner
+    var survey: Survey
+    var rubric: Rubric?
+    var report: ReportOptions
+    var quiet: Bool
+    /// The stored survey, with its journal; `nil` with `ask --no-store`.
+    var stored: (archive: SurveyArchive, id: String, journal: StoreJournal)?
+
+    func run() async throws {
+        let panelists = runner.members.map(\.panelist)
+        let display = ProgressDisplay(panelists: panelists, requestsPerPanelist: survey.turns.count * runner.options.samples,
+                                      quiet: quiet)
+        let (events, task) = runner.start(survey, journal: stored?.journal)
+        let interrupt = InterruptHandler.cancelling(task)
+        for await event in events { display.handle(event) }
+        let result = await task.value
+        interrupt.stop()
+
+        if result.cancelled {
+            if let stored {
+                try? await stored.archive.store.setStatus(surveyID: stored.id, .interrupted)
+                display.note("converge: interrupted; survey \(stored.id) is kept: `converge surveys resume \(stored.id)` finishes it")
+            } else {
+                display.note("converge: interrupted; nothing written")
+            }
+            throw ExitCode(130)
+        }
+
+        let consolidated: Report
+        if let stored {
+            consolidated = try await stored.archive.finish(stored.id, result: result, rubric: rubric)
+            let reused = stored.journal.reusedFromSurvey, cached = stored.journal.reusedFromCache
+            if !quiet && (reused > 0 || cached > 0) {
+                display.note("converge: \(reused) answers were already stored, \(cached) came from the response cache")
+            }
+        } else {
+            consolidated = result.report(rubric: rubric)
+        }
+        try report.emit(report.blind ? consolidated.blinded() : consolidated)
+        let failed = consolidated.panelists.filter { $0.status == .failed }
+        if !quiet {
+            for panelist in failed {
+                let label = report.blind ? "a panelist" : panelist.label
+                display.note("converge: \(label) failed: \(panelist.error ?? "no answer")")
+            }
+        }
+        if let error = stored?.journal.firstError {
+            display.note("converge: error: not everything was stored: \(error)")
+            throw ExitCode(5)
+        }
+        if failed.count == consolidated.panelists.count { throw ExitCode(4) }
+        if !result.allAnswered { throw ExitCode(3) }
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import ConvergeCore
+import ConvergeProviders
+import ConvergeRunner
+import ConvergeStore
+import Foundation
+
+/// Options for commands that send a stored survey's requests again (`surveys resume`, `follow-up`).
+struct ContinueOptions: ParsableArguments {
+    @Option(help: "Per-request timeout in seconds (default: the survey's).")
+    var timeout: Double?
+
+    @Option(help: "Most requests in flight (default: the survey's).")
+    var concurrency: Int?
+
+    @Option(help: "Configuration file (providers and base URLs; keys always come from the environment).")
+    var config: String?
+
+    @Flag(name: .customLong("no-cache"), help: "Do not answer from other surveys' stored answers.")
+    var noCache = false
+
+    @Flag(help: "No progress on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let timeout, !(timeout > 0 && timeout <= 86_400) {
+            throw ValidationError("--timeout must be a positive number of seconds, at most 86400")
+        }
+    }
+
+    /// Runs every request of `loaded` that has no stored answer, then stores the analysis and writes the report.
+    func run(_ loaded: SurveyArchive.Loaded, store: any SurveyStore, report: ReportOptions) async throws {
+        let configuration = try ConvergeConfig.load(explicitPath: config)
+        let members: [SurveyMember]
+        do {
+            members = try loaded.spec.members(directory: ProviderDirectory(config: configuration))
+        } catch {
+            throw InputError(error.description)
+        }
+        var options = loaded.spec.options()
+        if let concurrency {
+            options.concurrency = concurrency
+            options.perProviderConcurrency = concurrency
+        }
+        if let timeout { options.timeout = .milliseconds(Int((timeout * 1000).rounded())) }
+        let runner = try SurveyRunner(members: members, options: options)
+        let id = loaded.record.id
+        try await store.setStatus(surveyID: id, .running)
+        let journal = StoreJournal(store: store, surveyID: id, existing: loaded.requests, useCache: !noCache)
+        FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
+        let execution = SurveyExecution(runner: runner, survey: loaded.survey, rubric: try loaded.spec.parsedRubric(),
+                                        report: report, quiet: quiet,
+                                        stored: (SurveyArchive(store: store), id, journal))
+        try await execution.run()
+    }
+}
+
+/// `converge surveys resume ID`: finish a survey that was interrupted or killed.
+struct SurveysResume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Finish a stored survey: send only the requests without a stored answer, then report.",
+        discussion: """
+            Answers already stored are used as they are and never asked again; pending requests (sent but \
+            not answered when the survey stopped) and failed ones are sent again. Keys come from the \
+            environment, as for ask. Exit status as ask.
+            """
+    )
+
+    @Argument(help: "Survey id (or a unique prefix).")
+    var id: String
+
+    @OptionGroup var continuing: ContinueOptions
+    @OptionGroup var storage: StoreOptions
+    @OptionGroup var report: ReportOptions
+
+    func run() async throws {
+        try report.preflight()
+        try await storage.withStore { store in
+            let loaded = try await SurveyArchive(store: store).load(id)
+            try await continuing.run(loaded, store: store, report: report)
+        }
+    }
+}
