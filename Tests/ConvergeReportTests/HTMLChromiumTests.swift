@@ -1,0 +1,117 @@
+import ConvergeCore
+import Foundation
+import Testing
+
+@testable import ConvergeReport
+
+/// The HTML report in a real browser: headless Chromium (see `Chromium`). Skipped, loudly, when chromium is
+/// not installed; scripts/test installs it.
+@Suite(.serialized, .enabled(if: Chromium.available, "chromium is not installed: HTML browser tests SKIPPED"))
+struct HTMLChromiumTests {
+    let folder: URL
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("converge-html-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    func write(_ html: String, _ name: String) throws -> URL {
+        let file = folder.appendingPathComponent(name)
+        try Data(html.utf8).write(to: file)
+        return file
+    }
+
+    /// The serialized `<title>` text Chromium reports for a page whose title is `text`.
+    func serializedTitle(_ text: String) -> String {
+        "<title>" + text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;") + "</title>"
+    }
+
+    /// Signs that a payload of `HostileReport` ran, found in a DOM dump.
+    func ranScript(_ dom: String) -> [String] {
+        var signs: [String] = []
+        if dom.contains("data-pwned") { signs.append("data-pwned attribute set") }
+        if dom.contains("<title>PWNED</title>") { signs.append("title set to PWNED") }
+        for element in ["<script", "<img", "<iframe", "<svg onload", "href=\"javascript"] where dom.contains(element) {
+            signs.append("element \(element) in the DOM")
+        }
+        return signs
+    }
+
+    @Test func theChecksDetectAConsoleErrorAndAScriptThatRuns() throws {
+        // A page with an error: its console messages are seen.
+        let broken = try write("""
+            <!DOCTYPE html><html><head><meta charset="utf-8"><title>broken</title></head>
+            <body><p>x</p><script>console.error("deliberate error"); undefinedFunction();</script></body></html>
+            """, "broken.html")
+        let errors = try Chromium.dumpDOM(broken).console
+        #expect(errors.contains { $0.contains("deliberate error") })
+        #expect(errors.contains { $0.contains("undefinedFunction is not defined") })
+
+        // The hostile payloads pasted in raw (what escaping prevents): they run, and the checks see it.
+        let raw = try write("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>raw</title></head><body>"
+            + HostileReport.payloads.joined(separator: "\n") + "</body></html>", "raw.html")
+        let dom = try Chromium.dumpDOM(raw).output
+        #expect(dom.contains("data-pwned=\""))
+        #expect(dom.contains("<title>PWNED</title>"))
+        #expect(!ranScript(dom).isEmpty)
+    }
+
+    @Test func seniorBackendPageRendersCleanly() throws {
+        let html = HTMLRenderer.render(try seniorBackendHTMLReport().report)
+        let page = try write(html, "senior-backend.html")
+        let result = try Chromium.dumpDOM(page)
+        #expect(result.console == [], "console messages: \(result.console)")
+        for section in ["prompt", "panel", "convergence", "omissions", "rubric", "heatmap", "key-points", "terms",
+                        "conflicts", "answers"] {
+            #expect(result.output.contains("<section id=\"\(section)\""), "section \(section) missing from the DOM")
+        }
+        #expect(result.output.contains("Nobody mentioned:"))
+        #expect(ranScript(result.output).isEmpty)
+
+        // A screenshot, kept for a person to look at.
+        let shots = FileManager.default.temporaryDirectory.appendingPathComponent("converge-html-screenshots")
+        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+        let png = shots.appendingPathComponent("senior-backend.png")
+        try? FileManager.default.removeItem(at: png)
+        let shot = try Chromium.screenshot(page, to: png, width: 1280, height: 2400)
+        #expect(shot.console == [])
+        let data = try Data(contentsOf: png)
+        let size = try #require(Chromium.pngSize(data), "not a PNG: \(png.path)")
+        #expect(size.width == 1280 && size.height == 2400)
+        #expect(data.count > 50_000, "a blank page would compress to a few kB; got \(data.count) bytes")
+        print("HTML report screenshot: \(png.path) (\(size.width)x\(size.height), \(data.count) bytes)")
+
+        // It prints: a PDF of several pages.
+        let pdf = shots.appendingPathComponent("senior-backend.pdf")
+        try? FileManager.default.removeItem(at: pdf)
+        #expect(try Chromium.printToPDF(page, to: pdf).console == [])
+        let pdfData = try Data(contentsOf: pdf)
+        #expect(pdfData.starts(with: Data("%PDF".utf8)))
+        #expect(pdfData.count > 20_000)
+        print("HTML report PDF: \(pdf.path) (\(pdfData.count) bytes)")
+    }
+
+    @Test func hostileAnswersAreShownAsTextAndNothingRuns() throws {
+        let report = HostileReport.report()
+        let html = HTMLRenderer.render(report)
+        let title = "Converge report: " + MarkdownRenderer.shorten(MarkdownRenderer.fold(report.prompt!), limit: 80)
+        // As rendered, and with the Content-Security-Policy removed, so that escaping alone is what is tested.
+        let csp = #"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">"#
+        #expect(html.contains(csp))
+        for (name, page) in [("hostile.html", html), ("hostile-no-csp.html", html.replacingOccurrences(of: csp, with: ""))] {
+            let result = try Chromium.dumpDOM(try write(page, name))
+            let dom = result.output
+            #expect(result.console == [], "\(name): console messages: \(result.console)")
+            #expect(ranScript(dom) == [], "\(name)")
+            #expect(dom.contains(serializedTitle(title)), "\(name): the title changed")
+            // The payloads are in the page as text (the DOM serializer escapes <, > and & in text).
+            for payload in HostileReport.payloads {
+                let text = payload.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                    .replacingOccurrences(of: ">", with: "&gt;")
+                #expect(dom.contains(text), "\(name): payload not shown as text: \(payload)")
+            }
+            #expect(!dom.contains("<a href=\"javascript"))
+        }
+    }
+}
