@@ -140,15 +140,14 @@ enum HTMLStyle {
           details > summary { list-style: none; }
           details > summary::-webkit-details-marker { display: none; }
           details::details-content { content-visibility: visible; display: block; }
-          details.kp, .side, article.answer, .omissions { break-inside: avoid; }
-          article.answer { break-inside: auto; }
+          ol.quotes li, details.kp > summary, .side, .omissions, tr { break-inside: avoid; }
           h2, h3 { break-after: avoid; }
           blockquote.prompt, .note, article.answer h3, table.coverage tr.category th, .omissions,
           tr.failed th, tr.failed td, table.coverage tr.omitted th, table.coverage tr.omitted td { background: none; }
           mark, .badge, svg, .matrix td { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
           .heatmap-scroll { overflow: visible; }
-          svg.heatmap { max-width: 100%; height: auto; }
-          section#heatmap, section#answers { break-before: page; }
+          svg.heatmap { max-width: 100%; max-height: 240mm; width: auto; height: auto; break-inside: avoid; }
+          section#answers { break-before: page; }
         }
 
         """

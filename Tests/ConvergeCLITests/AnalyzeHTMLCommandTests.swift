@@ -28,7 +28,7 @@ import Testing
         let html = try String(contentsOf: output, encoding: .utf8)
         #expect(!html.contains("gpt-4o") && !html.contains("claude"))
         #expect(html.contains("<bdi>AI 1</bdi>") && html.contains("<bdi>AI 2</bdi>"))
-        #expect(html.contains("Use PostgreSQL for relational data."))
+        #expect(html.contains(">Use PostgreSQL for relational data</mark>"))
         #expect(html.contains("<article class=\"answer\" id=\"answer-1-0\">"))
     }
 }

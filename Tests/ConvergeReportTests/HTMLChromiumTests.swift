@@ -27,12 +27,13 @@ struct HTMLChromiumTests {
             .replacingOccurrences(of: ">", with: "&gt;") + "</title>"
     }
 
-    /// Signs that a payload of `HostileReport` ran, found in a DOM dump.
+    /// Signs that a payload of `HostileReport` ran or became markup, found in a DOM dump. (In the dump, text
+    /// has `<`, `>` and `&` escaped but not quotes, and attributes are written `name="value"`.)
     func ranScript(_ dom: String) -> [String] {
         var signs: [String] = []
-        if dom.contains("data-pwned") { signs.append("data-pwned attribute set") }
+        if dom.contains("data-pwned=\"") { signs.append("data-pwned attribute set") }
         if dom.contains("<title>PWNED</title>") { signs.append("title set to PWNED") }
-        for element in ["<script", "<img", "<iframe", "<svg onload", "href=\"javascript"] where dom.contains(element) {
+        for element in ["<script", "<img", "<iframe", "<svg onload", "<a href=\"javascript", "<b title"] where dom.contains(element) {
             signs.append("element \(element) in the DOM")
         }
         return signs

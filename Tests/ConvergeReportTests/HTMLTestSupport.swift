@@ -115,15 +115,25 @@ let allowedAttributes: Set<String> = [
     "width", "height", "viewBox", "x", "y", "x1", "x2", "y1", "y2", "rx", "cx", "cy", "r", "transform", "text-anchor",
 ]
 
-/// The text inside every `<mark ...>...</mark>` of `html`, as written (escaped).
+/// The text inside every `<mark ...>...</mark>` of `html`, as written (escaped). Searched scalar by scalar: a
+/// combining mark right after `>` would hide it from a `Character` search.
 func markedTexts(_ html: String) -> [String] {
+    let s = Array(html.unicodeScalars)
+    let open = Array("<mark class=".unicodeScalars), close = Array("</mark>".unicodeScalars)
+    func find(_ needle: [Unicode.Scalar], from: Int) -> Int? {
+        guard needle.count <= s.count else { return nil }
+        var i = from
+        while i + needle.count <= s.count {
+            if s[i] == needle[0], Array(s[i..<i + needle.count]) == needle { return i }
+            i += 1
+        }
+        return nil
+    }
     var out: [String] = []
-    var rest = html[...]
-    while let open = rest.range(of: "<mark class=") {
-        rest = rest[open.upperBound...]
-        guard let gt = rest.firstIndex(of: ">"), let close = rest.range(of: "</mark>") else { break }
-        out.append(String(rest[rest.index(after: gt)..<close.lowerBound]))
-        rest = rest[close.upperBound...]
+    var i = 0
+    while let o = find(open, from: i), let gt = s[o...].firstIndex(of: ">"), let c = find(close, from: gt) {
+        out.append(String(String.UnicodeScalarView(s[(gt + 1)..<c])))
+        i = c + close.count
     }
     return out
 }
