@@ -45,6 +45,9 @@ enum HTMLStyle {
         .error { font: .85rem/1.4 ui-monospace, "DejaVu Sans Mono", monospace; color: var(--conflict);
           white-space: pre-wrap; overflow-wrap: anywhere; margin-top: .2rem; }
         tr.failed th, tr.failed td { background: #fff6f6; }
+        table.panel tr.error-row td { padding-top: 0; }
+        table.panel tr:has(+ tr.error-row) > * { border-bottom: 0; }
+        table.panel code.id { margin-left: .3rem; font-weight: 400; }
         .jump { font-size: .82rem; white-space: nowrap; }
         .gauge-row { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1.5rem; }
         .index { margin: 0; display: flex; align-items: baseline; gap: .6rem; }

@@ -28,26 +28,32 @@ extension HTMLPage {
                 + "answered, so every key point is unique and the convergence index means nothing.</p>\n"
         }
         guard !report.panelists.isEmpty else { return html + "</section>" }
-        html += "<table class=\"panel\">\n<thead><tr><th scope=\"col\">Panelist</th><th scope=\"col\">Id</th>"
-            + "<th scope=\"col\">Model</th><th scope=\"col\">Status</th><th scope=\"col\">Key points</th></tr></thead>\n<tbody>\n"
+        html += "<table class=\"panel\">\n<thead><tr><th scope=\"col\">Panelist</th><th scope=\"col\">Model</th>"
+            + "<th scope=\"col\">Status</th><th scope=\"col\" class=\"num\">Key points</th></tr></thead>\n<tbody>\n"
         for entry in report.panelists {
             let model = entry.model.map { "<code>\(HTMLEscaping.text($0))</code>" } ?? "<span class=\"muted\">—</span>"
             let made = keyPoints.filter { $0.support.contains(entry.id) }.count
+            // The id under the label when it says something the label does not.
+            let id = entry.id == entry.label ? "" : " <code class=\"id\">\(HTMLEscaping.text(entry.id))</code>"
             var status: String
+            let error = entry.error.map(MarkdownRenderer.trimmed).flatMap { $0.isEmpty ? nil : $0 }
             if entry.status == .failed {
-                let error = entry.error.map(MarkdownRenderer.trimmed).flatMap { $0.isEmpty ? nil : $0 } ?? "no error message"
-                status = "<span class=\"status failed\">failed</span><div class=\"error\">\(HTMLEscaping.text(error))</div>"
-            } else if let error = entry.error.map(MarkdownRenderer.trimmed), !error.isEmpty {
-                status = "<span class=\"status partly\">partly answered</span><div class=\"error\">\(HTMLEscaping.text(error))</div>"
+                status = "<span class=\"status failed\">failed</span>"
+            } else if error != nil {
+                status = "<span class=\"status partly\">partly answered</span>"
             } else {
                 status = "<span class=\"status answered\">answered</span>"
             }
             if entry.status == .answered, let anchor = answerAnchor(entry.id, sample: 0) {
                 status += " <a class=\"jump\" href=\"#\(anchor)\">answer ↓</a>"
             }
-            html += "<tr class=\"\(entry.status.rawValue)\"><th scope=\"row\">\(labelHTML(entry.id))</th>"
-                + "<td><code>\(HTMLEscaping.text(entry.id))</code></td><td>\(model)</td><td>\(status)</td>"
+            html += "<tr class=\"\(entry.status.rawValue)\"><th scope=\"row\">\(labelHTML(entry.id))\(id)</th>"
+                + "<td>\(model)</td><td>\(status)</td>"
                 + "<td class=\"num\">\(entry.status == .answered ? "\(made) of \(keyPoints.count)" : "—")</td></tr>\n"
+            if entry.status == .failed || error != nil {
+                html += "<tr class=\"\(entry.status.rawValue) error-row\"><td colspan=\"4\"><div class=\"error\">"
+                    + HTMLEscaping.text(error ?? "no error message") + "</div></td></tr>\n"
+            }
         }
         return html + "</tbody>\n</table>\n</section>"
     }

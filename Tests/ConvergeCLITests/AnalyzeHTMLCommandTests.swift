@@ -1,6 +1,8 @@
+import ConvergeTestSupport
 import Foundation
 import Testing
 
+/// `--format html` from the command line: `analyze` attaches the answers to the page, `ask` has them in its turns.
 @Suite struct AnalyzeHTMLCommandTests {
     @Test func writesTheExampleAsOneHTMLPageWithTheAnswers() throws {
         let result = try CLI.run(["analyze", CLI.example, "--format", "html"])
@@ -30,5 +32,32 @@ import Testing
         #expect(html.contains("<bdi>AI 1</bdi>") && html.contains("<bdi>AI 2</bdi>"))
         #expect(html.contains(">Use PostgreSQL for relational data</mark>"))
         #expect(html.contains("<article class=\"answer\" id=\"answer-1-0\">"))
+    }
+
+    @Test func askWritesAPageWithTheAnswersAndTheFailureBlind() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("fast-a", [.answer("Profile slow queries first, then add Redis caching.")])
+        server.script("fast-b", [.answer("Add caching with Redis. Use a CDN.")])
+        server.script("broken", [.status(400)])
+        let dir = try CLI.temporaryFolder()
+        let output = dir.appendingPathComponent("report.html")
+        let environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": dir.path, "XDG_CONFIG_HOME": dir.appendingPathComponent("no-config").path,
+            "OPENAI_API_KEY": "sk-test-secret-openai", "OPENAI_BASE_URL": server.baseURL + "/v1",
+        ]
+        let result = try await CLI.run(["ask", "How do I speed up a web service?", "-m", "openai/fast-a",
+                                        "-m", "openai/fast-b", "-m", "openai/broken", "--blind", "--quiet",
+                                        "--format", "html", "--output", output.path], environment: environment)
+        #expect(result.status == 3, "\(result.stderr)")
+        let html = try String(contentsOf: output, encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.contains("<article class=\"answer\" id=\"answer-0-0\">"))
+        #expect(html.contains("<article class=\"answer\" id=\"answer-1-0\">"))
+        #expect(!html.contains("id=\"answer-2-0\""))
+        #expect(html.contains("<span class=\"status failed\">failed</span>") && html.contains("HTTP 400"))
+        #expect(html.contains("Redis"))
+        for leak in ["fast-a", "fast-b", "broken", "openai", "sk-test-secret"] { #expect(!html.contains(leak), "leaks \(leak)") }
     }
 }

@@ -204,7 +204,8 @@ import Testing
         #expect(!html.contains("<section id=\"omissions\"") && !html.contains("<section id=\"rubric\""))
         #expect(html.contains("The answer texts are not part of this report"))
         #expect(html.contains("only one panelist (<bdi>P1</bdi>) answered"))
-        #expect(html.contains("<span class=\"status failed\">failed</span><div class=\"error\">HTTP 429: rate limited\nretry after 20 s</div>"))
+        #expect(html.contains("<span class=\"status failed\">failed</span>"))
+        #expect(html.contains("<tr class=\"failed error-row\"><td colspan=\"4\"><div class=\"error\">HTTP 429: rate limited\nretry after 20 s</div></td></tr>"))
         // Grouped by consensus level.
         #expect(html.contains("<h3>Unique</h3>"))
         #expect(html.contains("<blockquote class=\"ctx\"><mark class=\"lvl-unique\">Tests matter.</mark></blockquote>"))
