@@ -9,11 +9,27 @@ extension HTMLPage {
     static let heatmapLabelWidth = 430
     static let heatmapCell = 36
     static let heatmapRow = 24
+    /// At most this many key points get a row (in display order, so the least shared are dropped first
+    /// without a rubric); the key points section lists them all.
+    static let heatmapRowLimit = 400
+
+    /// The groups as the heatmap shows them: cut after `heatmapRowLimit` key points.
+    var heatmapGroups: [(title: String, range: Range<Int>)] {
+        var out: [(title: String, range: Range<Int>)] = []
+        for group in groups where group.range.lowerBound < Self.heatmapRowLimit {
+            out.append((group.title, group.range.lowerBound..<min(group.range.upperBound, Self.heatmapRowLimit)))
+        }
+        return out
+    }
 
     var heatmapSection: String {
         guard !keyPoints.isEmpty, n > 0 else { return "" }
         var html = "<section id=\"heatmap\">\n<h2>Heatmap</h2>\n<p class=\"muted\">Which panelist makes which key point. "
             + "Colour shows the consensus level; a dot marks a panelist that makes the point. Select a row to open it.</p>\n"
+        if keyPoints.count > Self.heatmapRowLimit {
+            html += "<p class=\"note\">The heatmap shows the first \(Self.heatmapRowLimit) of \(keyPoints.count) key points; "
+                + "the key points section lists them all.</p>\n"
+        }
         html += "<div class=\"heatmap-scroll\">\n" + heatmapSVG + "</div>\n"
         html += "<ul class=\"legend\" aria-label=\"Legend\">\n"
         for level in ConsensusLevel.allCases {
@@ -32,7 +48,8 @@ extension HTMLPage {
         // Rotated by 45°, a column label reaches about 0.72 of its length up and to the right.
         let reach = Int((Double(min(longest, 25)) * 7.2 * 0.72).rounded())
         let top = 18 + reach
-        let rows = keyPoints.count + groups.count
+        let shown = heatmapGroups
+        let rows = shown.reduce(0) { $0 + $1.range.count + 1 }
         let width = max(left + ids.count * cell + 56, left + ids.count * cell - cell / 2 + 12 + reach)
         let height = top + rows * row + 6
         let levels = ConsensusLevel.allCases.map { level in "\(keyPoints.filter { $0.consensus == level }.count) \(level.rawValue)" }
@@ -50,7 +67,7 @@ extension HTMLPage {
         }
         svg += "<text class=\"col support\" x=\"\(left + ids.count * cell + 28)\" y=\"\(top - 6)\" text-anchor=\"middle\">support</text>\n"
         var y = top
-        for group in groups {
+        for group in shown {
             svg += "<text class=\"group\" x=\"0\" y=\"\(y + row - 8)\">\(HTMLEscaping.text(MarkdownRenderer.shorten(MarkdownRenderer.fold(group.title), limit: 48)))</text>\n"
             svg += "<line class=\"rule\" x1=\"0\" x2=\"\(width)\" y1=\"\(y + row - 1)\" y2=\"\(y + row - 1)\"/>\n"
             y += row

@@ -230,6 +230,21 @@ import Testing
         for evidence in intoSecond { #expect(markedTexts(second).contains(HTMLEscaping.text(evidence.quote))) }
     }
 
+    @Test func heatmapOfAHugeReportIsCutAndSaysSo() {
+        var report = minimalReport(answered: 2)
+        report.keyPoints = (0..<450).map { i in
+            Report.KeyPoint(id: "kp-\(i)", label: "Point \(i)", category: nil, support: i < 10 ? ["p1", "p2"] : ["p1"],
+                            consensus: i < 10 ? .unanimous : .unique, evidence: [])
+        }
+        let html = HTMLRenderer.render(report)
+        let heatmap = html.components(separatedBy: "<svg class=\"heatmap\"")[1].components(separatedBy: "</svg>")[0]
+        #expect(count("<a href=\"#kp-", in: heatmap) == HTMLPage.heatmapRowLimit)
+        #expect(html.contains("The heatmap shows the first 400 of 450 key points"))
+        #expect(count("<details class=\"kp\"", in: html) == 450)
+        // The widest agreement comes first, so every unanimous point is in the heatmap.
+        #expect(heatmap.contains("<text class=\"group\" x=\"0\" y=") && heatmap.contains(">Unanimous</text>"))
+    }
+
     @Test func renderingIsDeterministicAndReachableByFormat() throws {
         let (report, _) = try seniorBackendHTMLReport()
         let html = HTMLRenderer.render(report)
