@@ -1,3 +1,4 @@
+import ConvergeAnalysis
 import ConvergeCore
 import Foundation
 import Testing
@@ -8,10 +9,11 @@ import Testing
 /// not installed; scripts/test installs it.
 @Suite(.serialized, .enabled(if: Chromium.available, "chromium is not installed: HTML browser tests SKIPPED"))
 struct HTMLChromiumTests {
+    /// Pages and screenshots of the last run, kept for a person to look at (overwritten by the next run).
     let folder: URL
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("converge-html-\(UUID().uuidString)")
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("converge-html-screenshots")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
@@ -71,9 +73,7 @@ struct HTMLChromiumTests {
         #expect(ranScript(result.output).isEmpty)
 
         // A screenshot, kept for a person to look at.
-        let shots = FileManager.default.temporaryDirectory.appendingPathComponent("converge-html-screenshots")
-        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
-        let png = shots.appendingPathComponent("senior-backend.png")
+        let png = folder.appendingPathComponent("senior-backend.png")
         try? FileManager.default.removeItem(at: png)
         let shot = try Chromium.screenshot(page, to: png, width: 1280, height: 2400)
         #expect(shot.console == [])
@@ -84,13 +84,41 @@ struct HTMLChromiumTests {
         print("HTML report screenshot: \(png.path) (\(size.width)x\(size.height), \(data.count) bytes)")
 
         // It prints: a PDF of several pages.
-        let pdf = shots.appendingPathComponent("senior-backend.pdf")
+        let pdf = folder.appendingPathComponent("senior-backend.pdf")
         try? FileManager.default.removeItem(at: pdf)
         #expect(try Chromium.printToPDF(page, to: pdf).console == [])
         let pdfData = try Data(contentsOf: pdf)
         #expect(pdfData.starts(with: Data("%PDF".utf8)))
         #expect(pdfData.count > 20_000)
         print("HTML report PDF: \(pdf.path) (\(pdfData.count) bytes)")
+    }
+
+    /// Five panelists, no rubric: a real AlpacaEval prompt (../shared/corpus, read in place).
+    @Test func fivePanelistAlpacaEvalPageRendersCleanly() throws {
+        struct Output: Decodable { var instruction: String; var output: String }
+        let corpus = ProcessInfo.processInfo.environment["CONVERGE_CORPUS"].map { URL(fileURLWithPath: $0) }
+            ?? Repo.root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+        let models = ["claude-3-5-sonnet-20240620", "gpt-4o-2024-05-13", "Meta-Llama-3.1-405B-Instruct-Turbo",
+                      "mistral-large-2402", "Qwen2-72B-Instruct"]
+        let prompt = 200  // "what are five important topics for game design"
+        let outputs = try models.map { model in
+            try JSONDecoder().decode([Output].self, from: Data(contentsOf: corpus.appendingPathComponent("alpaca-eval/\(model).json")))[prompt]
+        }
+        let input = AnalysisInput(prompt: outputs[0].instruction, answers: zip(models, outputs).map {
+            Answer(panelist: Panelist(id: $0), text: $1.output)
+        }, rubric: nil)
+        let report = Analyzer().analyze(input).attachingAnswers(input.answers)
+        let page = try write(HTMLRenderer.render(report), "alpaca-\(prompt).html")
+        let result = try Chromium.dumpDOM(page)
+        #expect(result.console == [], "console messages: \(result.console)")
+        #expect(!result.output.contains("<section id=\"rubric\"") && result.output.contains("<h3>Unanimous</h3>"))
+        #expect(result.output.components(separatedBy: "<article class=\"answer\"").count - 1 == 5)
+        let png = folder.appendingPathComponent("alpaca-\(prompt).png")
+        try? FileManager.default.removeItem(at: png)
+        #expect(try Chromium.screenshot(page, to: png, width: 1280, height: 2400).console == [])
+        let size = try #require(Chromium.pngSize(try Data(contentsOf: png)))
+        #expect(size.width == 1280 && size.height == 2400)
+        print("HTML report screenshot: \(png.path)")
     }
 
     @Test func hostileAnswersAreShownAsTextAndNothingRuns() throws {
