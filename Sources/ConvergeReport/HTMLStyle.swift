@@ -105,7 +105,8 @@ enum HTMLStyle {
         details.kp > summary .support { font-variant-numeric: tabular-nums; color: var(--muted); margin: 0 .2rem; }
         details.kp > summary .who { color: var(--muted); font-size: .9rem; }
         details.kp[open] > summary { border-bottom: 1px solid var(--line); }
-        details.kp:target { outline: 3px solid var(--accent); }
+        details.kp:has(> .kp-anchor:target) { outline: 3px solid var(--accent); }
+        .kp-anchor { display: block; scroll-margin-top: 4rem; }
         .kp-body { padding: .3rem .9rem .6rem; }
         .rubric-item, .stability { font-size: .9rem; color: var(--muted); margin: .3rem 0; }
         ol.quotes { list-style: none; padding: 0; margin: .3rem 0 0; }

@@ -71,6 +71,13 @@ struct HTMLChromiumTests {
         }
         #expect(result.output.contains("Nobody mentioned:"))
         #expect(ranScript(result.output).isEmpty)
+        #expect(!result.output.contains("<details class=\"kp\" open"))
+
+        // Following a link to a key point (from the heatmap or an answer) opens it.
+        let linked = try Chromium.dumpDOM(URL(string: page.absoluteString + "#kp-3")!).output
+        let third = linked.components(separatedBy: "<details class=\"kp\"").dropFirst(3).first ?? ""
+        #expect(third.hasPrefix(" open=\"\""), "K3 is not open after following #kp-3")
+        #expect(linked.components(separatedBy: "<details class=\"kp\" open").count - 1 == 1)
 
         // A screenshot, kept for a person to look at.
         let png = folder.appendingPathComponent("senior-backend.png")

@@ -42,10 +42,10 @@ import Testing
         let (report, _) = try seniorBackendHTMLReport()
         let html = HTMLRenderer.render(report)
         let page = HTMLPage(report)
-        #expect(count("<details class=\"kp\" id=\"kp-", in: html) == report.keyPoints.count)
+        #expect(count("<details class=\"kp\">", in: html) == report.keyPoints.count)
         // Grouped by rubric category, one heading per group, key points numbered in display order.
         #expect(page.groups.map(\.title).first == report.keyPoints.compactMap(\.category).first)
-        for (k, _) in page.keyPoints.enumerated() { #expect(html.contains("id=\"kp-\(k + 1)\"")) }
+        for (k, _) in page.keyPoints.enumerated() { #expect(count("id=\"kp-\(k + 1)\"", in: html) == 1) }
         // Heatmap: one filled cell with a dot per (key point, supporting panelist), an empty one otherwise.
         let heatmap = html.components(separatedBy: "<svg class=\"heatmap\"")[1].components(separatedBy: "</svg>")[0]
         let supports = report.keyPoints.reduce(0) { $0 + $1.support.count }
