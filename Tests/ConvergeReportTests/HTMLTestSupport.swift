@@ -12,14 +12,12 @@ func seniorBackendHTMLReport() throws -> (report: Report, input: AnalysisInput) 
     return (Analyzer().analyze(input).attachingAnswers(input.answers), input)
 }
 
-/// One start or end tag of an HTML page, with its attributes (values unescaped only of `&quot;`-free quoting).
-struct Tag: Equatable {
+/// One start or end tag of an HTML page, with its attributes (values as written, still escaped).
+struct Tag {
     var name: String
     var closing: Bool
     var selfClosing: Bool
     var attributes: [(name: String, value: String)]
-
-    static func == (a: Tag, b: Tag) -> Bool { a.name == b.name && a.closing == b.closing }
 }
 
 enum TagScanError: Error, CustomStringConvertible {
