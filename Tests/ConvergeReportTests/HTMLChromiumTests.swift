@@ -29,6 +29,25 @@ struct HTMLChromiumTests {
             .replacingOccurrences(of: ">", with: "&gt;") + "</title>"
     }
 
+    /// The text of a PDF file, by `pdftotext` (Debian package poppler-utils); `nil`, with a loud message, when
+    /// it is not installed.
+    func pdfText(_ pdf: URL) throws -> String? {
+        guard let tool = ["/usr/bin/pdftotext", "/usr/local/bin/pdftotext"].first(where: {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }) else {
+            print("*** SKIPPING the check of the printed HTML report: pdftotext is not installed (apt-get install poppler-utils) ***")
+            return nil
+        }
+        let text = folder.appendingPathComponent(pdf.deletingPathExtension().lastPathComponent + ".txt")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = [pdf.path, text.path]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw Chromium.Failure(description: "pdftotext failed on \(pdf.path)") }
+        return try String(contentsOf: text, encoding: .utf8)
+    }
+
     /// Signs that a payload of `HostileReport` ran or became markup, found in a DOM dump. (In the dump, text
     /// has `<`, `>` and `&` escaped but not quotes, and attributes are written `name="value"`.)
     func ranScript(_ dom: String) -> [String] {
@@ -61,8 +80,8 @@ struct HTMLChromiumTests {
     }
 
     @Test func seniorBackendPageRendersCleanly() throws {
-        let html = HTMLRenderer.render(try seniorBackendHTMLReport().report)
-        let page = try write(html, "senior-backend.html")
+        let report = try seniorBackendHTMLReport().report
+        let page = try write(HTMLRenderer.render(report), "senior-backend.html")
         let result = try Chromium.dumpDOM(page)
         #expect(result.console == [], "console messages: \(result.console)")
         for section in ["prompt", "panel", "convergence", "omissions", "rubric", "heatmap", "key-points", "terms",
@@ -97,6 +116,14 @@ struct HTMLChromiumTests {
         let pdfData = try Data(contentsOf: pdf)
         #expect(pdfData.starts(with: Data("%PDF".utf8)))
         #expect(pdfData.count > 20_000)
+        // In print every key point is expanded (its rubric item line is inside the closed <details>) and the
+        // navigation and jump links are hidden.
+        if let text = try pdfText(pdf) {
+            let expanded = text.components(separatedBy: "Rubric item:").count - 1
+            #expect(expanded == report.keyPoints.filter { $0.rubricItem != nil }.count, "key points expanded in print: \(expanded)")
+            #expect(!text.contains("in the answer ↓") && !text.contains("Prompt Panel Convergence"))
+            #expect(text.contains("Nobody mentioned: AI in the workflow"))
+        }
         print("HTML report PDF: \(pdf.path) (\(pdfData.count) bytes)")
     }
 
