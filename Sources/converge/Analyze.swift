@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConvergeAnalysis
 import ConvergeCore
+import ConvergeReport
 
 /// `converge analyze`: consolidate answers that are already on disk. No model is called.
 struct Analyze: ParsableCommand {
@@ -36,7 +37,10 @@ struct Analyze: ParsableCommand {
         let input = try SurveyFolder.load(paths: paths, promptFile: promptFile, rubricFile: rubric,
                                           useFolderRubric: !noRubric)
         try report.checkOutput(against: input.sources)
-        let result = Analyzer(blind: report.blind).analyze(input)
+        var result = Analyzer().analyze(input)
+        // The HTML page shows quotes in context and the answers in full: it reads them from the report.
+        if report.format == .html { result = result.attachingAnswers(input.answers) }
+        if report.blind { result = result.blinded() }
         try report.emit(result)
     }
 }

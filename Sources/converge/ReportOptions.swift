@@ -7,7 +7,7 @@ extension ReportFormat: ExpressibleByArgument {}
 
 /// Output options shared by every command that writes a report.
 struct ReportOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Report format: md, json or csv.")
+    @Option(name: .shortAndLong, help: "Report format: md, json, csv or html.")
     var format: ReportFormat = .md
 
     @Option(name: .shortAndLong, help: "Write the report to this file (atomically) instead of standard output; - is standard output.")

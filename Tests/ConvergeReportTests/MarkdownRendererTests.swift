@@ -239,7 +239,10 @@ import Testing
         #expect(ReportFormat(rawValue: "Markdown") == .md)
         #expect(ReportFormat(rawValue: "json") == .json)
         #expect(ReportFormat(rawValue: "csv") == .csv)
-        #expect(ReportFormat(rawValue: "html") == nil)
-        #expect(ReportFormat.allCases.map(\.rawValue) == ["md", "json", "csv"])
+        #expect(ReportFormat(rawValue: "HTML") == .html)
+        #expect(ReportFormat(rawValue: "htm") == .html)
+        #expect(ReportFormat(rawValue: "pdf") == nil)
+        #expect(ReportFormat.allCases.map(\.rawValue) == ["md", "json", "csv", "html"])
+        #expect(ReportFormat.html.mediaType == "text/html; charset=utf-8")
     }
 }
