@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// An error answered as `{"error": {"code", "message", "field"?}}` with an HTTP status (openapi.yaml, `Error`).

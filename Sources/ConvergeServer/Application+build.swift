@@ -16,7 +16,7 @@ public struct ConvergeRequestContext: RequestContext {
 /// Builds the Converge server application (Hummingbird 2): the API from openapi.yaml (generated stubs,
 /// `APIHandler`), the pages, and the middleware every request passes through, outermost first:
 ///
-/// 1. `X-Request-Id` on every response, 2. request log (method and path; never headers or bodies),
+/// 1. `X-Request-Id` on every response, 2. access log (method, path, status, duration; never headers or bodies),
 /// 3. metrics by route, method and status, 4. errors as JSON (`ErrorMiddleware`), 5. authentication
 /// (`AuthMiddleware`), 6. the body size limit (413).
 ///
@@ -37,7 +37,7 @@ public func buildApplication(
     let router = Router(context: ConvergeRequestContext.self, options: [.autoGenerateHeadEndpoints])
     let sessions = SessionStore()
     router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.info))
+    router.add(middleware: AccessLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthMiddleware(tokens: configuration.tokens, sessions: sessions))

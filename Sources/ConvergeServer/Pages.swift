@@ -2,6 +2,7 @@ import ConvergeAPI
 import ConvergeCore
 import ConvergeReport
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The web pages: `/login` (when tokens are configured) and `/` = `/analyze`, a form for pasting answers
@@ -20,7 +21,9 @@ struct Pages<Context: RequestContext>: Sendable {
         routes.on("/", method: .get) { request, _ in try await analyzePage(request) }
         routes.on("/analyze", method: .get) { request, _ in try await analyzePage(request) }
         routes.on("/analyze", method: .post) { request, _ in try await analyze(request) }
-        routes.on("/login", method: .get) { request, _ in loginPage(request) }
+        routes.on("/login", method: .get) { request, _ in
+            loginPage(next: Self.safeNext(request.uri.queryParameters["next"].map(String.init)))
+        }
         routes.on("/login", method: .post) { request, _ in try await login(request) }
         routes.on("/logout", method: .post) { request, _ in await logout(request) }
     }
@@ -129,8 +132,7 @@ struct Pages<Context: RequestContext>: Sendable {
 
     // MARK: Login
 
-    func loginPage(_ request: Request, status: HTTPResponse.Status = .ok, message: String? = nil) -> Response {
-        let next = Self.safeNext(request.uri.queryParameters["next"].map(String.init))
+    func loginPage(next: String, status: HTTPResponse.Status = .ok, message: String? = nil) -> Response {
         if tokens.isEmpty { return .redirect(to: next, type: .normal) }
         let body = (message.map(errorBox) ?? "") + """
             <form method="post" action="/login">
@@ -154,9 +156,7 @@ struct Pages<Context: RequestContext>: Sendable {
         let next = Self.safeNext(form.next)
         if tokens.isEmpty { return .redirect(to: next, type: .normal) }
         guard let token = form.token, tokens.accepts(token) else {
-            var response = loginPage(request, status: .unauthorized, message: "That token is not valid.")
-            response.headers[.location] = nil
-            return response
+            return loginPage(next: next, status: .unauthorized, message: "That token is not valid.")
         }
         let id = await sessions.create()
         var response = Response.redirect(to: next, type: .normal)

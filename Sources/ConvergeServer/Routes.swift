@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import OpenAPIHummingbird
 import OpenAPIRuntime
@@ -49,7 +50,7 @@ final class RouteRegistry<Context: RequestContext>: ServerTransport {
             if allowedSet.contains(.get) { allowedSet.insert(.head) }
             let allow = Self.knownMethods.filter(allowedSet.contains).map(\.rawValue).joined(separator: ", ")
             for method in Self.knownMethods where !allowedSet.contains(method) {
-                router.on(RouterPath(path), method: method) { request, _ in
+                router.on(RouterPath(path), method: method) { request, _ -> Response in
                     throw APIError(.methodNotAllowed, code: "method_not_allowed",
                                    "\(request.method.rawValue) is not allowed on \(path); allowed: \(allow)",
                                    headers: [.allow: allow])

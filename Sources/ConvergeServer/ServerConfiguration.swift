@@ -100,7 +100,7 @@ public struct APITokens: Sendable, CustomStringConvertible {
     public init(parsing list: String?) throws {
         var tokens: [[UInt8]] = []
         for (n, part) in (list ?? "").split(separator: ",", omittingEmptySubsequences: false).enumerated() {
-            let token = part.trimmingWhitespace
+            let token = String(part).trimmingWhitespace
             if token.isEmpty { continue }
             if token.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
                 throw InputError(field: Self.environmentVariable, "token \(n + 1) holds white space or control characters")
