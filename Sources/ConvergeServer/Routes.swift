@@ -39,8 +39,11 @@ final class RouteRegistry<Context: RequestContext>: ServerTransport {
         }
     }
 
-    /// The methods probed for 405: the usual ones, so that a method the server has never heard of stays 404.
-    static var knownMethods: [HTTPRequest.Method] { [.get, .head, .post, .put, .patch, .delete, .options, .trace] }
+    /// The methods answered with 405 where a path lacks them: RFC 9110's and PATCH, and QUERY (the safe method
+    /// with a body, draft-ietf-httpbis-safe-method-w-body). Any other method stays 404.
+    static var knownMethods: [HTTPRequest.Method] {
+        [.get, .head, .post, .put, .patch, .delete, .options, .trace, HTTPRequest.Method("QUERY")!]
+    }
 
     /// For every recorded path, answers each other known method with 405 and `Allow` (GET implies HEAD,
     /// which the router generates).

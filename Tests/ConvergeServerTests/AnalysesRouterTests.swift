@@ -42,11 +42,13 @@ import Testing
             },
         ] as [String: Any]
         let expected = Analyzer().analyze(input)
+        let body = try Fixture.json(request)
         try await Fixture.app().test(.router) { client in
             try await client.execute(uri: "/v1/analyses", method: .post, headers: Fixture.jsonHeaders,
-                                     body: try Fixture.json(request)) { response in
+                                     body: body) { response in
                 #expect(response.status == .ok)
-                #expect(try JSONDecoder().decode(Report.self, from: Data(response.body.readableBytesView)) == expected)
+                let report = try JSONDecoder().decode(Report.self, from: Data(response.body.readableBytesView))
+                #expect(report == expected)
             }
         }
     }
@@ -58,9 +60,10 @@ import Testing
             ["panelist": "claude", "model": "anthropic/claude-sonnet-4-5", "text": "Use Go. Write many tests."],
         ]
         request["rubric"] = nil
+        let body = try Fixture.json(request)
         try await Fixture.app().test(.router) { client in
             try await client.execute(uri: "/v1/analyses", method: .post, headers: Fixture.jsonHeaders,
-                                     body: try Fixture.json(request)) { response in
+                                     body: body) { response in
                 #expect(response.status == .ok)
                 let text = String(buffer: response.body)
                 let report = try JSONDecoder().decode(Report.self, from: Data(text.utf8))
