@@ -48,7 +48,8 @@ public func buildApplication(
     // Report JSON exactly as `converge analyze --format json` writes it (JSONRenderer's options).
     try api.registerHandlers(
         on: routes,
-        configuration: Configuration(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]))
+        configuration: Configuration(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
+        middlewares: [NullFieldsMiddleware()])
     Pages<ConvergeRequestContext>(dependencies: dependencies, tokens: configuration.tokens, sessions: sessions,
                                   maxBodyBytes: configuration.maxBodyBytes)
         .register(on: routes)

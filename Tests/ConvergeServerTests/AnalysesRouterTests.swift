@@ -120,6 +120,8 @@ import Testing
         ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\", \"colour\": 1}]}", 400, "invalid_field", "answers[0]"),
         ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"blind\": \"yes\"}", 400, "invalid_field", "blind"),
         ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"similarity\": \"magic\"}", 400, "invalid_field", "similarity"),
+        ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"rubric\": null}", 400, "invalid_field", "rubric"),
+        ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\", \"model\": null}]}", 400, "invalid_field", "answers[0].model"),
         ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"rubric\": \"title: [\"}", 422, "unprocessable", "rubric"),
         ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"rubric\": \"title: T\\ncategories: []\"}", 422, "unprocessable", "rubric.categories"),
         ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"rubric\": {\"title\": \"T\", \"categories\": [{\"name\": \"c\", \"items\": [{\"id\": \"i\", \"text\": \"t\"}, {\"id\": \"i\", \"text\": \"u\"}]}]}}", 422, "unprocessable", "rubric.categories[0].items[1].id"),
