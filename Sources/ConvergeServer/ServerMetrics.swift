@@ -6,8 +6,8 @@ import Prometheus
 /// Exposed (Prometheus text format 0.0.4; names sanitized to `[a-zA-Z0-9_:]`):
 /// - `hb_requests{http_route, http_request_method, http_response_status_code}`: requests answered (Hummingbird's
 ///   `MetricsMiddleware`), with `hb_request_errors` and `http_server_active_requests`;
-/// - `http_server_request_duration_seconds` (histogram) by route, method and status;
-/// - `converge_analyses{format}`: analyses made, and `converge_analysis_duration_seconds` (histogram).
+/// - `http_server_request_duration` (histogram, seconds) by route, method and status;
+/// - `converge_analyses{format}`: analyses made, and `converge_analysis_duration` (histogram, seconds).
 public final class ServerMetrics: Sendable {
     /// The process's registry. swift-metrics has one global backend, bootstrapped here the first time this is
     /// used; every application built in the process reports into it.
