@@ -68,7 +68,9 @@ import Testing
                                   "--temperature", "0.3", "--max-tokens", "64", "--samples", "1", "-f", "json",
                                   "--quiet"], environment: environment(server))
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.isEmpty)
+        // --quiet leaves only the stored survey's id.
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("converge: survey "), "\(result.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let turns = try #require(report["turns"] as? [[String: Any]])
         #expect(turns.count == 2)

@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// An error answered as `{"error": {"code", "message", "field"?}}` with an HTTP status (openapi.yaml, `Error`).
+///
+/// Messages are for people and name the offending field; they never hold tokens, keys or request bodies.
+public struct APIError: Error, Sendable, Equatable {
+    public var status: HTTPResponse.Status
+    /// Stable, machine-readable code (`invalid_field`, `unauthorized`, ...).
+    public var code: String
+    public var message: String
+    /// The path of the offending field (`answers[2].panelist`), when one field is wrong.
+    public var field: String?
+    /// Extra response headers (`WWW-Authenticate`, `Allow`).
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, field: String? = nil,
+                headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers
+    }
+
+    static func invalidField(_ field: String, _ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_field", "\(field): \(message)", field: field)
+    }
+
+    static func unprocessable(_ field: String, _ message: String) -> APIError {
+        APIError(.unprocessableContent, code: "unprocessable", message, field: field)
+    }
+
+    static func payloadTooLarge(limit: Int) -> APIError {
+        APIError(.contentTooLarge, code: "payload_too_large", "the request body is larger than \(limit) bytes")
+    }
+
+    static let unauthorized = APIError(
+        .unauthorized, code: "unauthorized", "a valid API token is required: send Authorization: Bearer TOKEN",
+        headers: [.wwwAuthenticate: "Bearer realm=\"converge\""])
+
+    static let internalError = APIError(.internalServerError, code: "internal",
+                                        "the server failed to handle the request; it has been logged")
+
+    /// The stable code for a status without a more specific one.
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 400: "bad_request"
+        case 401: "unauthorized"
+        case 403: "forbidden"
+        case 404: "not_found"
+        case 405: "method_not_allowed"
+        case 406: "not_acceptable"
+        case 413: "payload_too_large"
+        case 415: "unsupported_media_type"
+        case 422: "unprocessable"
+        case 500...: "internal"
+        default: "error"
+        }
+    }
+
+    private struct Body: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+            var field: String?
+        }
+        var error: Detail
+    }
+
+    /// The JSON body, keys sorted.
+    var body: Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try? encoder.encode(Body(error: .init(code: code, message: message, field: field)))
+        return (data ?? Data(#"{"error":{"code":"internal","message":"error"}}"#.utf8)) + Data("\n".utf8)
+    }
+
+    /// The HTTP response.
+    func response() -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

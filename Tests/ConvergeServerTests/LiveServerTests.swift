@@ -1,0 +1,229 @@
+import AsyncHTTPClient
+import ConvergeAnalysis
+import ConvergeCore
+import ConvergeReport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import NIOHTTP1
+import Testing
+@testable import ConvergeServer
+
+/// A real `converge serve --port 0` process, and the app on a live socket (`.live`).
+@Suite(.serialized) struct LiveServerTests {
+    @Test func liveSocketServesTheExampleReport() async throws {
+        let expected = ReportRenderer.render(ConvergeAnalysisFacade.example(), format: .json)
+        try await Fixture.app().test(.live) { client in
+            try await client.execute(uri: "/v1/analyses", method: .post, headers: Fixture.jsonHeaders,
+                                     body: try Fixture.json(Fixture.exampleRequest())) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) + "\n" == expected)
+            }
+        }
+    }
+
+    @Test func realProcessServesAuthenticatesAndStopsOnSIGTERM() async throws {
+        let providerKey = "sk-test-provider-key-must-not-leak-42"
+        let server = try ServeProcess(arguments: ["--max-body-bytes", "65536"], environment: [
+            "CONVERGE_API_TOKENS": "\(Fixture.token),\(Fixture.otherToken)",
+            "OPENAI_API_KEY": providerKey,
+        ])
+        defer { server.kill() }
+        let base = try await server.waitForURL()
+        #expect(base.hasPrefix("http://127.0.0.1:"))
+        var seen = ""
+
+        // The report equals what `converge analyze --format json` prints, byte for byte.
+        let cli = try ServeProcess.runCLI(["analyze", Fixture.example.path, "--format", "json"])
+        #expect(cli.status == 0)
+        let body = try JSONSerialization.data(withJSONObject: Fixture.exampleRequest())
+        let ok = try await HTTP.send(base + "/v1/analyses", method: .POST, headers: ["Authorization": "Bearer \(Fixture.token)",
+                                     "Content-Type": "application/json"], body: body)
+        #expect(ok.status == 200)
+        #expect(ok.text + "\n" == cli.stdout)
+        seen += ok.text + ok.headerText
+
+        for headers in [["Content-Type": "application/json"],
+                        ["Content-Type": "application/json", "Authorization": "Bearer \(Fixture.token)-not"]] {
+            let denied = try await HTTP.send(base + "/v1/analyses", method: .POST, headers: headers, body: body)
+            #expect(denied.status == 401)
+            #expect(denied.text.contains("\"code\":\"unauthorized\""))
+            seen += denied.text + denied.headerText
+        }
+        let tooLarge = try await HTTP.send(base + "/v1/analyses", method: .POST, headers: [
+            "Authorization": "Bearer \(Fixture.otherToken)", "Content-Type": "application/json",
+        ], body: Data(repeating: UInt8(ascii: " "), count: 200_000))
+        #expect(tooLarge.status == 413)
+        #expect(tooLarge.text.contains("payload_too_large"))
+        let badJSON = try await HTTP.send(base + "/v1/analyses", method: .POST, headers: [
+            "Authorization": "Bearer \(Fixture.token)", "Content-Type": "application/json",
+        ], body: Data("{\"answers\": [{".utf8))
+        #expect(badJSON.status == 400)
+        #expect(badJSON.text.contains("\"code\":\"invalid_json\""))
+        seen += tooLarge.text + badJSON.text + badJSON.headerText
+
+        let health = try await HTTP.send(base + "/healthz")
+        #expect(health.status == 200)
+        let spec = try await HTTP.send(base + "/openapi.yaml")
+        #expect(spec.status == 200)
+        #expect(spec.text == (try String(contentsOf: Fixture.repo.appendingPathComponent("Sources/ConvergeAPI/openapi.yaml"),
+                                         encoding: .utf8)))
+        #expect(try await HTTP.send(base + "/metrics").status == 401)
+        let metrics = try await HTTP.send(base + "/metrics", headers: ["Authorization": "Bearer \(Fixture.token)"])
+        #expect(metrics.status == 200)
+        #expect(metrics.text.contains("hb_requests{"))
+        #expect(metrics.text.contains("http_route=\"/v1/analyses\""))
+        #expect(metrics.text.contains("http_response_status_code=\"401\""))
+        #expect(metrics.text.contains("converge_analyses{"))
+        seen += health.text + spec.text + metrics.text
+
+        // SIGTERM: a graceful stop, exit status 0, promptly.
+        let stopped = ContinuousClock.now
+        let status = try await server.terminate()
+        #expect(status == 0)
+        #expect(ContinuousClock.now - stopped < .seconds(10))
+        let log = server.stderr
+        #expect(log.contains("converge: serving on http://127.0.0.1:"))
+        for secret in [Fixture.token, Fixture.otherToken, providerKey] {
+            #expect(!seen.contains(secret), "a response holds a secret")
+            #expect(!log.contains(secret), "the log holds a secret")
+        }
+    }
+
+    @Test func refusesANonLoopbackHostWithoutTokens() throws {
+        let result = try ServeProcess.runCLI(["serve", "--host", "0.0.0.0", "--port", "0"],
+                                             environment: ["CONVERGE_API_TOKENS": ""])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("CONVERGE_API_TOKENS"))
+        #expect(!result.stderr.contains("serving on"))
+        let short = try ServeProcess.runCLI(["serve", "--port", "0"], environment: ["CONVERGE_API_TOKENS": "short"])
+        #expect(short.status == 2)
+        #expect(short.stderr.contains("shorter than 16"))
+    }
+}
+
+enum ConvergeAnalysisFacade {
+    static func example() -> ConvergeCore.Report {
+        Analyzer().analyze(try! Fixture.exampleInput())
+    }
+}
+
+/// Plain HTTP requests to a live server (AsyncHTTPClient).
+enum HTTP {
+    struct Result {
+        var status: UInt
+        var text: String
+        var headerText: String
+    }
+
+    static func send(_ url: String, method: HTTPMethod = .GET, headers: [String: String] = [:], body: Data? = nil)
+        async throws -> Result
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let buffer = try await response.body.collect(upTo: 16 << 20)
+        return Result(status: response.status.code, text: String(buffer: buffer),
+                      headerText: response.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n"))
+    }
+}
+
+/// A `converge serve --port 0` child process; its standard error is collected.
+final class ServeProcess: @unchecked Sendable {
+    static let binary: URL = {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = folder.appendingPathComponent("converge")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return Fixture.repo.appendingPathComponent(".build/debug/converge")
+    }()
+
+    let process = Process()
+    private let lock = NSLock()
+    private var errorText = ""
+
+    init(arguments: [String], environment: [String: String]) throws {
+        process.executableURL = Self.binary
+        process.arguments = ["serve", "--port", "0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.currentDirectoryURL = Fixture.repo
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        err.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.errorText += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    var stderr: String { lock.withLock { errorText } }
+
+    /// The URL printed once the server listens.
+    func waitForURL(timeout: Duration = .seconds(60)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let range = stderr.range(of: "converge: serving on ") {
+                let rest = stderr[range.upperBound...]
+                if let end = rest.firstIndex(of: "\n") { return String(rest[..<end]) }
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ServeError.didNotStart(stderr)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    func terminate(timeout: Duration = .seconds(20)) async throws -> Int32 {
+        process.terminate()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw ServeError.didNotStop(stderr) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(100))  // let the last stderr bytes arrive
+        return process.terminationStatus
+    }
+
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+
+    enum ServeError: Error { case didNotStart(String), didNotStop(String) }
+
+    struct CLIResult { var status: Int32; var stdout: String; var stderr: String }
+
+    static func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.currentDirectoryURL = Fixture.repo
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let errData = NSLockedData()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errData.isSet { usleep(1_000) }
+        return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData.data, as: UTF8.self))
+    }
+}
+
+final class NSLockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Data?
+    func set(_ data: Data) { lock.withLock { value = data } }
+    var isSet: Bool { lock.withLock { value != nil } }
+    var data: Data { lock.withLock { value ?? Data() } }
+}
