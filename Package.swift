@@ -101,11 +101,12 @@ let package = Package(
             resources: [.embedInCode("openapi.yaml")],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
-        // The Hummingbird app: API handlers, pages, auth, limits, metrics.
+        // The Hummingbird app: API handlers, pages, auth, limits, metrics; stored surveys run in the background.
         .target(
             name: "ConvergeServer",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeAPI",
+                "ConvergeProviders", "ConvergeStore", "ConvergeRunner",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -149,6 +150,7 @@ let package = Package(
             name: "ConvergeServerTests",
             dependencies: [
                 "ConvergeServer", "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeAPI", "converge",
+                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

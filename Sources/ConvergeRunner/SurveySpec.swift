@@ -41,6 +41,8 @@ public struct SurveySpec: Sendable, Hashable, Codable {
     public var timeoutSeconds: Double?
     public var concurrency: Int?
     public var rubric: RubricSource?
+    /// Whether the survey's reports are shown blind (`AI 1`, `AI 2`, ...); `nil` (absent in older specs) = no.
+    public var blind: Bool?
 
     public init(panel: [Member], system: String? = nil, samples: Int = 1, parameters: GenerationParameters = .init(),
                 timeoutSeconds: Double? = nil, concurrency: Int? = nil, rubric: RubricSource? = nil) {

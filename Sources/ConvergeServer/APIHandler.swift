@@ -4,14 +4,18 @@ import ConvergeReport
 import Foundation
 import OpenAPIRuntime
 
-/// What the handlers need, built once and passed to `buildApplication` (the survey store and runner join here).
+/// What the handlers need, built once and passed to `buildApplication`.
 public struct ServerDependencies: Sendable {
     public var analyses: AnalysisService
     public var metrics: ServerMetrics
+    /// The stored surveys and their background runs; `nil`: the survey operations answer 503.
+    public var surveys: SurveyService?
 
-    public init(analyses: AnalysisService = AnalysisService(), metrics: ServerMetrics = .shared) {
+    public init(analyses: AnalysisService = AnalysisService(), metrics: ServerMetrics = .shared,
+                surveys: SurveyService? = nil) {
         self.analyses = analyses
         self.metrics = metrics
+        self.surveys = surveys
     }
 }
 

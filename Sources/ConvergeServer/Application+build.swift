@@ -49,7 +49,7 @@ public func buildApplication(
     try api.registerHandlers(
         on: routes,
         configuration: Configuration(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
-        middlewares: [NullFieldsMiddleware()])
+        middlewares: [NullFieldsMiddleware(), LocationHeaderMiddleware()])
     Pages<ConvergeRequestContext>(dependencies: dependencies, tokens: configuration.tokens, sessions: sessions,
                                   maxBodyBytes: configuration.maxBodyBytes)
         .register(on: routes)

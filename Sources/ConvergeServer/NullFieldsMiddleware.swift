@@ -15,6 +15,8 @@ struct NullFieldsMiddleware: ServerMiddleware {
 
     static let rules: [String: Rule] = [
         "createAnalysis": Rule(fields: ["rubric", "blind", "similarity"], itemFields: ["answers": ["label", "model"]]),
+        "createSurvey": Rule(fields: ["followUps", "samples", "temperature", "maxTokens", "system", "rubric", "blind"],
+                             itemFields: ["panel": ["id", "label", "temperature", "system"]]),
     ]
 
     func intercept(

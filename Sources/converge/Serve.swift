@@ -1,6 +1,8 @@
 import ArgumentParser
 import ConvergeCore
+import ConvergeProviders
 import ConvergeServer
+import ConvergeStore
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -16,6 +18,8 @@ struct Serve: AsyncParsableCommand {
             /metrics need "Authorization: Bearer TOKEN" and the pages a sign-in at /login. Once listening it \
             prints "converge: serving on http://HOST:PORT" on standard error. SIGTERM or SIGINT stops it \
             gracefully (exit 0).
+
+            Surveys (POST /v1/surveys ...) are kept in the database given by --db (default:             CONVERGE_DATABASE_URL, then $XDG_DATA_HOME/converge/converge.sqlite), opened once at start. Provider             keys and base URLs come from the server's environment (and --config), never from requests. On             SIGTERM running surveys are cancelled and left interrupted; the next start resumes every survey left             running or interrupted, without asking stored answers again.
             """
     )
 
@@ -27,6 +31,11 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted, in bytes (larger: 413).")
     var maxBodyBytes = ServerConfiguration.defaultMaxBodyBytes
+
+    @OptionGroup var storage: StoreOptions
+
+    @Option(help: "Configuration file (providers and base URLs; keys always come from the environment).")
+    var config: String?
 
     @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -49,11 +58,23 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "converge.server")
         logger.logLevel = level
-        let app = try buildApplication(configuration: configuration, logger: logger) { port in
-            FileHandle.standardError.write(Data("converge: serving on \(configuration.url(port: port))\n".utf8))
+        let directory = ProviderDirectory(config: try ConvergeConfig.load(explicitPath: config))
+        let store = try await openStore(try DatabaseURL.resolve(flag: storage.db))
+        let surveys = SurveyService(store: store, directory: directory, logger: Logger(label: "converge.surveys"))
+        do {
+            let app = try buildApplication(configuration: configuration,
+                                           dependencies: ServerDependencies(surveys: surveys), logger: logger) { port in
+                FileHandle.standardError.write(Data("converge: serving on \(configuration.url(port: port))\n".utf8))
+            }
+            // Shut down in reverse order: the surveys first (running ones become interrupted and their event
+            // streams end), then the HTTP server.
+            let group = ServiceGroup(configuration: .init(
+                services: [app, surveys], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        } catch {
+            await store.close()
+            throw error
         }
-        let group = ServiceGroup(configuration: .init(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        await store.close()
     }
 }

@@ -28,6 +28,7 @@ import Testing
         let server = try ServeProcess(arguments: ["--max-body-bytes", "65536"], environment: [
             "CONVERGE_API_TOKENS": "\(Fixture.token),\(Fixture.otherToken)",
             "OPENAI_API_KEY": providerKey,
+            "CONVERGE_DATABASE_URL": try TestDatabase.sqlite.freshURL(),
         ])
         defer { server.kill() }
         let base = try await server.waitForURL()

@@ -139,7 +139,9 @@ import Yams
                 let spec = try #require(try Yams.load(yaml: text) as? [String: Any])
                 #expect(spec["openapi"] as? String == "3.1.0")
                 let paths = try #require(spec["paths"] as? [String: Any])
-                #expect(Set(paths.keys) == ["/v1/analyses", "/healthz", "/metrics", "/openapi.yaml"])
+                #expect(Set(paths.keys) == ["/v1/analyses", "/healthz", "/metrics", "/openapi.yaml", "/v1/surveys",
+                                            "/v1/surveys/{id}", "/v1/surveys/{id}/report", "/v1/surveys/{id}/events",
+                                            "/v1/surveys/{id}/follow-ups"])
             }
         }
     }

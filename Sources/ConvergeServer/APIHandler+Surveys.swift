@@ -1,0 +1,114 @@
+import ConvergeAPI
+import ConvergeCore
+import ConvergeReport
+import ConvergeRunner
+import Foundation
+import OpenAPIRuntime
+
+/// The survey operations (openapi.yaml, tag `surveys`), over ``SurveyService``.
+extension APIHandler {
+    var surveys: SurveyService {
+        get throws(APIError) {
+            guard let surveys = dependencies.surveys else { throw APIError.noStore }
+            return surveys
+        }
+    }
+
+    func createSurvey(_ input: Operations.CreateSurvey.Input) async throws -> Operations.CreateSurvey.Output {
+        guard case .json(let request) = input.body else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", "the request body must be application/json")
+        }
+        let service = try surveys
+        let plan = try SurveyPlan(request, directory: service.directory)
+        let id = try await service.create(plan)
+        return .accepted(.init(headers: .init(location: SurveyViews.links(id).survey),
+                               body: .json(.init(id: id, status: .running, links: SurveyViews.links(id)))))
+    }
+
+    func listSurveys(_ input: Operations.ListSurveys.Input) async throws -> Operations.ListSurveys.Output {
+        let limit = input.query.limit ?? 20
+        let offset = input.query.offset ?? 0
+        guard (1...100).contains(limit) else { throw APIError.invalidField("limit", "must be from 1 to 100") }
+        guard (0...1_000_000).contains(offset) else { throw APIError.invalidField("offset", "must be from 0 to 1000000") }
+        let service = try surveys
+        do {
+            let page = try await service.store.surveys(limit: limit, offset: offset)
+            return .ok(.init(body: .json(.init(surveys: page.map(SurveyViews.summary), limit: limit, offset: offset))))
+        } catch {
+            throw APIError.store(error, logger: service.logger)
+        }
+    }
+
+    func getSurvey(_ input: Operations.GetSurvey.Input) async throws -> Operations.GetSurvey.Output {
+        let loaded = try await surveys.load(input.path.id)
+        return .ok(.init(body: .json(SurveyViews.detail(loaded))))
+    }
+
+    func deleteSurvey(_ input: Operations.DeleteSurvey.Input) async throws -> Operations.DeleteSurvey.Output {
+        try await surveys.delete(input.path.id)
+        return .noContent(.init())
+    }
+
+    func getSurveyReport(_ input: Operations.GetSurveyReport.Input) async throws -> Operations.GetSurveyReport.Output {
+        let service = try surveys
+        let loaded = try await service.load(input.path.id)
+        let format = ReportFormat(rawValue: input.query.format?.rawValue ?? "json") ?? .json
+        let stored: Report?
+        do {
+            stored = try await SurveyArchive(store: service.store).latestReport(loaded.record.id)
+        } catch {
+            throw APIError.store(error, logger: service.logger)
+        }
+        guard var report = stored else {
+            throw APIError(.conflict, code: "conflict",
+                           "survey \(loaded.record.id) has no report yet (status \(loaded.record.status.rawValue))")
+        }
+        if loaded.spec.blind == true { report = report.blinded() }
+        let body: Operations.GetSurveyReport.Output.Ok.Body = switch format {
+        case .json: .json(report)
+        case .md: .textMarkdown(HTTPBody(ReportRenderer.render(report, format: .md)))
+        case .csv: .csv(HTTPBody(ReportRenderer.render(report, format: .csv)))
+        case .html: .html(HTTPBody(ReportRenderer.render(report, format: .html)))
+        }
+        return .ok(.init(body: body))
+    }
+
+    func createFollowUp(_ input: Operations.CreateFollowUp.Input) async throws -> Operations.CreateFollowUp.Output {
+        guard case .json(let request) = input.body else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", "the request body must be application/json")
+        }
+        let service = try surveys
+        try SurveyPlan.checkPrompt(request.prompt, at: "prompt")
+        let id = input.path.id
+        try await service.followUp(id, prompt: request.prompt)
+        return .accepted(.init(headers: .init(location: SurveyViews.links(id).survey),
+                               body: .json(.init(id: id, status: .running, links: SurveyViews.links(id)))))
+    }
+
+    /// `state` first, then the live events until `complete`. Subscribing before reading the state means no
+    /// event is missed; one that happened in between may show both in `state` and live.
+    func getSurveyEvents(_ input: Operations.GetSurveyEvents.Input) async throws -> Operations.GetSurveyEvents.Output {
+        let service = try surveys
+        let id = input.path.id
+        _ = try await service.load(id)
+        let live = await service.subscribe(id)
+        let loaded = try await service.load(id)
+        let state = ServerSentEvent.json("state", SurveyViews.detail(loaded))
+        let (stream, continuation) = AsyncStream.makeStream(of: ArraySlice<UInt8>.self, bufferingPolicy: .unbounded)
+        let pump = Task {
+            continuation.yield(state.bytes)
+            if let live {
+                for await event in live { continuation.yield(event.bytes) }
+            } else {
+                let status = SurveyViews.status(loaded.record.status)
+                let report = try? await service.store.latestAnalysis(surveyID: id)
+                let completion = Components.Schemas.SurveyCompletion(
+                    status: status, report: report == nil ? nil : SurveyViews.links(id).report)
+                continuation.yield(ServerSentEvent.json("complete", completion).bytes)
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in pump.cancel() }
+        return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown, iterationBehavior: .single))))
+    }
+}
