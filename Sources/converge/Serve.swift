@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// (requests in flight finish) and exit 0.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the HTTP API (POST /v1/analyses, /healthz, /metrics, /openapi.yaml) and the web pages.",
+        abstract: "Serve the HTTP API (/v1/analyses, /v1/surveys, /healthz, /metrics, /openapi.yaml) and the web pages.",
         discussion: """
             Binds to 127.0.0.1 by default. Any other address needs API tokens in \(APITokens.environmentVariable) \
             (comma-separated, each at least \(APITokens.minimumLength) characters): with tokens set, the API and \
