@@ -134,7 +134,7 @@ let package = Package(
             name: "converge-eval",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
-                "ConvergeTestSupport",
+                "ConvergeTestSupport", "ConvergeStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
