@@ -40,9 +40,9 @@ struct PostgresBackend: SQLBackend {
         }
     }
 
-    func lockForMigration() async throws {
+    func lockForMigration(on db: any SQLDatabase) async throws {
         // One lock id for Converge's schema (an arbitrary constant: "cnvg" in ASCII).
-        try await sql.raw("SELECT pg_advisory_xact_lock(1668183655)").run()
+        try await db.raw("SELECT pg_advisory_xact_lock(1668183655)").run()
     }
 
     func translate(_ error: any Error) -> StoreError { Self.translate(error, location: location) }

@@ -12,7 +12,7 @@ protocol SQLBackend: Sendable {
     /// upgrade), `BEGIN` on PostgreSQL.
     var beginWrite: String { get }
     /// Serialises migrations between processes (inside the migration transaction).
-    func lockForMigration() async throws
+    func lockForMigration(on db: any SQLDatabase) async throws
     /// A driver error as a ``StoreError`` with a message a person can act on.
     func translate(_ error: any Error) -> StoreError
     func close() async

@@ -65,7 +65,7 @@ struct SQLiteBackend: SQLBackend {
         return backend
     }
 
-    func lockForMigration() async throws {}  // BEGIN IMMEDIATE already holds the write lock
+    func lockForMigration(on db: any SQLDatabase) async throws {}  // BEGIN IMMEDIATE already holds the write lock
 
     func translate(_ error: any Error) -> StoreError { Self.translate(error, location: location) }
 
