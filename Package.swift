@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "ConvergeCore", targets: ["ConvergeCore"]),
         .library(name: "ConvergeAnalysis", targets: ["ConvergeAnalysis"]),
         .library(name: "ConvergeReport", targets: ["ConvergeReport"]),
+        .library(name: "ConvergeEmbeddings", targets: ["ConvergeEmbeddings"]),
         .library(name: "ConvergeProviders", targets: ["ConvergeProviders"]),
         .library(name: "ConvergeRunner", targets: ["ConvergeRunner"]),
         .library(name: "ConvergeTestSupport", targets: ["ConvergeTestSupport"]),
@@ -20,12 +21,24 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // Domain values and contracts; no dependencies.
         .target(name: "ConvergeCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The pure analysis engine: segmentation, lexical representation, matching, scoring.
         .target(name: "ConvergeAnalysis", dependencies: ["ConvergeCore"]),
+        // CBLAS from OpenBLAS (Debian's libopenblas-dev; scripts/test installs it).
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS",
+                       providers: [.apt(["libopenblas-dev"])]),
+        // Native sentence embeddings: WordPiece tokenizer, safetensors reader, BERT encoder over BLAS, model
+        // installation. Implements ConvergeAnalysis's `SentenceEncoder`.
+        .target(
+            name: "ConvergeEmbeddings",
+            dependencies: ["ConvergeCore", "ConvergeAnalysis", "COpenBLAS",
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])]
+        ),
         // Renderers: Markdown, JSON, CSV.
         .target(name: "ConvergeReport", dependencies: ["ConvergeCore"]),
         // LLMProvider protocol; OpenAI-compatible, Anthropic and Gemini clients over AsyncHTTPClient;
@@ -64,6 +77,7 @@ let package = Package(
             name: "converge",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
+                "ConvergeEmbeddings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,11 +86,13 @@ let package = Package(
             name: "converge-eval",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
-                "ConvergeTestSupport",
+                "ConvergeTestSupport", "ConvergeEmbeddings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ConvergeAnalysisTests", dependencies: ["ConvergeAnalysis", "ConvergeReport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ConvergeEmbeddingsTests", dependencies: ["ConvergeEmbeddings", "ConvergeAnalysis"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ConvergeReportTests", dependencies: ["ConvergeReport", "ConvergeAnalysis"]),
         .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeRunnerTests",

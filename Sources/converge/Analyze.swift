@@ -26,6 +26,8 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup var report: ReportOptions
 
+    @OptionGroup var matching: SimilarityOptions
+
     func validate() throws {
         if rubric != nil && noRubric {
             throw ValidationError("--rubric and --no-rubric cannot be used together")
@@ -36,7 +38,7 @@ struct Analyze: ParsableCommand {
         let input = try SurveyFolder.load(paths: paths, promptFile: promptFile, rubricFile: rubric,
                                           useFolderRubric: !noRubric)
         try report.checkOutput(against: input.sources)
-        let result = Analyzer(blind: report.blind).analyze(input)
+        let result = Analyzer(similarity: try matching.model(), blind: report.blind).analyze(input)
         try report.emit(result)
     }
 }

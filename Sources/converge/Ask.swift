@@ -62,6 +62,8 @@ struct Ask: AsyncParsableCommand {
 
     @OptionGroup var report: ReportOptions
 
+    @OptionGroup var matching: SimilarityOptions
+
     func validate() throws {
         if models.isEmpty && panel == nil { throw ValidationError("give at least one -m SPEC or --panel NAME") }
         if samples < 1 { throw ValidationError("--samples must be at least 1") }
@@ -81,6 +83,7 @@ struct Ask: AsyncParsableCommand {
         let configuration = try ConvergeConfig.load(explicitPath: config)
         let rubricValue = try rubric.map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
+        let similarity = try matching.model()
         try report.preflight()  // before any request: answers are paid for
         var entries: [PanelEntry] = []
         if let panel { entries += try configuration.panel(named: panel) }
@@ -128,7 +131,7 @@ struct Ask: AsyncParsableCommand {
             throw ExitCode(130)
         }
 
-        let consolidated = result.report(analyzer: Analyzer(blind: report.blind), rubric: rubricValue)
+        let consolidated = result.report(analyzer: Analyzer(similarity: similarity, blind: report.blind), rubric: rubricValue)
         try report.emit(consolidated)
         let failed = consolidated.panelists.filter { $0.status == .failed }
         if !quiet {
