@@ -108,6 +108,7 @@ struct KPAEvidence {
 
     init(data: KPAData, encoder: (any SentenceEncoder)?) {
         self.data = data
+        let argumentVectors: [[Float]], keyPointVectors: [[Float]]
         if let encoder {
             argumentVectors = encoder.encode(data.arguments.map(\.text))
             keyPointVectors = encoder.encode(data.keyPoints.map(\.text))
@@ -115,6 +116,8 @@ struct KPAEvidence {
             argumentVectors = data.arguments.map { _ in [0] }
             keyPointVectors = data.keyPoints.map { _ in [0] }
         }
+        self.argumentVectors = argumentVectors
+        self.keyPointVectors = keyPointVectors
         var evidence: [[[MatchEvidence]]] = []
         for group in data.groups {
             let space = LexicalSpace(statements: group.arguments.map { data.arguments[$0].text },
