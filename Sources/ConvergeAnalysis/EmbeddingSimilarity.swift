@@ -48,11 +48,13 @@ public struct EmbeddingSimilarity: SimilarityModel {
 
 /// Lexical and semantic evidence together, weighed by the learned `KeyPointMatcher` (trained on ArgKP).
 ///
-/// A statement makes a rubric item when the matcher's probability reaches `rubricThreshold`, or when lexical
-/// matching alone makes it (its score rescaled so that the lexical threshold maps onto this one): hybrid only
-/// adds matches that lexical matching misses. An item whose head is a title ("Clean Code") keeps the lexical
-/// rule: it is made only by naming the title. Two statements pair on the mean of the matcher's probability both
-/// ways (each as the point of the other), or on their lexical score rescaled likewise.
+/// A statement makes a rubric item when the matcher's probability reaches `rubricThreshold` (its candidate
+/// points being all the rubric's items), or when lexical matching alone makes it (its score rescaled so that
+/// the lexical threshold maps onto this one): hybrid only adds matches that lexical matching misses. An item
+/// whose head is a title ("Clean Code") keeps the lexical rule: it is made only by naming the title. Two
+/// statements pair on the mean of the matcher's probability both ways (each as a point the other may make,
+/// the candidates being all statements), or on their lexical score rescaled likewise. Preparing costs one
+/// embedding per statement and item and O(n²) dot products for n statements.
 public struct HybridSimilarity: SimilarityModel {
     public var name: String { "hybrid" }
     public var encoder: any SentenceEncoder
@@ -64,7 +66,7 @@ public struct HybridSimilarity: SimilarityModel {
     public var candidateCosine: Double
 
     public init(encoder: any SentenceEncoder, matcher: KeyPointMatcher = .miniLM, lexical: LexicalSimilarity = LexicalSimilarity(),
-                clusterThreshold: Double = 0.5, rubricThreshold: Double = 0.5, candidateCosine: Double = 0.45) {
+                clusterThreshold: Double = 0.5, rubricThreshold: Double = 0.5, candidateCosine: Double = 0.4) {
         self.encoder = encoder
         self.matcher = matcher
         self.lexical = lexical
@@ -76,10 +78,26 @@ public struct HybridSimilarity: SimilarityModel {
     public func prepare(_ input: SimilarityInput) -> any PreparedSimilarity {
         let vectors = encoder.encode(input.statements + input.rubricItems)
         let space = LexicalSpace(statements: input.statements, rubricItems: input.rubricItems, prompt: input.prompt)
-        return Prepared(model: self, lexical: lexical.prepare(input), space: space,
-                        statements: Array(vectors[..<input.statements.count]),
-                        items: Array(vectors[input.statements.count...]), answerOf: input.answerOfStatement,
-                        titles: input.rubricItems.map { RubricPhrase($0).isTitle })
+        let statements = Array(vectors[..<input.statements.count])
+        let items = Array(vectors[input.statements.count...])
+        func means(_ vs: [[Float]], _ lvs: [LexicalSpace.Vector], excludingSelf: Bool) -> (cos: [Double], lex: [Double]) {
+            var cos: [Double] = [], lex: [Double] = []
+            for (i, v) in statements.enumerated() {
+                var c = 0.0, l = 0.0, n = 0
+                for j in vs.indices where !(excludingSelf && i == j) {
+                    c += Double(dot(v, vs[j]))
+                    l += LexicalSpace.cosine(space.statements[i], lvs[j])
+                    n += 1
+                }
+                cos.append(n > 0 ? c / Double(n) : 0)
+                lex.append(n > 0 ? l / Double(n) : 0)
+            }
+            return (cos, lex)
+        }
+        return Prepared(model: self, lexical: lexical.prepare(input), space: space, statements: statements, items: items,
+                        answerOf: input.answerOfStatement, titles: input.rubricItems.map { RubricPhrase($0).isTitle },
+                        itemMeans: means(items, space.rubricItems, excludingSelf: false),
+                        statementMeans: means(statements, space.statements, excludingSelf: true))
     }
 
     struct Prepared: PreparedSimilarity {
@@ -90,6 +108,9 @@ public struct HybridSimilarity: SimilarityModel {
         let items: [[Float]]
         let answerOf: [Int]
         let titles: [Bool]
+        /// Per statement: mean embedding and TF-IDF cosine to the rubric items, and to the other statements.
+        let itemMeans: (cos: [Double], lex: [Double])
+        let statementMeans: (cos: [Double], lex: [Double])
 
         func pairs(minimum: Double) -> [ScoredPair] {
             var scored: [Int: ScoredPair] = [:]
@@ -108,16 +129,17 @@ public struct HybridSimilarity: SimilarityModel {
             return Array(scored.values)
         }
 
-        private func matcherScore(_ statement: [Float], _ sv: LexicalSpace.Vector, point: [Float], _ pv: LexicalSpace.Vector) -> Double {
-            model.matcher.score(MatchEvidence(statement: statement, point: point,
-                                              lexicalCosine: LexicalSpace.cosine(sv, pv),
-                                              coverage: LexicalSpace.coverage(of: pv, by: sv)))
+        /// The matcher's probability that statement `a` makes statement `b`'s point.
+        private func makes(_ a: Int, _ b: Int) -> Double {
+            let va = space.statements[a], vb = space.statements[b]
+            return model.matcher.score(MatchEvidence(
+                cosine: Double(dot(statements[a], statements[b])), lexicalCosine: LexicalSpace.cosine(va, vb),
+                coverage: LexicalSpace.coverage(of: vb, by: va),
+                meanCosine: statementMeans.cos[a], meanLexicalCosine: statementMeans.lex[a]))
         }
 
         func similarity(_ a: Int, _ b: Int) -> Double {
-            let va = space.statements[a], vb = space.statements[b]
-            let semantic = (matcherScore(statements[a], va, point: statements[b], vb)
-                + matcherScore(statements[b], vb, point: statements[a], va)) / 2
+            let semantic = (makes(a, b) + makes(b, a)) / 2
             let lexicalScore = lexical.similarity(a, b) * model.clusterThreshold / model.lexical.clusterThreshold
             return min(1, max(semantic, lexicalScore))
         }
@@ -128,10 +150,14 @@ public struct HybridSimilarity: SimilarityModel {
 
         func rubricScore(item: Int, statement: Int) -> Double {
             let lexicalScore = lexical.rubricScore(item: item, statement: statement)
-            if titles[item] { return min(1, lexicalScore * model.rubricThreshold / model.lexical.rubricThreshold) }
-            let semantic = matcherScore(statements[statement], space.statements[statement], point: items[item],
-                                        space.rubricItems[item])
-            return min(1, max(semantic, lexicalScore * model.rubricThreshold / model.lexical.rubricThreshold))
+            let rescaled = min(1, lexicalScore * model.rubricThreshold / model.lexical.rubricThreshold)
+            if titles[item] { return rescaled }
+            let sv = space.statements[statement], iv = space.rubricItems[item]
+            let semantic = model.matcher.score(MatchEvidence(
+                cosine: Double(dot(statements[statement], items[item])), lexicalCosine: LexicalSpace.cosine(sv, iv),
+                coverage: LexicalSpace.coverage(of: iv, by: sv),
+                meanCosine: itemMeans.cos[statement], meanLexicalCosine: itemMeans.lex[statement]))
+            return max(semantic, rescaled)
         }
     }
 }

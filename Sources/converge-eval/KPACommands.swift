@@ -67,23 +67,22 @@ struct KPAScore: ParsableCommand {
     }
 }
 
-/// `converge-eval kpa-train DATA_DIR --seed 1 --output FILE`: fits the learned matcher on ArgKP train (logistic
-/// regression over `MatchEvidence`, minibatch Adam with a seeded shuffle), picks the L2 strength by dev strict
-/// mAP, and writes the weights as Swift source.
+/// `converge-eval kpa-train DATA_DIR --seed 1 --output FILE`: fits the learned matcher on ArgKP train: the mix
+/// of evidence by train mAP over a grid, then a logistic calibration of its scale and bias on the labelled train
+/// pairs (minibatch Adam, seeded shuffle); reports dev mAP and writes the weights as Swift source.
 struct KPATrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kpa-train", abstract: "Train the key point matcher on ArgKP train, tuned on dev.")
 
     @Argument(help: "ArgKP folder.") var dataDir: String
     @Option(help: "Random seed (minibatch order).") var seed: UInt64 = 1
-    @Option(help: "Epochs per fit.") var epochs = 40
+    @Option(help: "Epochs of the calibration fit.") var epochs = 10
     @Option(help: "Swift file to write the weights to.")
     var output = "Sources/ConvergeAnalysis/KeyPointMatcherWeights.swift"
 
     func run() throws {
         let encoder = try loadEncoder()
         let train = KPAEvidence(data: try KPAData(directory: dataDir, split: "train"), encoder: encoder)
-        let dev = KPAEvidence(data: try KPAData(directory: dataDir, split: "dev"), encoder: encoder)
         // Labelled training pairs.
         var xs: [MatchEvidence] = [], ys: [Double] = []
         for (g, group) in train.data.groups.enumerated() {
@@ -96,98 +95,89 @@ struct KPATrain: ParsableCommand {
             }
         }
         print("kpa-train: \(xs.count) labelled train pairs (\(Int(ys.reduce(0, +))) positive), seed \(seed)")
-        var best: (KeyPointMatcher, Double, Double, Double)?
-        for lambda in [1e-2, 1e-3, 1e-4] {
-            let matcher = Trainer.fit(xs, ys, lambda: lambda, epochs: epochs, seed: seed)
-            let map = KPAEvidence.score(dev.predictions(matcher.score), data: dev.data)
-            let trainMap = KPAEvidence.score(train.predictions(matcher.score), data: train.data)
-            print(String(format: "  lambda=%g  train mAP strict=%.3f relaxed=%.3f  dev mAP strict=%.3f relaxed=%.3f",
-                         lambda, trainMap.strict, trainMap.relaxed, map.strict, map.relaxed))
-            if best == nil || map.strict > best!.1 { best = (matcher, map.strict, map.relaxed, lambda) }
+        // 1. The mix of evidence, chosen by train mAP (strict + relaxed) over a grid: embedding vs lexical
+        //    cosine (alpha), how much of the statement's mean over its candidates is subtracted (beta), and
+        //    the coverage weight (c). Only the ranking matters for mAP.
+        var best: (alpha: Double, beta: Double, c: Double, map: (strict: Double, relaxed: Double))?
+        for alpha in stride(from: 0.3, through: 0.9, by: 0.1) {
+            for beta in stride(from: 0.0, through: 1.5, by: 0.25) {
+                for c in [0.0, 0.1, 0.2, 0.4] {
+                    let direction = Trainer.direction(alpha: alpha, beta: beta, coverage: c)
+                    let map = KPAEvidence.score(train.predictions { Trainer.dotFeatures(direction, $0) }, data: train.data)
+                    if best == nil || map.strict + map.relaxed > best!.map.strict + best!.map.relaxed {
+                        best = (alpha, beta, c, map)
+                    }
+                }
+            }
         }
-        var (matcher, strict, relaxed, lambda) = best!
+        let chosen = best!
+        print(String(format: "  mix: alpha=%.2f beta=%.2f coverage=%.2f  train mAP strict=%.3f relaxed=%.3f",
+                     chosen.alpha, chosen.beta, chosen.c, chosen.map.strict, chosen.map.relaxed))
+        // 2. Calibration: a logistic fit of scale and bias on the labelled train pairs, so that scores are
+        //    match probabilities (the analysis thresholds read them).
+        let direction = Trainer.direction(alpha: chosen.alpha, beta: chosen.beta, coverage: chosen.c)
+        let (scale, bias) = Trainer.calibrate(xs.map { Trainer.dotFeatures(direction, $0) }, ys, epochs: epochs, seed: seed)
+        var matcher = KeyPointMatcher(weights: direction.map { $0 * scale }, bias: bias, provenance: "")
+        let dev = KPAEvidence(data: try KPAData(directory: dataDir, split: "dev"), encoder: encoder)
+        let map = KPAEvidence.score(dev.predictions(matcher.score), data: dev.data)
+        print(String(format: "  calibrated: scale=%.3f bias=%.3f  dev mAP strict=%.3f relaxed=%.3f", scale, bias, map.strict, map.relaxed))
         matcher.provenance = "converge-eval kpa-train ../shared/corpus/argkp --seed \(seed) --epochs \(epochs): "
-            + "ArgKP train, L2 \(lambda) chosen on dev; " + String(format: "dev mAP strict=%.3f relaxed=%.3f", strict, relaxed)
+            + String(format: "mix alpha=%.2f beta=%.2f coverage=%.2f chosen on ArgKP train (mAP strict=%.3f relaxed=%.3f); ",
+                     chosen.alpha, chosen.beta, chosen.c, chosen.map.strict, chosen.map.relaxed)
+            + String(format: "dev mAP strict=%.3f relaxed=%.3f", map.strict, map.relaxed)
         try AtomicFile.write(Trainer.swiftSource(matcher), to: output)
         print("wrote \(output): \(matcher.provenance)")
     }
 }
 
-/// Logistic regression by minibatch Adam.
+/// Logistic regression by minibatch Adam over `MatchEvidence.features`.
 enum Trainer {
-    static func fit(_ xs: [MatchEvidence], _ ys: [Double], lambda: Double, epochs: Int, seed: UInt64) -> KeyPointMatcher {
-        let d = xs[0].products.count
-        let width = d + 3  // products, lexical cosine, coverage, bias
-        var features = [Double](repeating: 0, count: xs.count * width)
-        for (i, x) in xs.enumerated() {
-            for j in 0..<d { features[i * width + j] = Double(x.products[j]) }
-            features[i * width + d] = x.lexicalCosine
-            features[i * width + d + 1] = x.coverage
-            features[i * width + d + 2] = 1
-        }
-        // Start from a uniform dimension weight (a scaled cosine); L2 pulls the dimension weights towards their
-        // mean, so that with strong regularisation the model is a calibrated cosine plus lexical evidence.
-        var w = [Double](repeating: 0, count: width)
-        for j in 0..<d { w[j] = 5 }
-        w[d + 2] = -3
-        var m = [Double](repeating: 0, count: width), v = [Double](repeating: 0, count: width)
+    /// Feature weights for the mix `alpha·cos + (1−alpha)·lex + c·coverage − beta·(alpha·meanCos +
+    /// (1−alpha)·meanLex)`, written over `MatchEvidence.features`.
+    static func direction(alpha: Double, beta: Double, coverage c: Double) -> [Double] {
+        [(1 - beta) * alpha, (1 - beta) * (1 - alpha), c, beta * alpha, beta * (1 - alpha)]
+    }
+
+    static func dotFeatures(_ w: [Double], _ e: MatchEvidence) -> Double { zip(w, e.features).reduce(0) { $0 + $1.0 * $1.1 } }
+
+    /// Logistic regression of labels on one score: scale and bias, by minibatch Adam with a seeded shuffle.
+    static func calibrate(_ xs: [Double], _ ys: [Double], epochs: Int, seed: UInt64) -> (Double, Double) {
+        var w = [1.0, 0.0], m = [0.0, 0.0], v = [0.0, 0.0]
         var generator = SeededGenerator(seed: seed)
         var order = Array(xs.indices)
-        let batch = 256, rate = 0.02, beta1 = 0.9, beta2 = 0.999
+        let batch = 256, rate = 0.05, beta1 = 0.9, beta2 = 0.999
         var step = 0.0
-        var gradient = [Double](repeating: 0, count: width)
-        features.withUnsafeBufferPointer { f in
-            for _ in 0..<epochs {
-                order.shuffle(using: &generator)
-                var start = 0
-                while start < order.count {
-                    let end = min(start + batch, order.count)
-                    for j in 0..<width { gradient[j] = 0 }
-                    for i in order[start..<end] {
-                        let row = f.baseAddress! + i * width
-                        var z = 0.0
-                        for j in 0..<width { z += w[j] * row[j] }
-                        let error = 1 / (1 + exp(-z)) - ys[i]
-                        for j in 0..<width { gradient[j] += error * row[j] }
-                    }
-                    let n = Double(end - start)
-                    var mean = 0.0
-                    for j in 0..<d { mean += w[j] }
-                    mean /= Double(d)
-                    step += 1
-                    for j in 0..<width {
-                        var g = gradient[j] / n
-                        if j < d { g += lambda * (w[j] - mean) * Double(d) }
-                        m[j] = beta1 * m[j] + (1 - beta1) * g
-                        v[j] = beta2 * v[j] + (1 - beta2) * g * g
-                        let mh = m[j] / (1 - pow(beta1, step)), vh = v[j] / (1 - pow(beta2, step))
-                        w[j] -= rate * mh / (vh.squareRoot() + 1e-8)
-                    }
-                    start = end
+        for _ in 0..<epochs {
+            order.shuffle(using: &generator)
+            var start = 0
+            while start < order.count {
+                let end = min(start + batch, order.count)
+                var g = [0.0, 0.0]
+                for i in order[start..<end] {
+                    let error = 1 / (1 + exp(-(w[0] * xs[i] + w[1]))) - ys[i]
+                    g[0] += error * xs[i]; g[1] += error
                 }
+                step += 1
+                for j in 0..<2 {
+                    let gj = g[j] / Double(end - start)
+                    m[j] = beta1 * m[j] + (1 - beta1) * gj
+                    v[j] = beta2 * v[j] + (1 - beta2) * gj * gj
+                    w[j] -= rate * (m[j] / (1 - pow(beta1, step))) / ((v[j] / (1 - pow(beta2, step))).squareRoot() + 1e-8)
+                }
+                start = end
             }
         }
-        return KeyPointMatcher(dimensionWeights: Array(w[0..<d]), lexicalWeight: w[d], coverageWeight: w[d + 1],
-                               bias: w[d + 2], provenance: "")
+        return (w[0], w[1])
     }
 
     static func swiftSource(_ matcher: KeyPointMatcher) -> String {
         func f(_ x: Double) -> String { String(format: "%.6g", x) }
-        var lines: [String] = []
-        var row: [String] = []
-        for w in matcher.dimensionWeights {
-            row.append(f(w))
-            if row.count == 10 { lines.append("        " + row.joined(separator: ", ") + ","); row = [] }
-        }
-        if !row.isEmpty { lines.append("        " + row.joined(separator: ", ") + ",") }
         return """
-        // Generated by `converge-eval kpa-train`; do not edit. \(matcher.provenance)
+        // Generated by `converge-eval kpa-train`; do not edit.
+        // \(matcher.provenance)
         enum KeyPointMatcherWeights {
             static let miniLM = KeyPointMatcher(
-                dimensionWeights: [
-        \(lines.joined(separator: "\n"))
-                ],
-                lexicalWeight: \(f(matcher.lexicalWeight)), coverageWeight: \(f(matcher.coverageWeight)), bias: \(f(matcher.bias)),
+                weights: [\(matcher.weights.map(f).joined(separator: ", "))], bias: \(f(matcher.bias)),
                 provenance: \(String(reflecting: matcher.provenance)))
         }
 

@@ -124,10 +124,14 @@ struct KPAEvidence {
                                      rubricItems: group.keyPoints.map { data.keyPoints[$0].text },
                                      prompt: data.arguments[group.arguments[0]].topic)
             evidence.append(group.arguments.indices.map { a in
-                group.keyPoints.indices.map { k in
-                    MatchEvidence(statement: argumentVectors[group.arguments[a]], point: keyPointVectors[group.keyPoints[k]],
-                                  lexicalCosine: LexicalSpace.cosine(space.statements[a], space.rubricItems[k]),
-                                  coverage: LexicalSpace.coverage(of: space.rubricItems[k], by: space.statements[a]))
+                let cosines = group.keyPoints.map { Double(dot(argumentVectors[group.arguments[a]], keyPointVectors[$0])) }
+                let lexical = group.keyPoints.indices.map { LexicalSpace.cosine(space.statements[a], space.rubricItems[$0]) }
+                let meanCosine = cosines.reduce(0, +) / Double(max(cosines.count, 1))
+                let meanLexical = lexical.reduce(0, +) / Double(max(lexical.count, 1))
+                return group.keyPoints.indices.map { k in
+                    MatchEvidence(cosine: cosines[k], lexicalCosine: lexical[k],
+                                  coverage: LexicalSpace.coverage(of: space.rubricItems[k], by: space.statements[a]),
+                                  meanCosine: meanCosine, meanLexicalCosine: meanLexical)
                 }
             })
         }
