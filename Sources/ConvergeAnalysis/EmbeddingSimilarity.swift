@@ -48,8 +48,9 @@ public struct EmbeddingSimilarity: SimilarityModel {
 
 /// Lexical and semantic evidence together, weighed by the learned `KeyPointMatcher` (trained on ArgKP).
 ///
-/// A statement makes a rubric item when the matcher's probability reaches `rubricThreshold` (its candidate
-/// points being all the rubric's items), or when lexical matching alone makes it (its score rescaled so that
+/// A statement makes a rubric item when the item is the statement's best by the matcher (its candidate points
+/// being all the rubric's items) and the matcher's probability reaches `rubricThreshold`, or when lexical
+/// matching alone makes it (its score rescaled so that
 /// the lexical threshold maps onto this one): hybrid only adds matches that lexical matching misses. An item
 /// whose head is a title ("Clean Code") keeps the lexical rule: it is made only by naming the title. Two
 /// statements pair on the mean of the matcher's probability both ways (each as a point the other may make,
@@ -66,7 +67,7 @@ public struct HybridSimilarity: SimilarityModel {
     public var candidateCosine: Double
 
     public init(encoder: any SentenceEncoder, matcher: KeyPointMatcher = .miniLM, lexical: LexicalSimilarity = LexicalSimilarity(),
-                clusterThreshold: Double = 0.5, rubricThreshold: Double = 0.5, candidateCosine: Double = 0.4) {
+                clusterThreshold: Double = 0.95, rubricThreshold: Double = 0.9, candidateCosine: Double = 0.4) {
         self.encoder = encoder
         self.matcher = matcher
         self.lexical = lexical
@@ -97,7 +98,8 @@ public struct HybridSimilarity: SimilarityModel {
         return Prepared(model: self, lexical: lexical.prepare(input), space: space, statements: statements, items: items,
                         answerOf: input.answerOfStatement, titles: input.rubricItems.map { RubricPhrase($0).isTitle },
                         itemMeans: means(items, space.rubricItems, excludingSelf: false),
-                        statementMeans: means(statements, space.statements, excludingSelf: true))
+                        statementMeans: means(statements, space.statements, excludingSelf: true), bestItem: [])
+            .withBestItems()
     }
 
     struct Prepared: PreparedSimilarity {
@@ -111,6 +113,30 @@ public struct HybridSimilarity: SimilarityModel {
         /// Per statement: mean embedding and TF-IDF cosine to the rubric items, and to the other statements.
         let itemMeans: (cos: [Double], lex: [Double])
         let statementMeans: (cos: [Double], lex: [Double])
+        /// For each statement, the rubric item the matcher scores highest (titles included), or -1.
+        var bestItem: [Int]
+
+        func withBestItems() -> Prepared {
+            var copy = self
+            copy.bestItem = statements.indices.map { s in
+                var best = -1, bestScore = -Double.infinity
+                for i in items.indices where semanticScore(item: i, statement: s) > bestScore {
+                    best = i
+                    bestScore = semanticScore(item: i, statement: s)
+                }
+                return best
+            }
+            return copy
+        }
+
+        /// The matcher's probability that `statement` makes rubric item `item`, among all the rubric's items.
+        func semanticScore(item: Int, statement: Int) -> Double {
+            let sv = space.statements[statement], iv = space.rubricItems[item]
+            return model.matcher.score(MatchEvidence(
+                cosine: Double(dot(statements[statement], items[item])), lexicalCosine: LexicalSpace.cosine(sv, iv),
+                coverage: LexicalSpace.coverage(of: iv, by: sv),
+                meanCosine: itemMeans.cos[statement], meanLexicalCosine: itemMeans.lex[statement]))
+        }
 
         func pairs(minimum: Double) -> [ScoredPair] {
             var scored: [Int: ScoredPair] = [:]
@@ -151,13 +177,10 @@ public struct HybridSimilarity: SimilarityModel {
         func rubricScore(item: Int, statement: Int) -> Double {
             let lexicalScore = lexical.rubricScore(item: item, statement: statement)
             let rescaled = min(1, lexicalScore * model.rubricThreshold / model.lexical.rubricThreshold)
-            if titles[item] { return rescaled }
-            let sv = space.statements[statement], iv = space.rubricItems[item]
-            let semantic = model.matcher.score(MatchEvidence(
-                cosine: Double(dot(statements[statement], items[item])), lexicalCosine: LexicalSpace.cosine(sv, iv),
-                coverage: LexicalSpace.coverage(of: iv, by: sv),
-                meanCosine: itemMeans.cos[statement], meanLexicalCosine: itemMeans.lex[statement]))
-            return max(semantic, rescaled)
+            // Semantic evidence counts for the statement's best item only (as each ArgKP argument keeps its
+            // best key point), and never for a title, which must be named.
+            guard !titles[item], bestItem[statement] == item else { return rescaled }
+            return max(semanticScore(item: item, statement: statement), rescaled)
         }
     }
 }
