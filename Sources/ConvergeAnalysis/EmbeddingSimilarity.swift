@@ -67,7 +67,7 @@ public struct HybridSimilarity: SimilarityModel {
     public var candidateCosine: Double
 
     public init(encoder: any SentenceEncoder, matcher: KeyPointMatcher = .miniLM, lexical: LexicalSimilarity = LexicalSimilarity(),
-                clusterThreshold: Double = 0.95, rubricThreshold: Double = 0.9, candidateCosine: Double = 0.4) {
+                clusterThreshold: Double = 0.98, rubricThreshold: Double = 0.9, candidateCosine: Double = 0.4) {
         self.encoder = encoder
         self.matcher = matcher
         self.lexical = lexical
