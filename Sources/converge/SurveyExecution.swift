@@ -14,6 +14,8 @@ struct SurveyExecution {
     var runner: SurveyRunner
     var survey: Survey
     var rubric: Rubric?
+    /// The analyser with the chosen similarity model (blind is applied when the report is written).
+    var analyzer: Analyzer
     var report: ReportOptions
     var quiet: Bool
     /// The stored survey, with its journal; `nil` with `ask --no-store`.
@@ -41,13 +43,13 @@ struct SurveyExecution {
 
         let consolidated: Report
         if let stored {
-            consolidated = try await stored.archive.finish(stored.id, result: result, rubric: rubric)
+            consolidated = try await stored.archive.finish(stored.id, result: result, rubric: rubric, analyzer: analyzer)
             let reused = stored.journal.reusedFromSurvey, cached = stored.journal.reusedFromCache
             if !quiet && (reused > 0 || cached > 0) {
                 display.note("converge: \(reused) answers were already stored, \(cached) came from the response cache")
             }
         } else {
-            consolidated = result.report(rubric: rubric)
+            consolidated = result.report(analyzer: analyzer, rubric: rubric)
         }
         try report.emit(report.blind ? consolidated.blinded() : consolidated)
         let failed = consolidated.panelists.filter { $0.status == .failed }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvergeAnalysis
 import ConvergeCore
 import ConvergeProviders
 import ConvergeRunner
@@ -22,6 +23,8 @@ struct ContinueOptions: ParsableArguments {
     @Flag(help: "No progress on standard error.")
     var quiet = false
 
+    @OptionGroup var matching: SimilarityOptions
+
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if let timeout, !(timeout > 0 && timeout <= 86_400) {
@@ -32,6 +35,7 @@ struct ContinueOptions: ParsableArguments {
     /// Runs every request of `loaded` that has no stored answer, then stores the analysis and writes the report.
     func run(_ loaded: SurveyArchive.Loaded, store: any SurveyStore, report: ReportOptions) async throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
+        let similarity = try matching.model()  // before any request: a damaged model fails here
         let members: [SurveyMember]
         do {
             members = try loaded.spec.members(directory: ProviderDirectory(config: configuration))
@@ -50,7 +54,7 @@ struct ContinueOptions: ParsableArguments {
         let journal = StoreJournal(store: store, surveyID: id, existing: loaded.requests, useCache: !noCache)
         FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
         let execution = SurveyExecution(runner: runner, survey: loaded.survey, rubric: try loaded.spec.parsedRubric(),
-                                        report: report, quiet: quiet,
+                                        analyzer: Analyzer(similarity: similarity), report: report, quiet: quiet,
                                         stored: (SurveyArchive(store: store), id, journal))
         try await execution.run()
     }
