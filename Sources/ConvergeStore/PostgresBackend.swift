@@ -82,6 +82,16 @@ struct PostgresBackend: SQLBackend {
         }
     }
 
+    var isClosed: Bool { connection.isClosed }
+    var statementTimeout: Duration { .seconds(20) }
+
+    func isConnectionLost(_ error: any Error) -> Bool {
+        if case .unavailable = error as? StoreError { return true }
+        guard let error = error as? PSQLError else { return false }
+        return [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code)
+            || error.serverInfo?[.sqlState]?.hasPrefix("57P") == true  // admin shutdown, crash shutdown
+    }
+
     func close() async {
         try? await connection.close()
     }

@@ -83,17 +83,41 @@ actor SQLSurveyStore: SurveyStore {
         if waiters.isEmpty { free.append(index) } else { waiters.removeFirst().resume(returning: index) }
     }
 
-    /// Runs `body` on a connection of its own, mapping driver errors.
+    /// Runs `body` on a connection of its own, mapping driver errors. A connection found closed or lost (a
+    /// server that restarted, a statement past its deadline) is replaced by a new one, and `body` runs once
+    /// more on it: every write here is an upsert inside one transaction, so running it again is safe.
     private func exclusive<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         let index = await acquire()
-        do {
-            let value = try await body(backends[index].sql)
-            release(index)
-            return value
-        } catch {
-            release(index)
-            throw backend.translate(error)
+        var retried = false
+        while true {
+            if backends[index].isClosed { await reconnect(index) }
+            let connection = backends[index]
+            do {
+                let value = try await body(GuardedDatabase(base: connection.sql, timeout: connection.statementTimeout,
+                                                           location: location))
+                release(index)
+                return value
+            } catch {
+                if !retried, connect != nil, connection.isConnectionLost(error), await reconnect(index) {
+                    retried = true
+                    continue
+                }
+                release(index)
+                throw backend.translate(error)
+            }
         }
+    }
+
+    /// Replaces connection `index` by a new one (the old one is closed in the background).
+    /// - Returns: whether a new connection is in place.
+    @discardableResult
+    private func reconnect(_ index: Int) async -> Bool {
+        guard let connect else { return false }
+        let old = backends[index]
+        Task { [location] in _ = try? await withDeadline(.seconds(5), location: location) { await old.close() } }
+        guard let fresh = try? await withDeadline(.seconds(10), location: location, connect) else { return false }
+        backends[index] = fresh
+        return true
     }
 
     /// Runs `body` in one write transaction: all of it is stored, or none.
@@ -390,7 +414,9 @@ actor SQLSurveyStore: SurveyStore {
         // Waits for every operation in flight, then closes each connection.
         while connecting > 0 { await Task.yield() }
         for _ in backends { _ = await acquire() }
-        for backend in backends { await backend.close() }
+        for backend in backends {
+            _ = try? await withDeadline(.seconds(5), location: location) { await backend.close() }
+        }
     }
 
     // MARK: rows

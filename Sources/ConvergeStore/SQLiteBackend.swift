@@ -87,6 +87,11 @@ struct SQLiteBackend: SQLBackend {
         }
     }
 
+    func isConnectionLost(_ error: any Error) -> Bool { false }  // a file does not go away like a socket
+    var isClosed: Bool { false }
+    /// Longer than the 30 s busy timeout, so that waiting for another process's write lock is never cut short.
+    var statementTimeout: Duration { .seconds(45) }
+
     func close() async {
         try? await connection.close()
         try? await threadPool.shutdownGracefully()

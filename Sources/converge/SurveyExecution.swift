@@ -38,7 +38,7 @@ struct SurveyExecution {
             } else {
                 display.note("converge: interrupted; nothing written")
             }
-            throw ExitCode(130)
+            throw ExitCode(interrupt.exitStatus)
         }
 
         let consolidated: Report

@@ -145,4 +145,20 @@ import Testing
         #expect(rows.allSatisfy { $0.state == .answered && $0.response?.text == "\($0.key.panelistID.dropFirst())/\($0.key.sample)" })
         await check.close()
     }
+
+    /// Found by a fresh-user pass: a PostgreSQL restart during a survey used to hang the next write forever.
+    @Test(.enabled(if: PostgresTestCluster.unavailableReason == nil))
+    func aRestartedServerIsReconnectedTo() async throws {
+        let url = try Backend.postgres.freshURL()
+        let store = try await openStore(url)
+        let survey = sampleSurvey()
+        try await store.createSurvey(survey, turns: [survey.prompt])
+        try PostgresTestCluster.shared().restart()
+        let key = StoredRequestKey(turn: 0, panelistID: "a", sample: 0)
+        try await store.recordAnswer(surveyID: survey.id, key: key, cacheKey: "k", request: sampleRequest,
+                                     response: StoredResponse(text: "after the restart", latencyMs: 1), attempts: 1,
+                                     fromCache: false)
+        #expect(try await store.requests(surveyID: survey.id).first?.response?.text == "after the restart")
+        await store.close()
+    }
 }
