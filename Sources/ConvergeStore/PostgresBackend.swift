@@ -69,8 +69,13 @@ struct PostgresBackend: SQLBackend {
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:
             var reason = "the server cannot be reached"
-            if let underlying = error.underlying {
-                reason += " (\(String(describing: underlying).prefix(200)))"
+            let detail = error.underlying.map { String(describing: $0).lowercased() } ?? ""
+            if detail.contains("refused") {
+                reason += " (connection refused: is it running, on this host and port?)"
+            } else if detail.contains("timed out") || detail.contains("timeout") {
+                reason += " (the connection timed out)"
+            } else if detail.contains("resolve") || detail.contains("host") {
+                reason += " (the host name does not resolve)"
             }
             return .unavailable(location: location, reason: reason)
         case .authMechanismRequiresPassword:

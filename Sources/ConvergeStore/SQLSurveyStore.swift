@@ -219,6 +219,18 @@ actor SQLSurveyStore: SurveyStore {
         try await transaction { db in try await touch(surveyID, status: status, db) }
     }
 
+    func claim(surveyID: String, owner: String?, expected: String?) async throws -> Bool {
+        try await transaction { db in
+            let row = try await db.raw("SELECT owner FROM surveys WHERE id = \(bind: surveyID)").first()
+            guard let row else { throw StoreError.notFound(surveyID) }
+            guard try row.decode(column: "owner", as: String?.self) == expected else { return false }
+            try await db.raw("""
+                UPDATE surveys SET owner = \(bind: owner), updated_at = \(bind: Self.now()) WHERE id = \(bind: surveyID)
+                """).run()
+            return true
+        }
+    }
+
     func updateSpec(surveyID: String, _ spec: Data) async throws {
         try await transaction { db in
             try await db.raw("""
@@ -428,7 +440,8 @@ actor SQLSurveyStore: SurveyStore {
                      updatedAt: date(try row.decode(column: "updated_at", as: Int.self)),
                      prompt: try row.decode(column: "prompt", as: String.self),
                      panelSize: try row.decode(column: "panel_size", as: Int.self),
-                     spec: Data(try row.decode(column: "spec", as: String.self).utf8))
+                     spec: Data(try row.decode(column: "spec", as: String.self).utf8),
+                     owner: (try? row.decode(column: "owner", as: String?.self)) ?? nil)
     }
 
     private static func response(from row: any SQLRow) throws -> StoredResponse {

@@ -51,8 +51,15 @@ struct SQLiteBackend: SQLBackend {
         do {
             // busy_timeout replaces sqlite-nio's spinning busy handler with SQLite's sleeping one.
             _ = try await connection.query("PRAGMA busy_timeout = 30000")
-            // Reading the schema here finds a file that is not a database before anything writes to it.
-            _ = try await connection.query("SELECT count(*) FROM sqlite_master")
+            // Reading the schema here finds a file that is not a database before anything writes to it, and a
+            // database of something else (tables, but not Converge's) is refused before it is changed.
+            let tables = try await connection.query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                .compactMap { $0.column("name")?.string }
+            if !tables.isEmpty && !tables.contains("converge_schema") {
+                throw StoreError.corrupt(location: location,
+                                         reason: "it holds other tables (\(tables.prefix(3).joined(separator: ", ")))")
+            }
             _ = try await connection.query("PRAGMA journal_mode = WAL")
             // In WAL mode NORMAL syncs at checkpoints, not at every commit: a killed process still loses no
             // committed transaction (they are in the WAL file); only a power cut may lose the last few.

@@ -144,6 +144,7 @@ struct Ask: AsyncParsableCommand {
         try await storage.withStore { store in
             let archive = SurveyArchive(store: store)
             let id = try await archive.create(survey, spec: spec)
+            _ = try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: nil)
             FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
             execution.stored = (archive, id, StoreJournal(store: store, surveyID: id, useCache: !noCache))
             try await execution.run()

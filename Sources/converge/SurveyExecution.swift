@@ -30,6 +30,10 @@ struct SurveyExecution {
         for await event in events { display.handle(event) }
         let result = await task.value
         interrupt.stop()
+        if let stored {
+            // Nobody is asking it any more: another process may resume or delete it now.
+            _ = try? await stored.archive.store.claim(surveyID: stored.id, owner: nil, expected: SurveyOwner.current)
+        }
 
         if result.cancelled {
             if let stored {

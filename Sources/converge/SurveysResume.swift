@@ -23,6 +23,9 @@ struct ContinueOptions: ParsableArguments {
     @Flag(help: "No progress on standard error.")
     var quiet = false
 
+    @Flag(help: "Go on even though a process on another machine is marked as asking the survey (it has died).")
+    var force = false
+
     @OptionGroup var matching: SimilarityOptions
 
     func validate() throws {
@@ -50,6 +53,10 @@ struct ContinueOptions: ParsableArguments {
         if let timeout { options.timeout = .milliseconds(Int((timeout * 1000).rounded())) }
         let runner = try SurveyRunner(members: members, options: options)
         let id = loaded.record.id
+        try Self.checkNobodyElseAsks(loaded.record, force: force)
+        guard try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: loaded.record.owner) else {
+            throw InputError(field: "survey \(id)", "another converge has just started asking it")
+        }
         try await store.setStatus(surveyID: id, .running)
         let journal = StoreJournal(store: store, surveyID: id, existing: loaded.requests, useCache: !noCache)
         FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
@@ -57,6 +64,23 @@ struct ContinueOptions: ParsableArguments {
                                         analyzer: Analyzer(similarity: similarity), report: report, quiet: quiet,
                                         stored: (SurveyArchive(store: store), id, journal))
         try await execution.run()
+    }
+}
+
+extension ContinueOptions {
+    /// Refuses a survey that a live process is asking: both would send the same requests and pay twice.
+    static func checkNobodyElseAsks(_ survey: StoredSurvey, force: Bool) throws {
+        switch SurveyOwner.standing(of: survey.owner) {
+        case .free:
+            return
+        case .alive(let pid):
+            throw InputError(field: "survey \(survey.id)",
+                             "is being asked by process \(pid) on this machine; wait for it to end, or stop it first")
+        case .elsewhere(let host, let pid):
+            if force { return }
+            throw InputError(field: "survey \(survey.id)",
+                             "is being asked by process \(pid) on \(host); if that process is gone, add --force")
+        }
     }
 }
 

@@ -105,7 +105,7 @@ import Testing
         await old.close()
 
         let upgraded = try await openStore(url)
-        #expect(try await upgraded.schemaVersion() == 2)
+        #expect(try await upgraded.schemaVersion() == 3)
         #expect(try await upgraded.survey(id: survey.id).prompt == survey.prompt)
         #expect(try await upgraded.requests(surveyID: survey.id).first?.response?.text == "from v1")
         try await upgraded.saveAnalysis(StoredAnalysis(surveyID: survey.id, turn: 0, engine: "v2", report: Data("{}".utf8)))
@@ -149,11 +149,13 @@ import Testing
     /// Found by a fresh-user pass: a PostgreSQL restart during a survey used to hang the next write forever.
     @Test(.enabled(if: PostgresTestCluster.unavailableReason == nil))
     func aRestartedServerIsReconnectedTo() async throws {
-        let url = try Backend.postgres.freshURL()
-        let store = try await openStore(url)
+        // A cluster of its own: restarting the shared one would cut every other test's connections.
+        let cluster = try PostgresTestCluster()
+        defer { cluster.stop() }
+        let store = try await openStore(try DatabaseURL(parsing: cluster.url()))
         let survey = sampleSurvey()
         try await store.createSurvey(survey, turns: [survey.prompt])
-        try PostgresTestCluster.shared().restart()
+        try cluster.restart()
         let key = StoredRequestKey(turn: 0, panelistID: "a", sample: 0)
         try await store.recordAnswer(surveyID: survey.id, key: key, cacheKey: "k", request: sampleRequest,
                                      response: StoredResponse(text: "after the restart", latencyMs: 1), attempts: 1,
