@@ -141,7 +141,7 @@ struct Ask: AsyncParsableCommand {
         }
         let rubricSource = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
         let spec = SurveySpec(members: members, survey: survey, options: options, rubric: rubricSource)
-        try await storage.withStore { store in
+        try await storage.withStore(creating: true) { store in
             let archive = SurveyArchive(store: store)
             let id = try await archive.create(survey, spec: spec)
             _ = try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: nil)

@@ -49,9 +49,10 @@ struct SurveyExecution {
         if let stored {
             consolidated = try await stored.archive.finish(stored.id, result: result, rubric: rubric, analyzer: analyzer)
             let reused = stored.journal.reusedFromSurvey, cached = stored.journal.reusedFromCache
-            if !quiet && (reused > 0 || cached > 0) {
-                display.note("converge: \(reused) answers were already stored, \(cached) came from the response cache")
-            }
+            var parts: [String] = []
+            if reused > 0 { parts.append("\(reused) \(reused == 1 ? "answer was" : "answers were") already stored") }
+            if cached > 0 { parts.append("\(cached) came from the response cache (--no-cache sends them)") }
+            if !quiet && !parts.isEmpty { display.note("converge: " + parts.joined(separator: "; ")) }
         } else {
             consolidated = result.report(analyzer: analyzer, rubric: rubric)
         }
