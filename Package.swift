@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "ConvergeCore", targets: ["ConvergeCore"]),
         .library(name: "ConvergeAnalysis", targets: ["ConvergeAnalysis"]),
         .library(name: "ConvergeReport", targets: ["ConvergeReport"]),
+        .library(name: "ConvergeEmbeddings", targets: ["ConvergeEmbeddings"]),
         .library(name: "ConvergeProviders", targets: ["ConvergeProviders"]),
         .library(name: "ConvergeStore", targets: ["ConvergeStore"]),
         .library(name: "ConvergeRunner", targets: ["ConvergeRunner"]),
@@ -37,12 +38,24 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // Domain values and contracts; no dependencies.
         .target(name: "ConvergeCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The pure analysis engine: segmentation, lexical representation, matching, scoring.
         .target(name: "ConvergeAnalysis", dependencies: ["ConvergeCore"]),
+        // CBLAS from OpenBLAS (Debian's libopenblas-dev; scripts/test installs it).
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS",
+                       providers: [.apt(["libopenblas-dev"])]),
+        // Native sentence embeddings: WordPiece tokenizer, safetensors reader, BERT encoder over BLAS, model
+        // installation. Implements ConvergeAnalysis's `SentenceEncoder`.
+        .target(
+            name: "ConvergeEmbeddings",
+            dependencies: ["ConvergeCore", "ConvergeAnalysis", "COpenBLAS",
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])]
+        ),
         // Renderers: Markdown, JSON, CSV.
         .target(name: "ConvergeReport", dependencies: ["ConvergeCore"]),
         // LLMProvider protocol; OpenAI-compatible, Anthropic and Gemini clients over AsyncHTTPClient;
@@ -68,6 +81,7 @@ let package = Package(
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -125,6 +139,7 @@ let package = Package(
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
                 "ConvergeStore",
                 "ConvergeServer",
+                "ConvergeEmbeddings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,11 +150,13 @@ let package = Package(
             name: "converge-eval",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
-                "ConvergeTestSupport",
+                "ConvergeTestSupport", "ConvergeStore", "ConvergeEmbeddings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ConvergeAnalysisTests", dependencies: ["ConvergeAnalysis", "ConvergeReport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ConvergeEmbeddingsTests", dependencies: ["ConvergeEmbeddings", "ConvergeAnalysis"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ConvergeReportTests", dependencies: ["ConvergeReport", "ConvergeAnalysis"]),
         .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeRunnerTests",

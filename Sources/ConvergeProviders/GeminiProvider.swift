@@ -19,7 +19,7 @@ public struct GeminiProvider: LLMProvider {
     public let transport: HTTPTransport
 
     public var name: String { endpoint.name }
-    public var identity: String { "\(endpoint.kind.rawValue) \(endpoint.baseURL)" }
+    public var identity: String { endpoint.identity }
 
     public init(endpoint: ProviderEndpoint, transport: HTTPTransport = HTTPTransport()) {
         self.endpoint = endpoint

@@ -18,7 +18,7 @@ public struct OpenAIChatProvider: LLMProvider {
     public var usesMaxCompletionTokens: Bool
 
     public var name: String { endpoint.name }
-    public var identity: String { "\(endpoint.kind.rawValue) \(endpoint.baseURL)" }
+    public var identity: String { endpoint.identity }
 
     public init(endpoint: ProviderEndpoint, transport: HTTPTransport = HTTPTransport()) {
         self.endpoint = endpoint

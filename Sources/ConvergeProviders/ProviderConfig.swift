@@ -121,6 +121,17 @@ public struct ProviderEndpoint: Sendable, Hashable, CustomStringConvertible {
         self.maxConcurrency = maxConcurrency
     }
 
+    /// `kind baseURL`, with any `user:password@` taken out of the URL: what identifies the server in the
+    /// response cache (and is stored with each request), never a credential.
+    public var identity: String {
+        var url = baseURL
+        if let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@"),
+           !url[scheme.upperBound..<at].contains("/") {
+            url.removeSubrange(scheme.upperBound...at)
+        }
+        return "\(kind.rawValue) \(url)"
+    }
+
     /// `name (kind) at baseURL`; never the key.
     public var description: String { "\(name) (\(kind.rawValue)) at \(baseURL)" }
 }

@@ -1,8 +1,9 @@
 import Dispatch
 import Foundation
 
-/// Cancels a task when the process receives SIGINT (Ctrl-C) — the way a front end stops a survey cleanly:
-/// the runner then returns at once with the unfinished requests recorded as `cancelled`.
+/// Cancels a task when the process receives SIGINT (Ctrl-C), SIGTERM (`kill`, `timeout`) or SIGHUP (the
+/// terminal closed): the runner then returns at once with the unfinished requests recorded as `cancelled`,
+/// and the caller can leave the survey resumable.
 ///
 /// ```swift
 /// let (events, task) = runner.start(survey)
@@ -12,33 +13,56 @@ import Foundation
 /// let result = await task.value   // result.cancelled == true after Ctrl-C
 /// ```
 ///
-/// While installed, SIGINT's default action (ending the process) is replaced; ``stop()`` restores it.
-/// A second Ctrl-C after the first ends the process as usual.
-// `@unchecked`: the only stored property is a dispatch source, and dispatch objects are thread-safe
-// (their methods may be called from any thread); it is never mutated after init.
+/// While installed, the signals' default actions (ending the process) are replaced; ``stop()`` restores them.
+/// A second signal after the first ends the process as usual.
+// `@unchecked`: the dispatch sources are thread-safe and never replaced; `received` is guarded by `lock`.
 public final class InterruptHandler: @unchecked Sendable {
-    private let source: any DispatchSourceSignal
+    /// The signals handled.
+    public static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+    private let sources: [any DispatchSourceSignal]
+    private let lock = NSLock()
+    private var received: Int32?
 
-    private init(source: any DispatchSourceSignal) {
-        self.source = source
+    private init(sources: [any DispatchSourceSignal]) {
+        self.sources = sources
     }
 
-    /// Installs the handler: the first SIGINT cancels `task` (and restores the default action, so a
+    /// The first signal received, if any.
+    public var signal: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+
+    /// The conventional exit status for the signal received (128 + its number: 130 for SIGINT), or 130.
+    public var exitStatus: Int32 { 128 + (signal ?? SIGINT) }
+
+    /// Installs the handler: the first of the signals cancels `task` (and restores the default actions, so a
     /// second one ends the process).
     public static func cancelling<Success, Failure>(_ task: Task<Success, Failure>) -> InterruptHandler {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            task.cancel()
-            signal(SIGINT, SIG_DFL)
+        var sources: [any DispatchSourceSignal] = []
+        for number in signals {
+            Foundation.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            sources.append(source)
         }
-        source.resume()
-        return InterruptHandler(source: source)
+        let installed = InterruptHandler(sources: sources)
+        for (number, source) in zip(signals, sources) {
+            source.setEventHandler { [installed] in
+                installed.lock.lock()
+                if installed.received == nil { installed.received = number }
+                installed.lock.unlock()
+                task.cancel()
+                for other in signals { Foundation.signal(other, SIG_DFL) }
+            }
+            source.resume()
+        }
+        return installed
     }
 
-    /// Removes the handler and restores SIGINT's default action.
+    /// Removes the handler and restores the signals' default actions.
     public func stop() {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
+        for source in sources { source.cancel() }
+        for number in Self.signals { Foundation.signal(number, SIG_DFL) }
     }
 }

@@ -13,7 +13,9 @@ import ServiceLifecycle
 /// Lifecycle (a swift-service-lifecycle `Service`; `converge serve` runs it in its `ServiceGroup` after the
 /// HTTP application, so it is shut down first):
 /// - On start, every stored survey left `running` or `interrupted` (by a server that was killed or stopped) is
-///   resumed: its stored answers are reused as they are; pending and failed requests are sent again.
+///   resumed, unless another live process is asking it (its owner mark, ``SurveyOwner``): its stored answers
+///   are reused as they are; pending and failed requests are sent again. The server marks every survey it asks
+///   as its own (compare-and-set) and clears the mark when the run ends.
 /// - On graceful shutdown (SIGTERM, SIGINT) every running survey is cancelled; in-flight requests are recorded
 ///   as failed (`cancelled`), the survey is left `interrupted`, and the next start resumes it. New surveys are
 ///   refused with 503 from then on.
@@ -95,6 +97,7 @@ public actor SurveyService: Service {
         let id: String
         do {
             id = try await archive.create(plan.survey, spec: plan.spec)
+            _ = try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: nil)
         } catch {
             throw .store(error, logger: logger)
         }
@@ -108,6 +111,7 @@ public actor SurveyService: Service {
         guard !stopping else { throw .shuttingDown }
         let loaded = try await load(id)
         guard runs[id] == nil else { throw .surveyRunning(id) }
+        try Self.checkNobodyElseAsks(loaded.record)
         _ = try members(for: loaded.spec)
         do {
             _ = try await store.appendTurn(surveyID: id, prompt: prompt)
@@ -122,8 +126,9 @@ public actor SurveyService: Service {
     /// Deletes a survey that is not running.
     /// - Throws: `APIError` 404, 409 (running), 503.
     func delete(_ id: String) async throws(APIError) {
-        _ = try await load(id)
+        let loaded = try await load(id)
         guard runs[id] == nil else { throw .surveyRunning(id) }
+        try Self.checkNobodyElseAsks(loaded.record)
         do {
             try await store.deleteSurvey(id: id)
         } catch {
@@ -160,7 +165,12 @@ public actor SurveyService: Service {
 
     /// Marks a stored survey running and asks what it lacks.
     private func start(_ loaded: SurveyArchive.Loaded) async throws {
+        try Self.checkNobodyElseAsks(loaded.record)
         let members = try members(for: loaded.spec)
+        guard try await store.claim(surveyID: loaded.record.id, owner: SurveyOwner.current,
+                                    expected: loaded.record.owner) else {
+            throw APIError.surveyRunning(loaded.record.id)
+        }
         try await store.setStatus(surveyID: loaded.record.id, .running)
         launch(id: loaded.record.id, survey: loaded.survey, spec: loaded.spec, members: members,
                existing: loaded.requests)
@@ -194,6 +204,7 @@ public actor SurveyService: Service {
             if let error = journal.firstError {
                 logger.error("not everything was stored", metadata: ["survey": "\(id)", "error": "\(error)"])
             }
+            _ = try? await store.claim(surveyID: id, owner: nil, expected: SurveyOwner.current)
             hub.finish(with: final)
             await self.ended(id)
         }
@@ -201,6 +212,21 @@ public actor SurveyService: Service {
     }
 
     private func ended(_ id: String) { runs[id] = nil }
+
+    /// Refuses (409) a survey that another live process is asking (`converge ask`, `surveys resume`, another
+    /// server): both would send the same requests. This process's own mark counts as free: `runs` knows what
+    /// this server is asking. A mark from another host is respected too (use `converge surveys resume --force`).
+    nonisolated static func checkNobodyElseAsks(_ survey: StoredSurvey) throws(APIError) {
+        guard survey.owner != SurveyOwner.current else { return }
+        switch SurveyOwner.standing(of: survey.owner) {
+        case .free:
+            return
+        case .alive(let pid):
+            throw APIError(.conflict, code: "conflict", "survey \(survey.id) is being asked by process \(pid) on this machine")
+        case .elsewhere(let host, let pid):
+            throw APIError(.conflict, code: "conflict", "survey \(survey.id) is being asked by process \(pid) on \(host)")
+        }
+    }
 
     /// Stores how a run ended: `interrupted` when cancelled, else the analysis and the final status.
     private static func record(_ result: SurveyResult, id: String, store: any SurveyStore, rubric: Rubric?,

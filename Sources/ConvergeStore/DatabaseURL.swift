@@ -39,6 +39,9 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         guard let host = components.host, !host.isEmpty else {
             throw StoreError.invalidURL(Self.redact(trimmed), reason: "the host is missing")
         }
+        if let port = components.port, !(1...65535).contains(port) {
+            throw StoreError.invalidURL(Self.redact(trimmed), reason: "the port \(port) is out of range (1-65535)")
+        }
         let database = String(components.path.drop(while: { $0 == "/" }))
         guard !database.isEmpty else {
             throw StoreError.invalidURL(Self.redact(trimmed), reason: "the database name is missing (…/DBNAME)")
@@ -92,11 +95,15 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// A URL with any password replaced by `***`.
+    /// A URL with any password replaced by `***`, done on the text itself so that it works on URLs that do
+    /// not parse: everything between `scheme://user:` and the last `@` of the authority is the password.
     static func redact(_ text: String) -> String {
-        guard let components = URLComponents(string: text), components.password != nil else { return text }
-        var copy = components
-        copy.password = "***"
-        return copy.string ?? "(unparseable URL)"
+        guard let schemeEnd = text.range(of: "://") else { return text }
+        let rest = text[schemeEnd.upperBound...]
+        // The authority ends at the first `/`, `?` or `#` after the last `@` (passwords may hold those characters).
+        guard let at = rest.lastIndex(of: "@") else { return text }
+        let userInfo = rest[..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(rest[at...])
     }
 }

@@ -72,6 +72,9 @@ enum Migrations {
             """,
             "CREATE INDEX analyses_survey ON analyses (survey_id, created_at)",
         ]),
+        Step(version: 3, summary: "the process that is asking a survey", statements: [
+            "ALTER TABLE surveys ADD COLUMN owner TEXT",
+        ]),
     ]
 
     /// The version this build writes.

@@ -40,9 +40,9 @@ struct PostgresBackend: SQLBackend {
         }
     }
 
-    func lockForMigration() async throws {
+    func lockForMigration(on db: any SQLDatabase) async throws {
         // One lock id for Converge's schema (an arbitrary constant: "cnvg" in ASCII).
-        try await sql.raw("SELECT pg_advisory_xact_lock(1668183655)").run()
+        try await db.raw("SELECT pg_advisory_xact_lock(1668183655)").run()
     }
 
     func translate(_ error: any Error) -> StoreError { Self.translate(error, location: location) }
@@ -69,8 +69,13 @@ struct PostgresBackend: SQLBackend {
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:
             var reason = "the server cannot be reached"
-            if let underlying = error.underlying {
-                reason += " (\(String(describing: underlying).prefix(200)))"
+            let detail = error.underlying.map { String(describing: $0).lowercased() } ?? ""
+            if detail.contains("refused") {
+                reason += " (connection refused: is it running, on this host and port?)"
+            } else if detail.contains("timed out") || detail.contains("timeout") {
+                reason += " (the connection timed out)"
+            } else if detail.contains("resolve") || detail.contains("host") {
+                reason += " (the host name does not resolve)"
             }
             return .unavailable(location: location, reason: reason)
         case .authMechanismRequiresPassword:
@@ -80,6 +85,16 @@ struct PostgresBackend: SQLBackend {
         default:
             return .database(location: location, reason: error.code.description)
         }
+    }
+
+    var isClosed: Bool { connection.isClosed }
+    var statementTimeout: Duration { .seconds(20) }
+
+    func isConnectionLost(_ error: any Error) -> Bool {
+        if case .unavailable = error as? StoreError { return true }
+        guard let error = error as? PSQLError else { return false }
+        return [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code)
+            || error.serverInfo?[.sqlState]?.hasPrefix("57P") == true  // admin shutdown, crash shutdown
     }
 
     func close() async {

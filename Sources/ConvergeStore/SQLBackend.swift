@@ -12,8 +12,14 @@ protocol SQLBackend: Sendable {
     /// upgrade), `BEGIN` on PostgreSQL.
     var beginWrite: String { get }
     /// Serialises migrations between processes (inside the migration transaction).
-    func lockForMigration() async throws
+    func lockForMigration(on db: any SQLDatabase) async throws
     /// A driver error as a ``StoreError`` with a message a person can act on.
     func translate(_ error: any Error) -> StoreError
+    /// Whether the connection is known to be closed (by the server, or the network).
+    var isClosed: Bool { get }
+    /// How long one statement may take before its connection is given up as lost.
+    var statementTimeout: Duration { get }
+    /// Whether `error` means the connection is gone (it is then replaced before the next operation).
+    func isConnectionLost(_ error: any Error) -> Bool
     func close() async
 }

@@ -10,14 +10,20 @@ import SQLKit
 /// - Throws: ``StoreError``: unavailable, authentication, corrupt, readOnly, newerSchema.
 public func openStore(_ url: DatabaseURL, schemaVersion: Int? = nil,
                       logger: Logger = Logger(label: "converge.store")) async throws -> any SurveyStore {
-    let backend: any SQLBackend
+    let store: SQLSurveyStore
     switch url {
     case .sqlite(let path):
-        backend = try await SQLiteBackend.open(path: path, logger: logger)
+        // One connection: SQLite has one writer at a time anyway.
+        store = SQLSurveyStore(first: try await SQLiteBackend.open(path: path, logger: logger))
     case .postgres(let target):
-        backend = try await PostgresBackend.connect(target, location: url.description, logger: logger)
+        // Up to `postgresConnections`, opened as concurrent operations need them, so that concurrent commits
+        // share the server's WAL flushes (group commit) instead of queueing behind each other.
+        let location = url.description
+        store = SQLSurveyStore(first: try await PostgresBackend.connect(target, location: location, logger: logger),
+                               maxConnections: postgresConnections) {
+            try await PostgresBackend.connect(target, location: location, logger: logger)
+        }
     }
-    let store = SQLSurveyStore(backend: backend)
     do {
         try await store.migrate(upTo: schemaVersion ?? Migrations.latest)
     } catch {
@@ -27,56 +33,99 @@ public func openStore(_ url: DatabaseURL, schemaVersion: Int? = nil,
     return store
 }
 
+/// The most connections one PostgreSQL store opens (a server allows 100 by default, shared by every process).
+let postgresConnections = 4
+
 /// The one ``SurveyStore`` implementation, over SQLKit; ``SQLBackend`` holds what differs between SQLite
 /// and PostgreSQL. Statements are written in the SQL both accept, with SQLKit's binds.
 actor SQLSurveyStore: SurveyStore {
-    private let backend: any SQLBackend
+    private var backends: [any SQLBackend]
+    private let maxConnections: Int
+    private let connect: (@Sendable () async throws -> any SQLBackend)?
+    private var connecting = 0
     nonisolated let location: String
-    // One operation (one transaction) on the connection at a time: actor methods interleave at every
-    // `await`, so the actor alone does not keep a transaction's statements together.
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    // Each operation (one transaction) holds one connection from start to end: actor methods interleave at
+    // every `await`, so the actor alone would not keep a transaction's statements together.
+    private var free: [Int]
+    private var waiters: [CheckedContinuation<Int, Never>] = []
 
-    init(backend: any SQLBackend) {
-        self.backend = backend
-        self.location = backend.location
+    /// - Parameters:
+    ///   - first: the connection opened to check the database.
+    ///   - maxConnections: how many `connect` may open in all, when operations overlap.
+    init(first: any SQLBackend, maxConnections: Int = 1,
+         connect: (@Sendable () async throws -> any SQLBackend)? = nil) {
+        self.backends = [first]
+        self.location = first.location
+        self.free = [0]
+        self.maxConnections = maxConnections
+        self.connect = connect
     }
 
-    private var db: any SQLDatabase { backend.sql }
+    private var backend: any SQLBackend { backends[0] }
 
     // MARK: transactions
 
-    private func acquire() async {
-        guard busy else {
-            busy = true
-            return
+    private func acquire() async -> Int {
+        if let index = free.popLast() { return index }
+        if let connect, backends.count + connecting < maxConnections {
+            connecting += 1
+            let opened = try? await connect()
+            connecting -= 1
+            if let opened {
+                backends.append(opened)
+                return backends.count - 1
+            }
         }
-        await withCheckedContinuation { waiters.append($0) }  // release() hands the connection over
+        return await withCheckedContinuation { waiters.append($0) }  // release() hands a connection over
     }
 
-    private func release() {
-        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    private func release(_ index: Int) {
+        if waiters.isEmpty { free.append(index) } else { waiters.removeFirst().resume(returning: index) }
     }
 
-    /// Runs `body` alone on the connection, mapping driver errors.
-    private func exclusive<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        await acquire()
-        do {
-            let value = try await body()
-            release()
-            return value
-        } catch {
-            release()
-            throw backend.translate(error)
+    /// Runs `body` on a connection of its own, mapping driver errors. A connection found closed or lost (a
+    /// server that restarted, a statement past its deadline) is replaced by a new one, and `body` runs once
+    /// more on it: every write here is an upsert inside one transaction, so running it again is safe.
+    private func exclusive<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        let index = await acquire()
+        var retried = false
+        while true {
+            if backends[index].isClosed { await reconnect(index) }
+            let connection = backends[index]
+            do {
+                let value = try await body(GuardedDatabase(base: connection.sql, timeout: connection.statementTimeout,
+                                                           location: location))
+                release(index)
+                return value
+            } catch {
+                if !retried, connect != nil, connection.isConnectionLost(error), await reconnect(index) {
+                    retried = true
+                    continue
+                }
+                release(index)
+                throw backend.translate(error)
+            }
         }
+    }
+
+    /// Replaces connection `index` by a new one (the old one is closed in the background).
+    /// - Returns: whether a new connection is in place.
+    @discardableResult
+    private func reconnect(_ index: Int) async -> Bool {
+        guard let connect else { return false }
+        let old = backends[index]
+        Task { [location] in _ = try? await withDeadline(.seconds(5), location: location) { await old.close() } }
+        guard let fresh = try? await withDeadline(.seconds(10), location: location, connect) else { return false }
+        backends[index] = fresh
+        return true
     }
 
     /// Runs `body` in one write transaction: all of it is stored, or none.
-    private func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        try await exclusive {
+    private func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await exclusive { db in
             try await db.raw(SQLQueryString(backend.beginWrite)).run()
             do {
-                let value = try await body()
+                let value = try await body(db)
                 try await db.raw("COMMIT").run()
                 return value
             } catch {
@@ -90,19 +139,19 @@ actor SQLSurveyStore: SurveyStore {
 
     func migrate(upTo target: Int) async throws {
         // A read first: an up-to-date database needs no write lock (and a read-only one can still be read).
-        if let current = try? await exclusive({ try await self.readVersion() }) {
+        if let current = try? await exclusive({ db in try await self.readVersion(db) }) {
             if current > Migrations.latest {
                 throw StoreError.newerSchema(location: location, found: current, supported: Migrations.latest)
             }
             if current >= target { return }
         }
-        try await transaction {
-            try await backend.lockForMigration()
+        try await transaction { db in
+            try await backend.lockForMigration(on: db)
             try await db.raw("""
                 CREATE TABLE IF NOT EXISTS converge_schema (version BIGINT PRIMARY KEY, summary TEXT NOT NULL, \
                 applied_at BIGINT NOT NULL)
                 """).run()
-            let current = try await readVersion()
+            let current = try await readVersion(db)
             if current > Migrations.latest {
                 throw StoreError.newerSchema(location: location, found: current, supported: Migrations.latest)
             }
@@ -116,15 +165,15 @@ actor SQLSurveyStore: SurveyStore {
         }
     }
 
-    private func readVersion() async throws -> Int {
+    private func readVersion(_ db: any SQLDatabase) async throws -> Int {
         let row = try await db.raw("SELECT max(version) AS version FROM converge_schema").first()
         return try row?.decodeNil(column: "version") == false ? row!.decode(column: "version", as: Int.self) : 0
     }
 
     func schemaVersion() async throws -> Int {
-        try await exclusive {
+        try await exclusive { db in
             do {
-                return try await readVersion()
+                return try await readVersion(db)
             } catch {
                 return 0  // no converge_schema table yet
             }
@@ -134,7 +183,7 @@ actor SQLSurveyStore: SurveyStore {
     // MARK: surveys
 
     func createSurvey(_ survey: StoredSurvey, turns: [String]) async throws {
-        try await transaction {
+        try await transaction { db in
             try await db.raw("""
                 INSERT INTO surveys (id, status, created_at, updated_at, prompt, panel_size, spec) VALUES (\
                 \(bind: survey.id), \(bind: survey.status.rawValue), \(bind: Self.millis(survey.createdAt)), \
@@ -151,8 +200,8 @@ actor SQLSurveyStore: SurveyStore {
     }
 
     func appendTurn(surveyID: String, prompt: String) async throws -> Int {
-        try await transaction {
-            try await requireSurvey(surveyID)
+        try await transaction { db in
+            try await requireSurvey(surveyID, db)
             let row = try await db.raw("""
                 SELECT count(*) AS n FROM turns WHERE survey_id = \(bind: surveyID)
                 """).first()
@@ -161,17 +210,29 @@ actor SQLSurveyStore: SurveyStore {
                 INSERT INTO turns (survey_id, turn_index, prompt, created_at) VALUES \
                 (\(bind: surveyID), \(bind: index), \(bind: prompt), \(bind: Self.now()))
                 """).run()
-            try await touch(surveyID, status: .running)
+            try await touch(surveyID, status: .running, db)
             return index
         }
     }
 
     func setStatus(surveyID: String, _ status: SurveyStatus) async throws {
-        try await transaction { try await touch(surveyID, status: status) }
+        try await transaction { db in try await touch(surveyID, status: status, db) }
+    }
+
+    func claim(surveyID: String, owner: String?, expected: String?) async throws -> Bool {
+        try await transaction { db in
+            let row = try await db.raw("SELECT owner FROM surveys WHERE id = \(bind: surveyID)").first()
+            guard let row else { throw StoreError.notFound(surveyID) }
+            guard try row.decode(column: "owner", as: String?.self) == expected else { return false }
+            try await db.raw("""
+                UPDATE surveys SET owner = \(bind: owner), updated_at = \(bind: Self.now()) WHERE id = \(bind: surveyID)
+                """).run()
+            return true
+        }
     }
 
     func updateSpec(surveyID: String, _ spec: Data) async throws {
-        try await transaction {
+        try await transaction { db in
             try await db.raw("""
                 UPDATE surveys SET spec = \(bind: String(decoding: spec, as: UTF8.self)), \
                 updated_at = \(bind: Self.now()) WHERE id = \(bind: surveyID)
@@ -179,20 +240,20 @@ actor SQLSurveyStore: SurveyStore {
         }
     }
 
-    private func touch(_ surveyID: String, status: SurveyStatus) async throws {
+    private func touch(_ surveyID: String, status: SurveyStatus, _ db: any SQLDatabase) async throws {
         try await db.raw("""
             UPDATE surveys SET status = \(bind: status.rawValue), updated_at = \(bind: Self.now()) \
             WHERE id = \(bind: surveyID)
             """).run()
     }
 
-    private func requireSurvey(_ id: String) async throws {
+    private func requireSurvey(_ id: String, _ db: any SQLDatabase) async throws {
         let row = try await db.raw("SELECT id FROM surveys WHERE id = \(bind: id)").first()
         if row == nil { throw StoreError.notFound(id) }
     }
 
     func surveys(limit: Int, offset: Int) async throws -> [StoredSurvey] {
-        try await exclusive {
+        try await exclusive { db in
             try await db.raw("""
                 SELECT * FROM surveys ORDER BY created_at DESC, id DESC \
                 LIMIT \(bind: max(0, limit)) OFFSET \(bind: max(0, offset))
@@ -201,7 +262,7 @@ actor SQLSurveyStore: SurveyStore {
     }
 
     func survey(id: String) async throws -> StoredSurvey {
-        try await exclusive {
+        try await exclusive { db in
             if let row = try await db.raw("SELECT * FROM surveys WHERE id = \(bind: id)").first() {
                 return try Self.survey(from: row)
             }
@@ -222,8 +283,8 @@ actor SQLSurveyStore: SurveyStore {
     }
 
     func deleteSurvey(id: String) async throws {
-        try await transaction {
-            try await requireSurvey(id)
+        try await transaction { db in
+            try await requireSurvey(id, db)
             // Children first, explicitly: SQLite enforces ON DELETE CASCADE only with foreign_keys on.
             for table in ["analyses", "requests", "turns"] {
                 try await db.raw("DELETE FROM \(unsafeRaw: table) WHERE survey_id = \(bind: id)").run()
@@ -233,7 +294,7 @@ actor SQLSurveyStore: SurveyStore {
     }
 
     func turns(surveyID: String) async throws -> [StoredTurn] {
-        try await exclusive {
+        try await exclusive { db in
             try await db.raw("""
                 SELECT * FROM turns WHERE survey_id = \(bind: surveyID) ORDER BY turn_index
                 """).all().map { row in
@@ -248,7 +309,7 @@ actor SQLSurveyStore: SurveyStore {
 
     func recordPending(surveyID: String, key: StoredRequestKey, cacheKey: String, request: Data) async throws {
         let now = Self.now()
-        try await transaction {
+        try await transaction { db in
             try await db.raw("""
                 INSERT INTO requests (survey_id, turn_index, panelist_id, sample, state, cache_key, request, \
                 attempts, from_cache, created_at, updated_at) VALUES (\(bind: surveyID), \(bind: key.turn), \
@@ -264,7 +325,7 @@ actor SQLSurveyStore: SurveyStore {
     func recordAnswer(surveyID: String, key: StoredRequestKey, cacheKey: String, request: Data,
                       response: StoredResponse, attempts: Int, fromCache: Bool) async throws {
         let now = Self.now()
-        try await transaction {
+        try await transaction { db in
             try await db.raw("""
                 INSERT INTO requests (survey_id, turn_index, panelist_id, sample, state, cache_key, request, \
                 response_text, latency_ms, input_tokens, output_tokens, finish_reason, provider_request_id, \
@@ -288,7 +349,7 @@ actor SQLSurveyStore: SurveyStore {
     func recordFailure(surveyID: String, key: StoredRequestKey, cacheKey: String, request: Data,
                        error: String, attempts: Int) async throws {
         let now = Self.now()
-        try await transaction {
+        try await transaction { db in
             try await db.raw("""
                 INSERT INTO requests (survey_id, turn_index, panelist_id, sample, state, cache_key, request, \
                 error, attempts, from_cache, created_at, updated_at) VALUES (\(bind: surveyID), \
@@ -303,7 +364,7 @@ actor SQLSurveyStore: SurveyStore {
     }
 
     func cachedResponse(cacheKey: String) async throws -> StoredResponse? {
-        try await exclusive {
+        try await exclusive { db in
             guard let row = try await db.raw("""
                 SELECT * FROM requests WHERE cache_key = \(bind: cacheKey) AND state = 'answered' \
                 ORDER BY updated_at DESC LIMIT 1
@@ -313,7 +374,7 @@ actor SQLSurveyStore: SurveyStore {
     }
 
     func requests(surveyID: String) async throws -> [StoredRequest] {
-        try await exclusive {
+        try await exclusive { db in
             try await db.raw("""
                 SELECT * FROM requests WHERE survey_id = \(bind: surveyID) \
                 ORDER BY turn_index, panelist_id, sample
@@ -338,7 +399,7 @@ actor SQLSurveyStore: SurveyStore {
     // MARK: analyses
 
     func saveAnalysis(_ analysis: StoredAnalysis) async throws {
-        try await transaction {
+        try await transaction { db in
             try await db.raw("""
                 INSERT INTO analyses (id, survey_id, turn_index, engine, created_at, report) VALUES \
                 (\(bind: UUID().uuidString.lowercased()), \(bind: analysis.surveyID), \(bind: analysis.turn), \
@@ -349,7 +410,7 @@ actor SQLSurveyStore: SurveyStore {
     }
 
     func latestAnalysis(surveyID: String) async throws -> StoredAnalysis? {
-        try await exclusive {
+        try await exclusive { db in
             guard let row = try await db.raw("""
                 SELECT * FROM analyses WHERE survey_id = \(bind: surveyID) \
                 ORDER BY created_at DESC, id DESC LIMIT 1
@@ -362,9 +423,12 @@ actor SQLSurveyStore: SurveyStore {
     }
 
     func close() async {
-        await acquire()
-        await backend.close()
-        release()
+        // Waits for every operation in flight, then closes each connection.
+        while connecting > 0 { await Task.yield() }
+        for _ in backends { _ = await acquire() }
+        for backend in backends {
+            _ = try? await withDeadline(.seconds(5), location: location) { await backend.close() }
+        }
     }
 
     // MARK: rows
@@ -376,7 +440,8 @@ actor SQLSurveyStore: SurveyStore {
                      updatedAt: date(try row.decode(column: "updated_at", as: Int.self)),
                      prompt: try row.decode(column: "prompt", as: String.self),
                      panelSize: try row.decode(column: "panel_size", as: Int.self),
-                     spec: Data(try row.decode(column: "spec", as: String.self).utf8))
+                     spec: Data(try row.decode(column: "spec", as: String.self).utf8),
+                     owner: (try? row.decode(column: "owner", as: String?.self)) ?? nil)
     }
 
     private static func response(from row: any SQLRow) throws -> StoredResponse {

@@ -51,9 +51,19 @@ struct SQLiteBackend: SQLBackend {
         do {
             // busy_timeout replaces sqlite-nio's spinning busy handler with SQLite's sleeping one.
             _ = try await connection.query("PRAGMA busy_timeout = 30000")
-            // Reading the schema here finds a file that is not a database before anything writes to it.
-            _ = try await connection.query("SELECT count(*) FROM sqlite_master")
+            // Reading the schema here finds a file that is not a database before anything writes to it, and a
+            // database of something else (tables, but not Converge's) is refused before it is changed.
+            let tables = try await connection.query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                .compactMap { $0.column("name")?.string }
+            if !tables.isEmpty && !tables.contains("converge_schema") {
+                throw StoreError.corrupt(location: location,
+                                         reason: "it holds other tables (\(tables.prefix(3).joined(separator: ", ")))")
+            }
             _ = try await connection.query("PRAGMA journal_mode = WAL")
+            // In WAL mode NORMAL syncs at checkpoints, not at every commit: a killed process still loses no
+            // committed transaction (they are in the WAL file); only a power cut may lose the last few.
+            _ = try await connection.query("PRAGMA synchronous = NORMAL")
             _ = try await connection.query("PRAGMA foreign_keys = ON")
         } catch {
             await backend.close()
@@ -62,7 +72,7 @@ struct SQLiteBackend: SQLBackend {
         return backend
     }
 
-    func lockForMigration() async throws {}  // BEGIN IMMEDIATE already holds the write lock
+    func lockForMigration(on db: any SQLDatabase) async throws {}  // BEGIN IMMEDIATE already holds the write lock
 
     func translate(_ error: any Error) -> StoreError { Self.translate(error, location: location) }
 
@@ -83,6 +93,11 @@ struct SQLiteBackend: SQLBackend {
             return .database(location: location, reason: error.message)
         }
     }
+
+    func isConnectionLost(_ error: any Error) -> Bool { false }  // a file does not go away like a socket
+    var isClosed: Bool { false }
+    /// Longer than the 30 s busy timeout, so that waiting for another process's write lock is never cut short.
+    var statementTimeout: Duration { .seconds(45) }
 
     func close() async {
         try? await connection.close()

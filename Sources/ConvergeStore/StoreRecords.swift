@@ -36,9 +36,11 @@ public struct StoredSurvey: Sendable, Hashable {
     public var panelSize: Int
     /// Opaque JSON owned by the runner.
     public var spec: Data
+    /// The process asking the survey now (`HOST:PID`), or `nil` when none is (see ``SurveyStore/claim(surveyID:owner:expected:)``).
+    public var owner: String?
 
     public init(id: String, status: SurveyStatus = .running, createdAt: Date = Date(), updatedAt: Date? = nil,
-                prompt: String, panelSize: Int, spec: Data) {
+                prompt: String, panelSize: Int, spec: Data, owner: String? = nil) {
         self.id = id
         self.status = status
         self.createdAt = createdAt
@@ -46,6 +48,7 @@ public struct StoredSurvey: Sendable, Hashable {
         self.prompt = prompt
         self.panelSize = panelSize
         self.spec = spec
+        self.owner = owner
     }
 
     /// A new random id: 12 characters of Crockford-style base 32 (60 bits).

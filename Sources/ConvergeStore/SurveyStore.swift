@@ -19,6 +19,11 @@ public protocol SurveyStore: Sendable {
 
     func setStatus(surveyID: String, _ status: SurveyStatus) async throws
 
+    /// Sets the survey's owner to `owner` (`nil` releases it) if it is still `expected`: a compare-and-set, so
+    /// that of two processes resuming one survey at once only one goes on.
+    /// - Returns: whether the owner was changed.
+    func claim(surveyID: String, owner: String?, expected: String?) async throws -> Bool
+
     /// Replaces the runner's spec JSON (a resume may change settings such as the timeout).
     func updateSpec(surveyID: String, _ spec: Data) async throws
 

@@ -58,12 +58,21 @@ public final class PostgresTestCluster: @unchecked Sendable {
         if let runAs { try Self.shell(["chown", "-R", "\(runAs):\(runAs)", folder.path]) }
         try run("initdb", ["-D", data, "-U", user, "--pwfile=\(pwfile)", "--auth=scram-sha-256", "-E", "UTF8",
                            "--locale=C", "--no-sync"])
-        try run("pg_ctl", ["-D", data, "-l", folder.appendingPathComponent("log").path, "-w", "-t", "60", "-o",
-                           "-p \(port) -k \(socket) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-                           "start"])
+        try start()
         try run("psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
                          "-c", "CREATE DATABASE converge"], password: password)
     }
+
+    private func start(_ action: String = "start") throws {
+        let socket = folder.appendingPathComponent("socket").path
+        try run("pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-l", folder.appendingPathComponent("log").path,
+                           "-w", "-t", "60", "-m", "fast", "-o",
+                           "-p \(port) -k \(socket) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                           action])
+    }
+
+    /// Restarts the server (fast shutdown: every client connection is closed), as an administrator would.
+    public func restart() throws { try start("restart") }
 
     /// Creates another database in the cluster.
     public func createDatabase(_ name: String) throws {

@@ -6,7 +6,7 @@ struct ConvergeEval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "converge-eval",
         abstract: "Benchmarks and quality evaluations for Converge developers.",
-        subcommands: [Bench.self]
+        subcommands: [Bench.self, KPAPredict.self, KPAScore.self, KPATrain.self]
     )
 }
 
@@ -14,6 +14,6 @@ struct ConvergeEval: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Speed and memory benchmarks.",
-        subcommands: [BenchAnalyze.self, BenchFanout.self]
+        subcommands: [BenchAnalyze.self, BenchFanout.self, BenchEncode.self]
     )
 }

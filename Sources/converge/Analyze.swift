@@ -27,6 +27,8 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup var report: ReportOptions
 
+    @OptionGroup var matching: SimilarityOptions
+
     func validate() throws {
         if rubric != nil && noRubric {
             throw ValidationError("--rubric and --no-rubric cannot be used together")
@@ -37,7 +39,7 @@ struct Analyze: ParsableCommand {
         let input = try SurveyFolder.load(paths: paths, promptFile: promptFile, rubricFile: rubric,
                                           useFolderRubric: !noRubric)
         try report.checkOutput(against: input.sources)
-        var result = Analyzer().analyze(input)
+        var result = Analyzer(similarity: try matching.model()).analyze(input)
         // The HTML page shows quotes in context and the answers in full: it reads them from the report.
         if report.format == .html { result = result.attachingAnswers(input.answers) }
         if report.blind { result = result.blinded() }

@@ -74,6 +74,8 @@ struct Ask: AsyncParsableCommand {
 
     @OptionGroup var report: ReportOptions
 
+    @OptionGroup var matching: SimilarityOptions
+
     func validate() throws {
         if noStore && storage.db != nil { throw ValidationError("--no-store and --db cannot be used together") }
         if models.isEmpty && panel == nil { throw ValidationError("give at least one -m SPEC or --panel NAME") }
@@ -94,6 +96,7 @@ struct Ask: AsyncParsableCommand {
         let configuration = try ConvergeConfig.load(explicitPath: config)
         let rubricValue = try rubric.map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
+        let similarity = try matching.model()
         try report.preflight()  // before any request: answers are paid for
         var entries: [PanelEntry] = []
         if let panel { entries += try configuration.panel(named: panel) }
@@ -129,7 +132,8 @@ struct Ask: AsyncParsableCommand {
 
         let runner = try SurveyRunner(members: members, options: options)
         let survey = Survey(prompt: prompt, followUps: followUps, system: system)
-        var execution = SurveyExecution(runner: runner, survey: survey, rubric: rubricValue, report: report,
+        var execution = SurveyExecution(runner: runner, survey: survey, rubric: rubricValue,
+                                        analyzer: Analyzer(similarity: similarity), report: report,
                                         quiet: quiet, stored: nil)
         if noStore {
             try await execution.run()
@@ -137,9 +141,10 @@ struct Ask: AsyncParsableCommand {
         }
         let rubricSource = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
         let spec = SurveySpec(members: members, survey: survey, options: options, rubric: rubricSource)
-        try await storage.withStore { store in
+        try await storage.withStore(creating: true) { store in
             let archive = SurveyArchive(store: store)
             let id = try await archive.create(survey, spec: spec)
+            _ = try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: nil)
             FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
             execution.stored = (archive, id, StoreJournal(store: store, surveyID: id, useCache: !noCache))
             try await execution.run()

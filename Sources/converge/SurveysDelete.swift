@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvergeCore
 import ConvergeStore
 import Foundation
 
@@ -12,13 +13,19 @@ struct SurveysDelete: AsyncParsableCommand {
     @Argument(help: "Survey id (the whole id: deleting takes no prefix).")
     var id: String
 
+    @Flag(help: "Delete even though a process on another machine is marked as asking the survey.")
+    var force = false
+
     @OptionGroup var storage: StoreOptions
 
     func run() async throws {
         try await storage.withStore { store in
             let survey = try await store.survey(id: id)
             // A prefix could name the wrong survey; deleting needs the id itself.
-            guard survey.id == id else { throw StoreError.notFound(id) }
+            guard survey.id == id else {
+                throw InputError(field: "survey \(id)", "delete takes the whole id (did you mean \(survey.id)?)")
+            }
+            try ContinueOptions.checkNobodyElseAsks(survey, force: force)
             try await store.deleteSurvey(id: id)
         }
         FileHandle.standardError.write(Data("converge: deleted survey \(id)\n".utf8))

@@ -28,7 +28,19 @@ struct SurveysList: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let surveys = try await storage.withStore { try await $0.surveys(limit: limit, offset: offset) }
+        if try storage.isMissingFile() {
+            FileHandle.standardError.write(Data("converge: no surveys yet (no database at \(try storage.location()))\n".utf8))
+            if format == .json { FileHandle.standardOutput.write(Data("[]\n".utf8)) }
+            return
+        }
+        // One more than asked, to tell whether there are more.
+        var surveys = try await storage.withStore { try await $0.surveys(limit: limit + 1, offset: offset) }
+        let more = surveys.count > limit
+        if more { surveys.removeLast() }
+        if surveys.isEmpty && offset == 0 { FileHandle.standardError.write(Data("converge: no surveys yet\n".utf8)) }
+        if more, format == .text {
+            FileHandle.standardError.write(Data("converge: more surveys: --offset \(offset + limit)\n".utf8))
+        }
         switch format {
         case .text:
             var out = ""

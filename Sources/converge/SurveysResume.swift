@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvergeAnalysis
 import ConvergeCore
 import ConvergeProviders
 import ConvergeRunner
@@ -22,6 +23,11 @@ struct ContinueOptions: ParsableArguments {
     @Flag(help: "No progress on standard error.")
     var quiet = false
 
+    @Flag(help: "Go on even though a process on another machine is marked as asking the survey (it has died).")
+    var force = false
+
+    @OptionGroup var matching: SimilarityOptions
+
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if let timeout, !(timeout > 0 && timeout <= 86_400) {
@@ -32,6 +38,7 @@ struct ContinueOptions: ParsableArguments {
     /// Runs every request of `loaded` that has no stored answer, then stores the analysis and writes the report.
     func run(_ loaded: SurveyArchive.Loaded, store: any SurveyStore, report: ReportOptions) async throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
+        let similarity = try matching.model()  // before any request: a damaged model fails here
         let members: [SurveyMember]
         do {
             members = try loaded.spec.members(directory: ProviderDirectory(config: configuration))
@@ -46,13 +53,34 @@ struct ContinueOptions: ParsableArguments {
         if let timeout { options.timeout = .milliseconds(Int((timeout * 1000).rounded())) }
         let runner = try SurveyRunner(members: members, options: options)
         let id = loaded.record.id
+        try Self.checkNobodyElseAsks(loaded.record, force: force)
+        guard try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: loaded.record.owner) else {
+            throw InputError(field: "survey \(id)", "another converge has just started asking it")
+        }
         try await store.setStatus(surveyID: id, .running)
         let journal = StoreJournal(store: store, surveyID: id, existing: loaded.requests, useCache: !noCache)
         FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
         let execution = SurveyExecution(runner: runner, survey: loaded.survey, rubric: try loaded.spec.parsedRubric(),
-                                        report: report, quiet: quiet,
+                                        analyzer: Analyzer(similarity: similarity), report: report, quiet: quiet,
                                         stored: (SurveyArchive(store: store), id, journal))
         try await execution.run()
+    }
+}
+
+extension ContinueOptions {
+    /// Refuses a survey that a live process is asking: both would send the same requests and pay twice.
+    static func checkNobodyElseAsks(_ survey: StoredSurvey, force: Bool) throws {
+        switch SurveyOwner.standing(of: survey.owner) {
+        case .free:
+            return
+        case .alive(let pid):
+            throw InputError(field: "survey \(survey.id)",
+                             "is being asked by process \(pid) on this machine; wait for it to end, or stop it first")
+        case .elsewhere(let host, let pid):
+            if force { return }
+            throw InputError(field: "survey \(survey.id)",
+                             "is being asked by process \(pid) on \(host); if that process is gone, add --force")
+        }
     }
 }
 

@@ -17,6 +17,17 @@ enum CLI {
         return repo.appendingPathComponent(".build/debug/converge")
     }()
 
+    /// This process's environment with no local embedding model to find (data directory and Hugging Face cache
+    /// pointed at an empty folder), so that `converge analyze` keeps its lexical default whatever the machine
+    /// has installed; tests of the embedding model pass `--similarity` and `installedModelEnvironment`.
+    static let isolatedEnvironment: [String: String] = {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("converge-no-models").path
+        return ProcessInfo.processInfo.environment.merging(["XDG_DATA_HOME": empty, "HF_HOME": empty]) { $1 }
+    }()
+
+    /// This process's environment as is (the installed all-MiniLM-L6-v2 is found).
+    static let installedModelEnvironment = ProcessInfo.processInfo.environment
+
     struct Result {
         var status: Int32
         var stdout: String
@@ -28,7 +39,7 @@ enum CLI {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        if let environment { process.environment = environment }
+        process.environment = environment ?? isolatedEnvironment
         process.currentDirectoryURL = directory ?? repo
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

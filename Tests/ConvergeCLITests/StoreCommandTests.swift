@@ -268,6 +268,62 @@ import Testing
         #expect(bad.status == 2 && bad.stderr.contains("invalid database URL"))
     }
 
+    /// Found by a fresh-user pass: resuming a survey that another process was still asking sent its requests
+    /// twice, and deleting it lost the answers that process was about to store.
+    @Test func aSurveyBeingAskedIsLeftToItsProcess() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("slow", [.answer("Slow but sure.", delay: 4)])
+        let db = try Database.sqlite.freshURL()
+        let env = environment(server, db: db)
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["ask", "Wait for it?", "-m", "openai/slow", "--quiet"]
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let store = try await openDB(db)
+        var id: String?
+        for _ in 0..<100 where id == nil {
+            id = try await store.surveys(limit: 1, offset: 0).first?.id
+            if id == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let surveyID = try #require(id)
+        for command in [["surveys", "resume", surveyID], ["surveys", "delete", surveyID], ["follow-up", surveyID, "More?"]] {
+            let result = try await CLI.run(command, environment: env)
+            #expect(result.status == 2, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("is being asked by process \(process.processIdentifier)"), "\(result.stderr)")
+        }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(server.requests(model: "slow").count == 1)
+        #expect(try await store.turns(surveyID: surveyID).count == 1)
+        #expect(try await store.survey(id: surveyID).owner == nil)
+        // Once its process has ended, the survey is anyone's again.
+        let resumed = try await CLI.run(["surveys", "resume", surveyID, "--quiet"], environment: env)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(server.requests(model: "slow").count == 1)
+        await store.close()
+    }
+
+    /// Found by a fresh-user pass: any command turned another program's SQLite file into a Converge database.
+    @Test func aSQLiteFileOfSomethingElseIsRefusedUntouched() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        let path = try CLI.temporaryFolder().appendingPathComponent("shop.sqlite").path
+        let make = try await Shell.run(["python3", "-c", """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1]); c.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+            c.execute("INSERT INTO customers VALUES (1, 'Ada')"); c.commit()
+            """, path], environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+        #expect(make.status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let result = try await CLI.run(["surveys", "list"], environment: environment(server, db: "sqlite:" + path))
+        #expect(result.status == 5 && result.stderr.contains("holds other tables (customers)"), "\(result.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
     /// A file the user cannot write: as root every file is writable, so the command runs as `nobody`.
     @Test func aReadOnlyDatabaseIsReportedAndLeftUnharmed() async throws {
         let server = try await ProviderTestServer.start()

@@ -187,3 +187,11 @@ import Testing
         #expect(try ConvergeConfig.load(environment: ["HOME": root.path], currentDirectory: root.path) == ConvergeConfig())
     }
 }
+
+/// Found by a fresh-user pass: a password in a base URL reached the stored request through the cache identity.
+@Test func theCacheIdentityHoldsNoCredentials() {
+    let endpoint = ProviderEndpoint(name: "openai", kind: .openAI, baseURL: "http://user:BasicSecret9@127.0.0.1:18080/v1")
+    #expect(endpoint.identity == "openai http://127.0.0.1:18080/v1")
+    let plain = ProviderEndpoint(name: "x", kind: .anthropic, baseURL: "https://api.example/v1/a@b")
+    #expect(plain.identity == "anthropic https://api.example/v1/a@b")
+}

@@ -36,7 +36,7 @@ import Testing
         var seen = ""
 
         // The report equals what `converge analyze --format json` prints, byte for byte.
-        let cli = try ServeProcess.runCLI(["analyze", Fixture.example.path, "--format", "json"])
+        let cli = try ServeProcess.runCLI(["analyze", Fixture.example.path, "--format", "json", "--similarity", "lexical"])
         #expect(cli.status == 0)
         let body = try JSONSerialization.data(withJSONObject: Fixture.exampleRequest())
         let ok = try await HTTP.send(base + "/v1/analyses", method: .POST, headers: ["Authorization": "Bearer \(Fixture.token)",

@@ -206,6 +206,27 @@ import Testing
         await fixture.close()
     }
 
+    @Test(arguments: TestDatabase.allCases)
+    func aSurveyAnotherLiveProcessAsksIsLeftAlone(_ database: TestDatabase) async throws {
+        let fixture = try await SurveyFixture.start(database)
+        try await fixture.app().test(.router) { client in
+            let created = try await post(client, "/v1/surveys", ["prompt": "Q?", "panel": ["openai/m"]])
+            let id = try #require(Fixture.object(created.body)?["id"] as? String)
+            await fixture.service.waitUntilIdle()
+            #expect(try await fixture.store.survey(id: id).owner == nil)  // released when the run ended
+            // PID 1 is alive on every host: as if `converge ask` or another server were asking it now.
+            let other = "\(ProcessInfo.processInfo.hostName):1"
+            #expect(try await fixture.store.claim(surveyID: id, owner: other, expected: nil))
+            let followUp = try await post(client, "/v1/surveys/\(id)/follow-ups", ["prompt": "More?"])
+            #expect(followUp.status == .conflict)
+            #expect(Fixture.error(followUp.body)?.message.contains("process 1") == true)
+            #expect(try await client.execute(uri: "/v1/surveys/\(id)", method: .delete).status == .conflict)
+            #expect(try await fixture.store.turns(surveyID: id).count == 1)
+            #expect(fixture.provider.requests.count == 1)
+        }
+        await fixture.close()
+    }
+
     @Test func unknownSurveysAre404() async throws {
         let fixture = try await SurveyFixture.start(.sqlite)
         try await fixture.app().test(.router) { client in

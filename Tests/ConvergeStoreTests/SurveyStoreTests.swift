@@ -105,7 +105,7 @@ import Testing
         await old.close()
 
         let upgraded = try await openStore(url)
-        #expect(try await upgraded.schemaVersion() == 2)
+        #expect(try await upgraded.schemaVersion() == 3)
         #expect(try await upgraded.survey(id: survey.id).prompt == survey.prompt)
         #expect(try await upgraded.requests(surveyID: survey.id).first?.response?.text == "from v1")
         try await upgraded.saveAnalysis(StoredAnalysis(surveyID: survey.id, turn: 0, engine: "v2", report: Data("{}".utf8)))
@@ -144,5 +144,23 @@ import Testing
         #expect(rows.count == 160)
         #expect(rows.allSatisfy { $0.state == .answered && $0.response?.text == "\($0.key.panelistID.dropFirst())/\($0.key.sample)" })
         await check.close()
+    }
+
+    /// Found by a fresh-user pass: a PostgreSQL restart during a survey used to hang the next write forever.
+    @Test(.enabled(if: PostgresTestCluster.unavailableReason == nil))
+    func aRestartedServerIsReconnectedTo() async throws {
+        // A cluster of its own: restarting the shared one would cut every other test's connections.
+        let cluster = try PostgresTestCluster()
+        defer { cluster.stop() }
+        let store = try await openStore(try DatabaseURL(parsing: cluster.url()))
+        let survey = sampleSurvey()
+        try await store.createSurvey(survey, turns: [survey.prompt])
+        try cluster.restart()
+        let key = StoredRequestKey(turn: 0, panelistID: "a", sample: 0)
+        try await store.recordAnswer(surveyID: survey.id, key: key, cacheKey: "k", request: sampleRequest,
+                                     response: StoredResponse(text: "after the restart", latencyMs: 1), attempts: 1,
+                                     fromCache: false)
+        #expect(try await store.requests(surveyID: survey.id).first?.response?.text == "after the restart")
+        await store.close()
     }
 }

@@ -1,0 +1,22 @@
+/// Turns sentences into unit-length vectors whose dot product is their semantic similarity (cosine).
+///
+/// ConvergeAnalysis only reads vectors through this protocol; `ConvergeEmbeddings` provides the native
+/// BERT-family implementation (all-MiniLM-L6-v2), so the analysis stays free of BLAS and file I/O.
+public protocol SentenceEncoder: Sendable {
+    /// Name of the model, for reports (`all-MiniLM-L6-v2`).
+    var modelName: String { get }
+    /// Length of every vector returned.
+    var dimension: Int { get }
+    /// One L2-normalised vector of `dimension` floats per text, in input order. An empty text gets the
+    /// encoding of an empty sentence (the model's special tokens only).
+    func encode(_ texts: [String]) -> [[Float]]
+}
+
+/// Dot product of two vectors of equal length (the cosine, for unit vectors).
+@inlinable
+public func dot(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count, "vectors of different lengths")
+    var s: Float = 0
+    for i in a.indices { s += a[i] * b[i] }
+    return s
+}

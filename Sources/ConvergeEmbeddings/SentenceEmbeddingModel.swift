@@ -1,0 +1,65 @@
+import ConvergeAnalysis
+import Foundation
+
+/// A sentence-transformers model of the BERT family (first all-MiniLM-L6-v2) loaded from a folder holding
+/// `config.json`, `tokenizer.json` and `model.safetensors` (and optionally `sentence_bert_config.json` for
+/// the maximum sequence length, 256 for all-MiniLM-L6-v2): tokenization, the encoder, mean pooling and L2
+/// normalisation, in batches.
+public struct SentenceEmbeddingModel: SentenceEncoder {
+    public let modelName: String
+    public let directory: String
+    public let tokenizer: WordPieceTokenizer
+    public let encoder: BertEncoder
+    /// Longest token sequence fed to the encoder, special tokens included; longer texts are truncated.
+    public let maxSequenceLength: Int
+    /// Sentences per forward pass.
+    public var batchSize: Int
+
+    public var dimension: Int { encoder.config.hiddenSize }
+
+    /// Loads the model in `directory`. Throws `EmbeddingModelError` naming the missing or damaged file.
+    public init(directory: String, name: String = "all-MiniLM-L6-v2", batchSize: Int = 64) throws {
+        self.directory = directory
+        self.modelName = name
+        self.batchSize = max(1, batchSize)
+        let url = URL(fileURLWithPath: directory)
+        let config = try BertConfig(path: url.appendingPathComponent("config.json").path)
+        tokenizer = try WordPieceTokenizer(path: url.appendingPathComponent("tokenizer.json").path)
+        let weightsPath = url.appendingPathComponent("model.safetensors").path
+        encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath))
+        guard tokenizer.vocabulary.count <= config.vocabSize,
+              tokenizer.vocabulary.values.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize })
+        else {
+            throw EmbeddingModelError.damaged(path: url.appendingPathComponent("tokenizer.json").path,
+                                              reason: "vocabulary ids exceed the model's vocab_size \(config.vocabSize)")
+        }
+        var maxLength = 256
+        let stConfig = url.appendingPathComponent("sentence_bert_config.json").path
+        if let data = FileManager.default.contents(atPath: stConfig) {
+            guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw EmbeddingModelError.damaged(path: stConfig, reason: "not a JSON object")
+            }
+            if let value = (root["max_seq_length"] as? NSNumber)?.intValue { maxLength = value }
+        }
+        maxSequenceLength = max(2, min(maxLength, config.maxPositions))
+    }
+
+    /// Token ids of `text` as the encoder sees it (`[CLS]`, pieces, `[SEP]`, truncated).
+    public func tokenIDs(_ text: String) -> [Int32] { tokenizer.encode(text, maxLength: maxSequenceLength) }
+
+    /// Unit vectors for `texts`, in input order. Texts are sorted by token count and encoded `batchSize` at a
+    /// time, so that each batch is padded only to its own longest text.
+    public func encode(_ texts: [String]) -> [[Float]] {
+        let ids = texts.map(tokenIDs)
+        let order = ids.indices.sorted { (ids[$0].count, $0) < (ids[$1].count, $1) }
+        var result = [[Float]](repeating: [], count: texts.count)
+        var start = 0
+        while start < order.count {
+            let chunk = Array(order[start..<min(start + batchSize, order.count)])
+            let vectors = encoder.embed(chunk.map { ids[$0] })
+            for (n, i) in chunk.enumerated() { result[i] = vectors[n] }
+            start += batchSize
+        }
+        return result
+    }
+}

@@ -1,0 +1,183 @@
+import ConvergeAnalysis
+import ConvergeEmbeddings
+import Foundation
+
+/// ArgKP (IBM Debater, Bar-Haim et al. 2020) as laid out in its readme: `arguments_SPLIT.csv`
+/// (arg_id,argument,topic,stance), `key_points_SPLIT.csv` (key_point_id,key_point,topic,stance) and
+/// `labels_SPLIT.csv` (arg_id,key_point_id,label).
+struct KPAData {
+    struct Text { var id: String; var text: String; var topic: String; var stance: String }
+    var arguments: [Text]
+    var keyPoints: [Text]
+    /// (arg_id, key_point_id) → matches.
+    var labels: [String: Bool]
+    /// Topic-and-stance groups: argument indices and key point indices.
+    var groups: [(arguments: [Int], keyPoints: [Int])]
+
+    static func labelKey(_ arg: String, _ kp: String) -> String { arg + "\u{1F}" + kp }
+
+    init(directory: String, split: String) throws {
+        func rows(_ name: String, _ columns: [String]) throws -> [[String]] {
+            let path = directory + "/\(name)_\(split).csv"
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw EvalError("\(path): cannot be read")
+            }
+            let table = CSV.parse(text)
+            guard let header = table.first else { throw EvalError("\(path): empty") }
+            let index = try columns.map { column in
+                guard let i = header.firstIndex(of: column) else { throw EvalError("\(path): no column \(column)") }
+                return i
+            }
+            return try table.dropFirst().enumerated().compactMap { n, row in
+                if row == [""] { return nil }
+                guard row.count == header.count else {
+                    throw EvalError("\(path):\(n + 2): \(row.count) fields, expected \(header.count)")
+                }
+                return index.map { row[$0] }
+            }
+        }
+        arguments = try rows("arguments", ["arg_id", "argument", "topic", "stance"]).map { Text(id: $0[0], text: $0[1], topic: $0[2], stance: $0[3]) }
+        keyPoints = try rows("key_points", ["key_point_id", "key_point", "topic", "stance"]).map { Text(id: $0[0], text: $0[1], topic: $0[2], stance: $0[3]) }
+        var labels: [String: Bool] = [:]
+        for row in try rows("labels", ["arg_id", "key_point_id", "label"]) {
+            labels[Self.labelKey(row[0], row[1])] = row[2] == "1"
+        }
+        self.labels = labels
+        var order: [String] = []
+        var byKey: [String: (arguments: [Int], keyPoints: [Int])] = [:]
+        for (i, a) in arguments.enumerated() {
+            let key = a.topic + "\u{1F}" + a.stance
+            if byKey[key] == nil { order.append(key); byKey[key] = ([], []) }
+            byKey[key]!.arguments.append(i)
+        }
+        for (i, k) in keyPoints.enumerated() { byKey[k.topic + "\u{1F}" + k.stance]?.keyPoints.append(i) }
+        groups = order.map { byKey[$0]! }
+    }
+}
+
+struct EvalError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// RFC 4180 CSV: quoted fields with doubled quotes, commas and newlines inside quotes.
+enum CSV {
+    static func parse(_ text: String) -> [[String]] {
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field = ""
+        var quoted = false
+        var iterator = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        func next() -> Unicode.Scalar? {
+            if let p = pending { pending = nil; return p }
+            return iterator.next()
+        }
+        while let c = next() {
+            if quoted {
+                if c == "\"" {
+                    if let n = next() {
+                        if n == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; pending = n }
+                    } else { quoted = false }
+                } else { field.unicodeScalars.append(c) }
+            } else if c == "\"" && field.isEmpty {
+                quoted = true
+            } else if c == "," {
+                row.append(field); field = ""
+            } else if c == "\n" || c == "\r" {
+                if c == "\r", let n = next(), n != "\n" { pending = n }
+                row.append(field); field = ""
+                rows.append(row); row = []
+            } else {
+                field.unicodeScalars.append(c)
+            }
+        }
+        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        return rows
+    }
+}
+
+/// Evidence for every (argument, key point) pair of each topic-and-stance group: embeddings of all texts and a
+/// TF-IDF space per group (arguments as statements, key points as items, the topic as prompt).
+struct KPAEvidence {
+    var data: KPAData
+    var argumentVectors: [[Float]]
+    var keyPointVectors: [[Float]]
+    /// For each group: evidence[a][k] for its arguments × key points (positions in the group).
+    var evidence: [[[MatchEvidence]]]
+
+    init(data: KPAData, encoder: (any SentenceEncoder)?) {
+        self.data = data
+        let argumentVectors: [[Float]], keyPointVectors: [[Float]]
+        if let encoder {
+            argumentVectors = encoder.encode(data.arguments.map(\.text))
+            keyPointVectors = encoder.encode(data.keyPoints.map(\.text))
+        } else {
+            argumentVectors = data.arguments.map { _ in [0] }
+            keyPointVectors = data.keyPoints.map { _ in [0] }
+        }
+        self.argumentVectors = argumentVectors
+        self.keyPointVectors = keyPointVectors
+        var evidence: [[[MatchEvidence]]] = []
+        for group in data.groups {
+            let space = LexicalSpace(statements: group.arguments.map { data.arguments[$0].text },
+                                     rubricItems: group.keyPoints.map { data.keyPoints[$0].text },
+                                     prompt: data.arguments[group.arguments[0]].topic)
+            evidence.append(group.arguments.indices.map { a in
+                let cosines = group.keyPoints.map { Double(dot(argumentVectors[group.arguments[a]], keyPointVectors[$0])) }
+                let lexical = group.keyPoints.indices.map { LexicalSpace.cosine(space.statements[a], space.rubricItems[$0]) }
+                let meanCosine = cosines.reduce(0, +) / Double(max(cosines.count, 1))
+                let meanLexical = lexical.reduce(0, +) / Double(max(lexical.count, 1))
+                return group.keyPoints.indices.map { k in
+                    MatchEvidence(cosine: cosines[k], lexicalCosine: lexical[k],
+                                  coverage: LexicalSpace.coverage(of: space.rubricItems[k], by: space.statements[a]),
+                                  meanCosine: meanCosine, meanLexicalCosine: meanLexical)
+                }
+            })
+        }
+        self.evidence = evidence
+    }
+
+    /// Scores `{arg_id: {key_point_id: score}}` for a scoring function of the evidence.
+    func predictions(_ score: (MatchEvidence) -> Double) -> [String: [String: Double]] {
+        var result: [String: [String: Double]] = [:]
+        for (g, group) in data.groups.enumerated() {
+            for (a, arg) in group.arguments.enumerated() {
+                var scores: [String: Double] = [:]
+                for (k, kp) in group.keyPoints.enumerated() { scores[data.keyPoints[kp].id] = score(evidence[g][a][k]) }
+                result[data.arguments[arg].id] = scores
+            }
+        }
+        return result
+    }
+
+    /// mAP of predictions against the labels (`KeyPointMatchingMetric`).
+    static func score(_ predictions: [String: [String: Double]], data: KPAData) -> (strict: Double, relaxed: Double) {
+        let groups = data.groups.map { group in
+            group.arguments.map { a -> KeyPointMatchingMetric.Choice in
+                let id = data.arguments[a].id
+                guard let scores = predictions[id], let best = scores.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }) else {
+                    return .init(score: -Double.infinity, label: false)
+                }
+                return .init(score: best.value, label: data.labels[KPAData.labelKey(id, best.key)])
+            }
+        }
+        return KeyPointMatchingMetric.meanAveragePrecision(groups)
+    }
+}
+
+/// The ways `kpa-predict` can score a pair.
+enum KPASimilarity: String, CaseIterable {
+    case lexical, embedding, average, hybrid
+
+    var needsEncoder: Bool { self != .lexical }
+
+    func scorer(matcher: KeyPointMatcher) -> (MatchEvidence) -> Double {
+        switch self {
+        case .lexical: return { $0.lexicalCosine }
+        case .embedding: return { $0.cosine }
+        case .average: return { ($0.cosine + $0.lexicalCosine) / 2 }
+        case .hybrid: return { matcher.score($0) }
+        }
+    }
+}

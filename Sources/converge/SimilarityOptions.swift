@@ -1,0 +1,35 @@
+import ArgumentParser
+import ConvergeAnalysis
+import ConvergeCore
+import ConvergeEmbeddings
+
+/// `--similarity lexical|embedding|hybrid`: how statements are matched. Without it, hybrid when the
+/// all-MiniLM-L6-v2 model is installed (`converge models install minilm`), lexical otherwise.
+struct SimilarityOptions: ParsableArguments {
+    @Option(help: """
+        How statements are matched: lexical (TF-IDF words), embedding (MiniLM sentence embeddings) or hybrid \
+        (both, weighed by the learned matcher). Default: hybrid when the model is installed, else lexical.
+        """)
+    var similarity: String?
+
+    func validate() throws {
+        if let similarity, !["lexical", "embedding", "hybrid"].contains(similarity) {
+            throw ValidationError("--similarity must be lexical, embedding or hybrid, not \(similarity)")
+        }
+    }
+
+    /// The model to analyse with. Throws `InputError` (exit 2) when an embedding model is asked for, or found,
+    /// but is missing or damaged.
+    func model() throws -> any SimilarityModel {
+        let store = ModelStore()
+        let choice = similarity ?? (store.locate() != nil ? "hybrid" : "lexical")
+        if choice == "lexical" { return LexicalSimilarity() }
+        let encoder: SentenceEmbeddingModel
+        do {
+            encoder = try store.load()
+        } catch let error as EmbeddingModelError {
+            throw InputError("--similarity \(choice): \(error.description)")
+        }
+        return choice == "embedding" ? EmbeddingSimilarity(encoder: encoder) : HybridSimilarity(encoder: encoder)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+/// `converge analyze --similarity` and `converge models install` through the real binary.
+@Suite(.serialized) struct SimilarityCommandTests {
+    /// The all-MiniLM-L6-v2 that scripts/test installs into the default data directory.
+    static let installed: String? = {
+        let env = ProcessInfo.processInfo.environment
+        let base = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (env["HOME"] ?? NSHomeDirectory()) + "/.local/share"
+        let dir = base + "/converge/models/all-MiniLM-L6-v2"
+        return FileManager.default.fileExists(atPath: dir + "/model.safetensors") ? dir : nil
+    }()
+    static let available = installed != nil || ProcessInfo.processInfo.environment["CI"] == "true"
+
+    func similarity(_ result: CLI.Result) throws -> String? {
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return (json?["analysis"] as? [String: Any])?["similarity"] as? String
+    }
+
+    @Test func withoutTheModelTheDefaultIsLexicalAndEmbeddingIsAnInputError() throws {
+        let result = try CLI.run(["analyze", CLI.example, "-f", "json"])
+        #expect(result.status == 0)
+        #expect(try similarity(result) == "lexical")
+        let missing = try CLI.run(["analyze", CLI.example, "--similarity", "embedding"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("converge models install minilm"), "\(missing.stderr)")
+        let bad = try CLI.run(["analyze", CLI.example, "--similarity", "semantic"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("lexical, embedding or hybrid"))
+        let listed = try CLI.run(["models"])
+        #expect(listed.status == 0)
+        #expect(listed.stdout.contains("all-MiniLM-L6-v2: not installed"))
+    }
+
+    @Test(.enabled(if: available, "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (scripts/test installs it)"))
+    func installedModelMakesHybridTheDefault() throws {
+        _ = try #require(Self.installed, "all-MiniLM-L6-v2 must be installed")
+        let result = try CLI.run(["analyze", CLI.example, "-f", "json"], environment: CLI.installedModelEnvironment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try similarity(result) == "hybrid")
+        let lexical = try CLI.run(["analyze", CLI.example, "-f", "json", "--similarity", "lexical"],
+                                  environment: CLI.installedModelEnvironment)
+        #expect(try similarity(lexical) == "lexical")
+        let embedding = try CLI.run(["analyze", CLI.example, "-f", "json", "--similarity", "embedding"],
+                                    environment: CLI.installedModelEnvironment)
+        #expect(try similarity(embedding) == "embedding")
+    }
+
+    @Test(.enabled(if: available, "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (scripts/test installs it)"))
+    func installFromAFolderAndDamagedModelIsAClearError() throws {
+        let source = try #require(Self.installed, "all-MiniLM-L6-v2 must be installed")
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("converge-cli-models-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var env = CLI.isolatedEnvironment
+        env["XDG_DATA_HOME"] = data
+        let install = try CLI.run(["models", "install", "minilm", "--from", source], environment: env)
+        #expect(install.status == 0, "\(install.stderr)")
+        #expect(install.stdout.contains("installed all-MiniLM-L6-v2 at \(data)/converge/models/all-MiniLM-L6-v2"))
+        #expect(try CLI.run(["models", "list"], environment: env).stdout.contains("\(data)/converge/models/all-MiniLM-L6-v2"))
+        let unknown = try CLI.run(["models", "install", "bert-large", "--from", source], environment: env)
+        #expect(unknown.status == 2)
+        let nowhere = try CLI.run(["models", "install", "minilm", "--from", "/nonexistent/model"], environment: env)
+        #expect(nowhere.status == 2)
+        #expect(nowhere.stderr.contains("/nonexistent/model: no such file or folder"))
+
+        // Damage the installed weights: analysis stops with an error naming the file, no crash, no report.
+        let weights = data + "/converge/models/all-MiniLM-L6-v2/model.safetensors"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: weights))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: weights))
+        let damaged = try CLI.run(["analyze", CLI.example, "-f", "json"], environment: env)
+        #expect(damaged.status == 2)
+        #expect(damaged.stderr.contains("model.safetensors"), "\(damaged.stderr)")
+        #expect(damaged.stdout.isEmpty)
+    }
+}

@@ -1,0 +1,72 @@
+import ConvergeEmbeddings
+import Foundation
+import Testing
+
+/// The native encoder against an independent reference: Hugging Face `tokenizers` (Rust) and a numpy float64
+/// forward pass (scripts/minilm-reference.py), on sentences of the three corpora plus edge cases.
+@Suite(.serialized, .enabled(if: InstalledModel.available, InstalledModel.skipReason))
+struct EncoderTests {
+    struct Fixture: Decodable {
+        struct Item: Decodable { var text: String; var ids: [Int32]; var embedding: String }
+        var items: [Item]
+        var made_by: String
+
+        func vector(_ item: Item) -> [Float] {
+            let data = Data(base64Encoded: item.embedding)!
+            return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        }
+    }
+
+    static let fixture: Fixture = {
+        let data = try! Data(contentsOf: Paths.fixtures.appendingPathComponent("minilm-reference.json"))
+        return try! JSONDecoder().decode(Fixture.self, from: data)
+    }()
+
+    @Test func tokenIDsEqualHuggingFaceTokenizers() throws {
+        let model = try #require(InstalledModel.model, "all-MiniLM-L6-v2 must be installed")
+        #expect(Self.fixture.items.count >= 200)
+        var mismatches: [String] = []
+        for item in Self.fixture.items where model.tokenIDs(item.text) != item.ids {
+            mismatches.append(item.text.prefix(60) + ": \(model.tokenizer.tokens(item.text).prefix(20))")
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) differ: \(mismatches.prefix(5))")
+        // The long answer is truncated to 256 tokens, [CLS] and [SEP] included.
+        #expect(Self.fixture.items.map(\.ids.count).max() == 256)
+    }
+
+    @Test func embeddingsEqualTheReference() throws {
+        let model = try #require(InstalledModel.model, "all-MiniLM-L6-v2 must be installed")
+        let texts = Self.fixture.items.map(\.text)
+        let vectors = model.encode(texts)
+        var worst: (Float, String) = (1, "")
+        for (item, vector) in zip(Self.fixture.items, vectors) {
+            #expect(vector.count == 384)
+            let cosine = zip(vector, Self.fixture.vector(item)).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            if cosine < worst.0 { worst = (cosine, item.text) }
+        }
+        print("minimum cosine to the reference over \(texts.count) sentences: \(worst.0)")
+        #expect(worst.0 >= 0.999, "worst: \(worst.1.prefix(80))")
+    }
+
+    @Test func batchingDoesNotChangeVectors() throws {
+        let model = try #require(InstalledModel.model, "all-MiniLM-L6-v2 must be installed")
+        let texts = Array(Self.fixture.items.map(\.text).prefix(40))
+        let batched = model.encode(texts)
+        var single = model
+        single.batchSize = 1
+        let alone = single.encode(texts)
+        for (a, b) in zip(batched, alone) {
+            #expect(zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 } > 0.99999)
+        }
+    }
+
+    @Test func paraphrasesAreCloserThanUnrelatedSentences() throws {
+        let model = try #require(InstalledModel.model, "all-MiniLM-L6-v2 must be installed")
+        let v = model.encode(["mentorship of junior engineers", "guiding junior developers",
+                              "caching strategies for databases"])
+        let para = zip(v[0], v[1]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        let unrelated = zip(v[0], v[2]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        #expect(para > 0.5)
+        #expect(para > unrelated + 0.3)
+    }
+}
