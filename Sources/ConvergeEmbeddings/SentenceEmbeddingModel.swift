@@ -47,11 +47,17 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
     /// Token ids of `text` as the encoder sees it (`[CLS]`, pieces, `[SEP]`, truncated).
     public func tokenIDs(_ text: String) -> [Int32] { tokenizer.encode(text, maxLength: maxSequenceLength) }
 
-    /// Unit vectors for `texts`, in input order. Texts are sorted by token count and encoded `batchSize` at a
-    /// time, so that each batch is padded only to its own longest text.
+    /// Unit vectors for `texts`, in input order. Texts are sorted by token count (then token ids) and encoded
+    /// `batchSize` at a time, so that each batch is padded only to its own longest text.
     public func encode(_ texts: [String]) -> [[Float]] {
         let ids = texts.map(tokenIDs)
-        let order = ids.indices.sorted { (ids[$0].count, $0) < (ids[$1].count, $1) }
+        // Batches are made by token count, then by token ids: a text's batch mates (and so its float rounding)
+        // do not depend on the order of `texts`.
+        let order = ids.indices.sorted { l, r in
+            if ids[l].count != ids[r].count { return ids[l].count < ids[r].count }
+            if ids[l] != ids[r] { return ids[l].lexicographicallyPrecedes(ids[r]) }
+            return l < r
+        }
         var result = [[Float]](repeating: [], count: texts.count)
         var start = 0
         while start < order.count {

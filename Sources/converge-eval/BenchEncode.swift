@@ -12,9 +12,27 @@ struct BenchEncode: ParsableCommand {
     @Option(help: "ArgKP folder (its arguments_dev.csv are the sentences).") var argkp = "../shared/corpus/argkp"
     @Option(help: "Sentences to encode.") var sentences = 932
     @Option(help: "Batch size.") var batch = 64
-    @Option(help: "Reference script (empty skips it).") var reference = "scripts/minilm-reference.py"
+    @Option(help: "Reference script (empty skips it; a relative path is looked for in the current folder, then in the package).")
+    var reference = "scripts/minilm-reference.py"
+
+    /// The package root, from this source file's place in it (Sources/converge-eval/BenchEncode.swift).
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// `reference` as found: as given when it exists, else (relative) under the package root. Throws
+    /// `EvalError` naming both places when it is in neither.
+    static func resolveReference(_ reference: String) throws -> String {
+        if FileManager.default.fileExists(atPath: reference) { return reference }
+        let inPackage = packageRoot + "/" + reference
+        if !reference.hasPrefix("/"), FileManager.default.fileExists(atPath: inPackage) { return inPackage }
+        throw EvalError("reference script \(reference) not found (looked in \(FileManager.default.currentDirectoryPath)"
+                        + (reference.hasPrefix("/") ? "" : " and \(packageRoot)") + "); pass --reference PATH, or --reference '' to skip it")
+    }
 
     func run() throws {
+        guard batch >= 1 else { throw EvalError("--batch must be at least 1, not \(batch)") }
+        guard sentences >= 1 else { throw EvalError("--sentences must be at least 1, not \(sentences)") }
+        let script = reference.isEmpty ? "" : try Self.resolveReference(reference)
         let data = try KPAData(directory: argkp, split: "dev")
         let texts = Array(data.arguments.map(\.text).prefix(sentences))
         let model = try loadEncoder(batchSize: batch)
@@ -24,10 +42,10 @@ struct BenchEncode: ParsableCommand {
         let (_, seconds) = Measure.time { model.encode(texts) }
         let native = Double(texts.count) / seconds
         print(String(format: "native    sentences/s=%.1f  (%.2f s)  peak RSS %.0f MiB", native, seconds, Measure.peakRSSMiB()))
-        guard !reference.isEmpty else { return }
+        guard !script.isEmpty else { return }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", reference, "--bench", String(texts.count), model.directory, argkp, String(batch)]
+        process.arguments = ["python3", script, "--bench", String(texts.count), model.directory, argkp, String(batch)]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

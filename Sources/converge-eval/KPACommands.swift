@@ -10,7 +10,7 @@ func loadEncoder(batchSize: Int = 64) throws -> SentenceEmbeddingModel {
     do {
         return try ModelStore().load(batchSize: batchSize)
     } catch let error as EmbeddingModelError {
-        throw ValidationError(error.description)
+        throw EvalError(error.description)
     }
 }
 
@@ -28,7 +28,7 @@ struct KPAPredict: ParsableCommand {
 
     func run() throws {
         guard let kind = KPASimilarity(rawValue: similarity) else {
-            throw ValidationError("--similarity must be one of \(KPASimilarity.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw EvalError("--similarity must be one of \(KPASimilarity.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let data = try KPAData(directory: dataDir, split: split)
         let evidence = KPAEvidence(data: data, encoder: kind.needsEncoder ? try loadEncoder() : nil)
@@ -54,13 +54,18 @@ struct KPAScore: ParsableCommand {
     func run() throws {
         let data = try KPAData(directory: dataDir, split: split)
         guard let bytes = FileManager.default.contents(atPath: predictions) else {
-            throw ValidationError("\(predictions): cannot be read")
+            throw EvalError("\(predictions): cannot be read")
         }
         let decoded: [String: [String: Double]]
         do {
             decoded = try JSONDecoder().decode([String: [String: Double]].self, from: bytes)
         } catch {
-            throw ValidationError("\(predictions): not {arg_id: {key_point_id: score}} (\(error))")
+            throw EvalError("\(predictions): not {arg_id: {key_point_id: score}} (\(error))")
+        }
+        let problems = data.problems(with: decoded)
+        guard problems.isEmpty else {
+            throw EvalError("\(predictions): not scored: " + problems.prefix(5).joined(separator: "; ")
+                            + (problems.count > 5 ? "; and \(problems.count - 5) more" : ""))
         }
         let map = KPAEvidence.score(decoded, data: data)
         print(String(format: "mAP strict=%.3f relaxed=%.3f", map.strict, map.relaxed))

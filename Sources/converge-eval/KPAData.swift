@@ -16,7 +16,49 @@ struct KPAData {
 
     static func labelKey(_ arg: String, _ kp: String) -> String { arg + "\u{1F}" + kp }
 
+    /// Splits `directory` holds: the SPLIT of every `arguments_SPLIT.csv`, sorted.
+    static func splits(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("arguments_") && $0.hasSuffix(".csv") }
+            .map { String($0.dropFirst("arguments_".count).dropLast(".csv".count)) }.sorted()
+    }
+
+    /// Why `predictions` cannot be scored against this split (empty when it can): arguments or key points
+    /// it names that the split does not have, key points of another topic or stance than their argument, and
+    /// arguments of the split it leaves out (mAP over part of the arguments is not the track's mAP).
+    func problems(with predictions: [String: [String: Double]]) -> [String] {
+        let argumentIndex = Dictionary(arguments.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let keyPointIndex = Dictionary(keyPoints.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var problems: [String] = []
+        for argument in predictions.keys.sorted() {
+            guard let a = argumentIndex[argument] else { problems.append("unknown argument \(argument)"); continue }
+            for keyPoint in predictions[argument]!.keys.sorted() {
+                guard let k = keyPointIndex[keyPoint] else {
+                    problems.append("unknown key point \(keyPoint) (for \(argument))")
+                    continue
+                }
+                if (keyPoints[k].topic, keyPoints[k].stance) != (arguments[a].topic, arguments[a].stance) {
+                    problems.append("key point \(keyPoint) is of another topic or stance than argument \(argument)")
+                }
+            }
+        }
+        let missing = arguments.map(\.id).filter { predictions[$0] == nil }
+        if !missing.isEmpty {
+            problems.append("covers \(arguments.count - missing.count) of \(arguments.count) arguments (missing "
+                            + missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? ", ..." : "") + ")")
+        }
+        return problems
+    }
+
     init(directory: String, split: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw EvalError("\(directory): no such folder (expected an ArgKP folder with arguments_SPLIT.csv, key_points_SPLIT.csv, labels_SPLIT.csv)")
+        }
+        let splits = Self.splits(in: directory)
+        guard splits.contains(split) else {
+            throw EvalError("unknown split `\(split)`; \(directory) has " + (splits.isEmpty ? "no arguments_SPLIT.csv" : splits.joined(separator: ", ")))
+        }
         func rows(_ name: String, _ columns: [String]) throws -> [[String]] {
             let path = directory + "/\(name)_\(split).csv"
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {

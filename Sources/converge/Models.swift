@@ -34,7 +34,7 @@ struct ModelsInstall: ParsableCommand {
 
     func run() throws {
         guard let name = ModelStore.aliases[model.lowercased()] else {
-            throw ValidationError("unknown model \(model); known: minilm")
+            throw InputError("unknown model `\(model)` (known: minilm)")
         }
         let store = ModelStore()
         var source = from
@@ -64,6 +64,8 @@ struct ModelsInstall: ParsableCommand {
             print("installed \(name) at \(path)")
         } catch let error as EmbeddingModelError {
             throw InputError(error.description)
+        } catch {
+            throw InputError("cannot install \(name) into \(store.modelsDirectory): \((error as NSError).localizedDescription)")
         }
     }
 }
@@ -124,9 +126,13 @@ struct ModelsList: ParsableCommand {
         }
         let store = ModelStore()
         print("\nlocal embedding model:")
-        if let path = store.locate() {
+        switch store.installation() {
+        case let .installed(path):
             print("  \(ModelStore.miniLM): \(path) (analyze uses --similarity hybrid by default)")
-        } else {
+        case let .damaged(path, missing):
+            print("  \(ModelStore.miniLM): damaged: \(missing) missing in \(path) (`converge models install minilm` "
+                  + "to repair it; until then analyze needs --similarity lexical)")
+        case .notInstalled:
             print("  \(ModelStore.miniLM): not installed (`converge models install minilm`; analyze uses lexical matching)")
         }
     }

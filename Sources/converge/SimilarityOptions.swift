@@ -22,13 +22,15 @@ struct SimilarityOptions: ParsableArguments {
     /// but is missing or damaged.
     func model() throws -> any SimilarityModel {
         let store = ModelStore()
-        let choice = similarity ?? (store.locate() != nil ? "hybrid" : "lexical")
+        // A damaged install is an error, not a silent fall-back to lexical matching.
+        let choice = similarity ?? (store.installation() == .notInstalled ? "lexical" : "hybrid")
         if choice == "lexical" { return LexicalSimilarity() }
         let encoder: SentenceEmbeddingModel
         do {
             encoder = try store.load()
         } catch let error as EmbeddingModelError {
-            throw InputError("--similarity \(choice): \(error.description)")
+            throw InputError(similarity == nil ? "the embedding model for the default hybrid matching: \(error.description)"
+                             : "--similarity \(choice): \(error.description)")
         }
         return choice == "embedding" ? EmbeddingSimilarity(encoder: encoder) : HybridSimilarity(encoder: encoder)
     }

@@ -72,4 +72,49 @@ import Testing
         #expect(damaged.stderr.contains("model.safetensors"), "\(damaged.stderr)")
         #expect(damaged.stdout.isEmpty)
     }
+
+    /// A model folder that exists but lacks a file is an input error for the default analysis (not a silent
+    /// fall-back to lexical), and `models` calls it damaged.
+    @Test func incompleteInstalledModelIsAnErrorAndListedAsDamaged() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("converge-cli-partial-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let folder = data + "/converge/models/all-MiniLM-L6-v2"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: folder + "/model.safetensors"))
+        var env = CLI.isolatedEnvironment
+        env["XDG_DATA_HOME"] = data
+        let result = try CLI.run(["analyze", CLI.example, "-f", "json"], environment: env)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("\(folder)/tokenizer.json: missing"), "\(result.stderr)")
+        #expect(result.stderr.contains("converge models install minilm"))
+        #expect(result.stderr.contains("--similarity lexical"))
+        #expect(!result.stderr.contains("--similarity hybrid:"))
+        let listed = try CLI.run(["models"], environment: env)
+        #expect(listed.status == 0)
+        #expect(listed.stdout.contains("all-MiniLM-L6-v2: damaged: tokenizer.json missing"), "\(listed.stdout)")
+        let lexical = try CLI.run(["analyze", CLI.example, "-f", "json", "--similarity", "lexical"], environment: env)
+        #expect(lexical.status == 0)
+    }
+
+    /// A data directory that is not a folder, and an unknown model name, are input errors (exit 2) with a
+    /// plain message.
+    @Test func installIntoANonFolderOrOfAnUnknownModelIsAClearInputError() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("converge-cli-notdir-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: data))
+        let source = FileManager.default.temporaryDirectory.appendingPathComponent("converge-cli-src-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        var env = CLI.isolatedEnvironment
+        env["XDG_DATA_HOME"] = data
+        let result = try CLI.run(["models", "install", "minilm", "--from", source], environment: env)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("converge: error: \(data): cannot install the model here (not a folder)"), "\(result.stderr)")
+        #expect(!result.stderr.contains("NSCocoaErrorDomain"))
+        let unknown = try CLI.run(["models", "install", "bert"], environment: env)
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("converge: error: unknown model `bert` (known: minilm)"), "\(unknown.stderr)")
+    }
 }

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// `converge-eval` input errors through the real binary: `converge-eval: error: ...`, exit 2, no usage dump.
+@Suite(.serialized) struct EvalCommandTests {
+    static let binary = CLI.binary.deletingLastPathComponent().appendingPathComponent("converge-eval")
+
+    func eval(_ arguments: [String], in directory: URL? = nil) throws -> CLI.Result {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        process.environment = CLI.isolatedEnvironment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                          stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// A two-topic ArgKP dev split: a1, a2 (topic T, pro) with k1; a3 (topic U, con) with k2.
+    static func argkp() throws -> URL {
+        try CLI.temporaryFolder([
+            "arguments_dev.csv": Data("arg_id,argument,topic,stance\na1,one,T,1\na2,two,T,1\na3,three,U,-1\n".utf8),
+            "key_points_dev.csv": Data("key_point_id,key_point,topic,stance\nk1,kp one,T,1\nk2,kp two,U,-1\n".utf8),
+            "labels_dev.csv": Data("arg_id,key_point_id,label\na1,k1,1\na2,k1,0\na3,k2,1\n".utf8),
+        ])
+    }
+
+    func score(_ predictions: String, split: String = "dev") throws -> CLI.Result {
+        let data = try Self.argkp()
+        let preds = data.appendingPathComponent("preds.json")
+        try Data(predictions.utf8).write(to: preds)
+        return try eval(["kpa-score", data.path, split, preds.path])
+    }
+
+    @Test func kpaScoreRefusesPredictionsItCannotScore() throws {
+        let whole = try score(#"{"a1": {"k1": 0.9}, "a2": {"k1": 0.1}, "a3": {"k2": 0.8}}"#)
+        #expect(whole.status == 0, "\(whole.stderr)")
+        #expect(whole.stdout.contains("mAP strict="))
+        for (preds, message) in [
+            (#"{"a1": {"kx": 0.9}, "a2": {"k1": 0.1}, "a3": {"k2": 0.8}}"#, "unknown key point kx"),
+            (#"{"a1": {"k2": 0.9}, "a2": {"k1": 0.1}, "a3": {"k2": 0.8}}"#, "key point k2 is of another topic or stance than argument a1"),
+            (#"{"a1": {"k1": 0.9}}"#, "covers 1 of 3 arguments"),
+        ] {
+            let result = try score(preds)
+            #expect(result.status == 2, "\(preds): \(result.stdout)")
+            #expect(result.stderr.hasPrefix("converge-eval: error: "), "\(result.stderr)")
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+            #expect(!result.stdout.contains("mAP"))
+        }
+        for split in ["test", "DEV"] {
+            let result = try score("{}", split: split)
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("unknown split `\(split)`"), "\(result.stderr)")
+            #expect(result.stderr.contains("has dev"), "\(result.stderr)")
+        }
+        let noFolder = try eval(["kpa-score", "/nonexistent/argkp", "dev", "/nonexistent/preds.json"])
+        #expect(noFolder.status == 2)
+        #expect(noFolder.stderr.hasPrefix("converge-eval: error: /nonexistent/argkp: no such folder"), "\(noFolder.stderr)")
+        #expect(!noFolder.stderr.contains("USAGE"))
+        let data = try Self.argkp()
+        let noPreds = try eval(["kpa-score", data.path, "dev", "/nonexistent/preds.json"])
+        #expect(noPreds.status == 2)
+        #expect(noPreds.stderr.hasPrefix("converge-eval: error: /nonexistent/preds.json: cannot be read"), "\(noPreds.stderr)")
+    }
+
+    @Test func benchEncodeRefusesBadSizesAndAMissingReference() throws {
+        for (arguments, message) in [
+            (["--batch", "0"], "--batch must be at least 1, not 0"),
+            (["--batch=-5"], "--batch must be at least 1, not -5"),
+            (["--sentences", "0"], "--sentences must be at least 1, not 0"),
+            (["--reference", "scripts/no-such-reference.py"], "reference script scripts/no-such-reference.py not found"),
+        ] {
+            let result = try eval(["bench", "encode"] + arguments, in: FileManager.default.temporaryDirectory)
+            #expect(result.status == 2, "\(arguments): \(result.stdout) \(result.stderr)")
+            #expect(result.stderr.hasPrefix("converge-eval: error: "), "\(result.stderr)")
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+        }
+    }
+}

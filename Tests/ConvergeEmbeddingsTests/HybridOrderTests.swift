@@ -1,0 +1,43 @@
+import ConvergeAnalysis
+import ConvergeCore
+import ConvergeEmbeddings
+import Foundation
+import Testing
+
+/// Hybrid key points do not depend on the order the answers come in (the order of answer files): the same
+/// answers analysed in two orders give the same key points, as sets of (panelist, quote) evidence.
+@Suite(.serialized, .enabled(if: InstalledModel.available, InstalledModel.skipReason))
+struct HybridOrderTests {
+    struct Output: Decodable { var instruction: String; var output: String }
+    static let models = ["claude-3-5-sonnet-20240620", "gpt-4o-2024-05-13", "Meta-Llama-3.1-405B-Instruct-Turbo",
+                         "mistral-large-2402", "Qwen2-72B-Instruct"]
+
+    /// AlpacaEval prompt `p` (../shared/corpus/alpaca-eval, read in place), answers in `order`.
+    static func input(prompt p: Int, order: [Int]) throws -> AnalysisInput {
+        let corpus = ProcessInfo.processInfo.environment["CONVERGE_CORPUS"].map { URL(fileURLWithPath: $0) }
+            ?? Paths.repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+        let outputs = try models.map { model in
+            try JSONDecoder().decode([Output].self, from: Data(contentsOf: corpus.appendingPathComponent("alpaca-eval/\(model).json")))
+        }
+        return AnalysisInput(prompt: outputs[0][p].instruction,
+                             answers: order.map { Answer(panelist: Panelist(id: models[$0]), text: outputs[$0][p].output) },
+                             rubric: nil)
+    }
+
+    struct Quote: Hashable { var panelist: String; var quote: String }
+    static func keyPoints(_ report: Report) -> Set<Set<Quote>> {
+        Set(report.keyPoints.map { Set($0.evidence.map { Quote(panelist: $0.panelist, quote: $0.quote) }) })
+    }
+
+    @Test(arguments: [3, 0, 32])
+    func keyPointsDoNotDependOnAnswerOrder(prompt: Int) throws {
+        let model = try #require(InstalledModel.model, "all-MiniLM-L6-v2 must be installed")
+        let analyzer = Analyzer(similarity: HybridSimilarity(encoder: model))
+        let forward = analyzer.analyze(try Self.input(prompt: prompt, order: [0, 1, 2, 3, 4]))
+        for order in [[4, 3, 2, 1, 0], [2, 0, 4, 1, 3]] {
+            let other = analyzer.analyze(try Self.input(prompt: prompt, order: order))
+            #expect(other.keyPoints.count == forward.keyPoints.count, "prompt \(prompt), order \(order)")
+            #expect(Self.keyPoints(other) == Self.keyPoints(forward), "prompt \(prompt), order \(order)")
+        }
+    }
+}
