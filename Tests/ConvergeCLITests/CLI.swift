@@ -34,10 +34,11 @@ enum CLI {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil) throws
-        -> Result {
+    /// Runs `executable` (the `converge` binary unless told otherwise) with `arguments`.
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil,
+                    executable: URL = binary) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = environment ?? isolatedEnvironment
         process.currentDirectoryURL = directory ?? repo
@@ -58,11 +59,11 @@ enum CLI {
 
     /// `run` on a thread of its own, so that waiting for the child never holds one of the few threads of
     /// Swift's cooperative pool (the loopback test servers need them to answer the child).
-    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil) async throws
-        -> Result {
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil,
+                    executable: URL = binary) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
-                continuation.resume(with: Result_(catching: { try run(arguments, in: directory, environment: environment) }))
+                continuation.resume(with: Result_(catching: { try run(arguments, in: directory, environment: environment, executable: executable) }))
             }.start()
         }
     }

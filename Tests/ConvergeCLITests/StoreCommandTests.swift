@@ -350,31 +350,10 @@ import Testing
     }
 }
 
-/// Runs any command (not only the converge binary), waiting on a thread of its own.
+/// Runs any command found in PATH (not only the converge binary), in /tmp.
 enum Shell {
     static func run(_ command: [String], environment: [String: String]) async throws -> CLI.Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Swift.Result {
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                    process.arguments = command
-                    process.environment = environment
-                    process.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
-                    let err = Pipe(), out = Pipe()
-                    process.standardError = err
-                    process.standardOutput = out
-                    try process.run()
-                    let errData = LockedData()
-                    let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-                    reader.start()
-                    let outData = out.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    while !errData.isSet { usleep(1_000) }
-                    return CLI.Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                                      stderr: String(decoding: errData.get(), as: UTF8.self))
-                })
-            }.start()
-        }
+        try await CLI.run(command, in: URL(fileURLWithPath: "/tmp"), environment: environment,
+                          executable: URL(fileURLWithPath: "/usr/bin/env"))
     }
 }
