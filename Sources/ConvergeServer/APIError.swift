@@ -54,7 +54,9 @@ public struct APIError: Error, Sendable, Equatable {
         case 406: "not_acceptable"
         case 413: "payload_too_large"
         case 415: "unsupported_media_type"
+        case 421: "misdirected_request"
         case 422: "unprocessable"
+        case 429: "too_many_requests"
         case 500...: "internal"
         default: "error"
         }

@@ -50,20 +50,8 @@ extension APIHandler {
     }
 
     func getSurveyReport(_ input: Operations.GetSurveyReport.Input) async throws -> Operations.GetSurveyReport.Output {
-        let service = try surveys
-        let loaded = try await service.load(input.path.id)
         let format = ReportFormat(rawValue: input.query.format?.rawValue ?? "json") ?? .json
-        let stored: Report?
-        do {
-            stored = try await SurveyArchive(store: service.store).latestReport(loaded.record.id)
-        } catch {
-            throw APIError.store(error, logger: service.logger)
-        }
-        guard var report = stored else {
-            throw APIError(.conflict, code: "conflict",
-                           "survey \(loaded.record.id) has no report yet (status \(loaded.record.status.rawValue))")
-        }
-        if loaded.spec.blind == true { report = report.blinded() }
+        let report = try await surveys.report(input.path.id)
         let body: Operations.GetSurveyReport.Output.Ok.Body = switch format {
         case .json: .json(report)
         case .md: .textMarkdown(HTTPBody(ReportRenderer.render(report, format: .md)))
@@ -85,30 +73,9 @@ extension APIHandler {
                                body: .json(.init(id: id, status: .running, links: SurveyViews.links(id)))))
     }
 
-    /// `state` first, then the live events until `complete`. Subscribing before reading the state means no
-    /// event is missed; one that happened in between may show both in `state` and live.
+    /// `state` first, then the live events until `complete` (``SurveyEventStream``).
     func getSurveyEvents(_ input: Operations.GetSurveyEvents.Input) async throws -> Operations.GetSurveyEvents.Output {
-        let service = try surveys
-        let id = input.path.id
-        _ = try await service.load(id)
-        let live = await service.subscribe(id)
-        let loaded = try await service.load(id)
-        let state = ServerSentEvent.json("state", SurveyViews.detail(loaded))
-        let (stream, continuation) = AsyncStream.makeStream(of: ArraySlice<UInt8>.self, bufferingPolicy: .unbounded)
-        let pump = Task {
-            continuation.yield(state.bytes)
-            if let live {
-                for await event in live { continuation.yield(event.bytes) }
-            } else {
-                let status = SurveyViews.status(loaded.record.status)
-                let report = try? await service.store.latestAnalysis(surveyID: id)
-                let completion = Components.Schemas.SurveyCompletion(
-                    status: status, report: report == nil ? nil : SurveyViews.links(id).report)
-                continuation.yield(ServerSentEvent.json("complete", completion).bytes)
-            }
-            continuation.finish()
-        }
-        continuation.onTermination = { _ in pump.cancel() }
+        let stream = try await SurveyEventStream.make(service: try surveys, id: input.path.id)
         return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown, iterationBehavior: .single))))
     }
 }

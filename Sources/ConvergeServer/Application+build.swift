@@ -7,9 +7,12 @@ import OpenAPIRuntime
 /// The request context of the server's routes.
 public struct ConvergeRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The client's IP address (`nil` in router tests, which have no connection).
+    public var remoteHost: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteHost = source.channel.remoteAddress?.ipAddress
     }
 }
 
@@ -17,8 +20,9 @@ public struct ConvergeRequestContext: RequestContext {
 /// `APIHandler`), the pages, and the middleware every request passes through, outermost first:
 ///
 /// 1. `X-Request-Id` on every response, 2. access log (method, path, status, duration; never headers or bodies),
-/// 3. metrics by route, method and status, 4. errors as JSON (`ErrorMiddleware`), 5. authentication
-/// (`AuthMiddleware`), 6. the body size limit (413).
+/// 3. metrics by route, method and status, 4. errors as JSON (`ErrorMiddleware`), 5. same-origin checks
+/// for page forms and, without tokens, a loopback `Host` (`SameOriginMiddleware`), 6. authentication
+/// (`AuthMiddleware`), 7. the body size limit (413), 8. event-stream headers.
 ///
 /// A path answers 405 with `Allow` for a method it does not have, 404 if unknown; GET routes answer HEAD.
 ///
@@ -40,8 +44,10 @@ public func buildApplication(
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
+    router.add(middleware: SameOriginMiddleware(requireLoopbackHost: configuration.tokens.isEmpty))
     router.add(middleware: AuthMiddleware(tokens: configuration.tokens, sessions: sessions))
     router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes))
+    router.add(middleware: EventStreamHeadersMiddleware())
 
     let routes = RouteRegistry(router: router)
     let api = APIHandler(dependencies: dependencies, version: configuration.version)
@@ -51,7 +57,7 @@ public func buildApplication(
         configuration: Configuration(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
         middlewares: [NullFieldsMiddleware(), LocationHeaderMiddleware()])
     Pages<ConvergeRequestContext>(dependencies: dependencies, tokens: configuration.tokens, sessions: sessions,
-                                  maxBodyBytes: configuration.maxBodyBytes)
+                                  loginThrottle: LoginThrottle(), maxBodyBytes: configuration.maxBodyBytes)
         .register(on: routes)
     routes.registerMethodNotAllowed()
 

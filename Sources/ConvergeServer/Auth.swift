@@ -2,18 +2,20 @@ import Foundation
 import Hummingbird
 
 /// Who may reach what (issue 6): with API tokens configured, the API (`/v1/...`) and `/metrics` need
-/// `Authorization: Bearer TOKEN`, the pages need the session cookie that `/login` sets; `/healthz`,
-/// `/openapi.yaml`, `/login` and static assets are open. Without tokens (loopback only) everything is open.
+/// `Authorization: Bearer TOKEN`; the pages (every other path: `/`, `/analyze`, `/surveys...`, including the
+/// live page's event stream, which a browser's `EventSource` cannot send a token to) need the session cookie
+/// that `/login` sets; `/healthz`, `/openapi.yaml`, `/login` and `/assets/` are open. Without tokens
+/// (loopback only) everything is open.
 enum AccessPolicy {
     enum Kind: Equatable { case open, page, api }
 
     static let openPaths: Set<String> = ["/healthz", "/openapi.yaml", "/login"]
-    static let pagePaths: Set<String> = ["/", "/analyze", "/logout"]
+    static let apiPaths: Set<String> = ["/metrics", "/v1"]
 
     static func kind(of path: String) -> Kind {
-        if openPaths.contains(path) { return .open }
-        if pagePaths.contains(path) { return .page }
-        return .api
+        if openPaths.contains(path) || path.hasPrefix("/assets/") { return .open }
+        if apiPaths.contains(path) || path.hasPrefix("/v1/") { return .api }
+        return .page
     }
 
     /// The token of an `Authorization: Bearer TOKEN` header (scheme in any case), if any.
@@ -46,6 +48,8 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             if let id = request.cookies[SessionStore.cookieName]?.value, await sessions.isValid(id) {
                 return try await next(request, context)
             }
+            // A page's script (the event stream) cannot follow a login form: it gets 401, not a redirect.
+            if request.headers[.accept]?.contains("text/event-stream") == true { throw APIError.unauthorized }
             let target = request.uri.path == "/logout" ? "/" : request.uri.path
             return Response.redirect(to: "/login?next=\(target.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")",
                                      type: .found)

@@ -155,6 +155,23 @@ public actor SurveyService: Service {
         }
     }
 
+    /// The latest report of a stored survey, blinded when the survey asked for it.
+    /// - Throws: `APIError` 404 (unknown id), 409 (no report yet: running or never analysed), 503 (store).
+    func report(_ id: String) async throws(APIError) -> Report {
+        let loaded = try await load(id)
+        let stored: Report?
+        do {
+            stored = try await SurveyArchive(store: store).latestReport(loaded.record.id)
+        } catch {
+            throw .store(error, logger: logger)
+        }
+        guard let report = stored else {
+            throw APIError(.conflict, code: "conflict",
+                           "survey \(loaded.record.id) has no report yet (status \(loaded.record.status.rawValue))")
+        }
+        return loaded.spec.blind == true ? report.blinded() : report
+    }
+
     nonisolated func members(for spec: SurveySpec) throws(APIError) -> [SurveyMember] {
         do {
             return try spec.members(directory: directory)

@@ -1,0 +1,116 @@
+// Converge pages: the live survey page and report frames.
+// Served as /assets/survey.js; the pages' Content-Security-Policy allows no other script.
+// Every text from a model or a person is written with textContent, never as markup.
+"use strict";
+
+(function () {
+  // Size report frames to their content so that the report reads as part of the page.
+  function fit(frame) {
+    try {
+      const doc = frame.contentDocument;
+      if (doc && doc.documentElement) {
+        frame.style.height = Math.max(doc.documentElement.scrollHeight, 200) + 24 + "px";
+      }
+    } catch (_) { /* another origin: keep the CSS height */ }
+  }
+  for (const frame of document.querySelectorAll("iframe.report")) {
+    frame.addEventListener("load", () => fit(frame));
+    if (frame.contentDocument && frame.contentDocument.readyState === "complete") fit(frame);
+  }
+
+  const root = document.getElementById("survey");
+  if (!root || !("EventSource" in window)) return;
+  const statusElement = document.getElementById("status");
+  const articles = Array.from(root.querySelectorAll("article.request"));
+
+  function find(turn, panelist, sample) {
+    return articles.find((a) => a.dataset.turn === String(turn) && a.dataset.panelist === panelist &&
+      a.dataset.sample === String(sample));
+  }
+  function setState(article, state, detail) {
+    article.dataset.state = state;
+    article.querySelector(".state").textContent = detail ? state + " (" + detail + ")" : state;
+  }
+  function setText(article, text) {
+    const answer = article.querySelector(".answer");
+    answer.textContent = text;
+    answer.hidden = false;
+  }
+  function setFailure(article, text) {
+    const failure = article.querySelector(".failure");
+    failure.textContent = text || "";
+    failure.hidden = !text;
+  }
+  function setStatus(status) {
+    statusElement.textContent = status;
+    statusElement.dataset.status = status;
+    root.dataset.status = status;
+  }
+  function showReport() {
+    const section = document.getElementById("report");
+    const frame = document.getElementById("report-frame");
+    if (!frame.getAttribute("src")) frame.setAttribute("src", root.dataset.report);
+    section.hidden = false;
+  }
+
+  const source = new EventSource(root.dataset.events);
+  root.dataset.connection = "connecting";
+  source.addEventListener("open", () => { root.dataset.connection = "open"; });
+  source.addEventListener("error", () => {
+    root.dataset.connection = source.readyState === EventSource.CLOSED ? "closed" : "reconnecting";
+  });
+
+  source.addEventListener("state", (event) => {
+    const detail = JSON.parse(event.data);
+    setStatus(detail.status);
+    for (const turn of detail.turns) {
+      for (const request of turn.requests) {
+        const article = find(turn.index, request.panelist, request.sample);
+        if (!article) continue;
+        setState(article, request.state, request.attempts > 1 ? "attempt " + request.attempts : "");
+        if (typeof request.text === "string") setText(article, request.text);
+        setFailure(article, request.error);
+      }
+    }
+  });
+
+  source.addEventListener("progress", (event) => {
+    const progress = JSON.parse(event.data);
+    const article = find(progress.turn, progress.panelist, progress.sample);
+    if (!article) return;
+    switch (progress.type) {
+      case "started":
+        setState(article, "pending", progress.attempt > 1 ? "attempt " + progress.attempt : "");
+        setFailure(article, "");
+        break;
+      case "retrying":
+        setState(article, "retrying", "in " + Number(progress.delaySeconds || 0).toFixed(1) + " s: " +
+          (progress.reason || ""));
+        break;
+      case "answered":
+        setState(article, "answered", typeof progress.latencyMs === "number" ? progress.latencyMs + " ms" : "");
+        break;
+      case "failed":
+        setState(article, "failed");
+        setFailure(article, progress.cause || "failed");
+        break;
+    }
+  });
+
+  source.addEventListener("response", (event) => {
+    const response = JSON.parse(event.data);
+    const article = find(response.turn, response.panelist, response.sample);
+    if (!article) return;
+    setText(article, response.text);
+    setState(article, "answered", typeof response.latencyMs === "number" ? response.latencyMs + " ms" : "");
+  });
+
+  source.addEventListener("complete", (event) => {
+    source.close();
+    root.dataset.connection = "done";
+    const completion = JSON.parse(event.data);
+    setStatus(completion.status);
+    for (const element of document.querySelectorAll("[data-when-done]")) element.hidden = false;
+    if (completion.report) showReport();
+  });
+})();
