@@ -264,7 +264,10 @@ extension Pages {
             · started <time datetime="\(Self.iso(record.createdAt))">\(Self.iso(record.createdAt))</time> \
             · \(spec.panel.count) panelist\(spec.panel.count == 1 ? "" : "s")\(spec.samples > 1 ? " × \(spec.samples) samples" : "")</p>
             <p class="panel">Panel: \(spec.panel.enumerated().map { n, member in
-                blind ? "AI \(n + 1)" : "\(HTML.escape(member.label)) (<code>\(HTML.escape(member.model))</code>)"
+                if blind { return "AI \(n + 1)" }
+                // Default labels already name the model (`openai/gpt-4o (gpt-4o)`).
+                return member.label.contains(member.model) ? HTML.escape(member.label)
+                    : "\(HTML.escape(member.label)) (<code>\(HTML.escape(member.model))</code>)"
             }.joined(separator: ", "))</p>
 
             """
@@ -279,12 +282,13 @@ extension Pages {
                 for sample in 0..<spec.samples {
                     let row = rows[StoredRequestKey(turn: turn.index, panelistID: member.id, sample: sample)]
                     let state = row.map { $0.state.rawValue } ?? "waiting"
+                    let shownState = (row?.response).map { "\(state) (\($0.latencyMs) ms)" } ?? state
                     let text = row?.response?.text
                     let failure = row?.state == .failed ? row?.error : nil
                     let name = (label[member.id] ?? member.id) + (spec.samples > 1 ? ", sample \(sample + 1)" : "")
                     html += """
                         <article class="request" data-turn="\(turn.index)" data-panelist="\(HTML.escape(member.id))" data-sample="\(sample)" data-state="\(state)">
-                        <h4>\(HTML.escape(name)) <span class="state">\(state)</span></h4>
+                        <h4>\(HTML.escape(name)) <span class="state">\(shownState)</span></h4>
                         <pre class="answer"\(text == nil ? " hidden" : "")>\(HTML.escape(text ?? ""))</pre>
                         <p class="failure"\(failure == nil ? " hidden" : "")>\(HTML.escape(failure ?? ""))</p>
                         </article>

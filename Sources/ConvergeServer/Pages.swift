@@ -11,7 +11,8 @@ import Hummingbird
 ///   follow-ups, rubric upload), `/surveys/{id}` (the live survey page: answers fill in as they arrive over
 ///   Server-Sent Events from `/surveys/{id}/events`, then the report), `/surveys/{id}/report` (the HTML
 ///   report, or `?format=json|md|csv` as a download);
-/// - `/` = `/analyze`: a form for pasting answers, answered with the report on the same page;
+/// - `/analyze`: a form for pasting answers, answered with the report on the same page; `/` goes to
+///   `/surveys`, or to `/analyze` when the server has no store;
 /// - `/login` and `/logout` when API tokens are configured (a cookie session; see ``AuthMiddleware``).
 ///
 /// Every text a page shows is escaped (`HTML.escape`); pages are sent with a strict Content-Security-Policy
@@ -25,7 +26,9 @@ struct Pages<Context: RequestContext>: Sendable {
     let maxBodyBytes: Int
 
     func register(on routes: RouteRegistry<Context>) {
-        routes.on("/", method: .get) { request, _ in try await analyzePage(request) }
+        routes.on("/", method: .get) { request, _ in
+            dependencies.surveys == nil ? try await analyzePage(request) : .redirect(to: "/surveys", type: .found)
+        }
         routes.on("/analyze", method: .get) { request, _ in try await analyzePage(request) }
         routes.on("/analyze", method: .post) { request, _ in try await analyze(request) }
         routes.on("/login", method: .get) { request, _ in

@@ -67,7 +67,9 @@
       for (const request of turn.requests) {
         const article = find(turn.index, request.panelist, request.sample);
         if (!article) continue;
-        setState(article, request.state, request.attempts > 1 ? "attempt " + request.attempts : "");
+        const detail = request.state === "answered" && typeof request.latencyMs === "number"
+          ? request.latencyMs + " ms" : (request.attempts > 1 ? "attempt " + request.attempts : "");
+        setState(article, request.state, detail);
         if (typeof request.text === "string") setText(article, request.text);
         setFailure(article, request.error);
       }
