@@ -79,6 +79,16 @@ public struct APIError: Error, Sendable, Equatable {
         return (data ?? Data(#"{"error":{"code":"internal","message":"error"}}"#.utf8)) + Data("\n".utf8)
     }
 
+    /// The error as a small HTML page, for browsers on the pages (same status and extra headers).
+    func pageResponse() -> Response {
+        var headers = headers
+        for field in Pages<ConvergeRequestContext>.pageHeaders { headers[field.name] = field.value }
+        let html = HTML.page(title: status.reasonPhrase,
+                             body: "<h2>\(HTML.escape(status.reasonPhrase))</h2>\n<p class=\"error\" role=\"alert\">\(HTML.escape(message))</p>\n",
+                             signedIn: false, navigation: status != .unauthorized)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
     /// The HTTP response.
     func response() -> Response {
         var headers = headers

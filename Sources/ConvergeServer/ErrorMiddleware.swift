@@ -7,7 +7,8 @@ import OpenAPIRuntime
 /// Turns every error into the JSON error shape with the right status (`APIError`): the server's own
 /// `APIError`s as they are, request decoding failures from the generated code as 400 naming the field, wrong
 /// media types as 415, unacceptable formats as 406, Hummingbird's HTTP errors with their status. Anything
-/// else is a bug: 500 with a generic message, logged with the error's type (never the request body).
+/// else is a bug: 500 with a generic message, logged with the error's type (never the request body). A browser
+/// asking for a page gets the same status and message as an HTML page.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -22,8 +23,15 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                     "error.underlying": "\((error as? ServerError).map { String(reflecting: type(of: $0.underlyingError)) } ?? "-")",
                 ])
             }
+            if Self.wantsPage(request) { return apiError.pageResponse() }
             return apiError.response()
         }
+    }
+
+    /// A browser asking for a page (not the API, `Accept` naming `text/html`) gets the error as a page.
+    static func wantsPage(_ request: Request) -> Bool {
+        AccessPolicy.kind(of: request.uri.path) != .api
+            && request.headers[.accept]?.lowercased().contains("text/html") == true
     }
 
     static func apiError(for error: any Error) -> APIError {

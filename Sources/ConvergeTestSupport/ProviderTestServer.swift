@@ -42,11 +42,19 @@ public struct ScriptStep: Sendable {
     public var delay: Double
     /// A `Retry-After` header value to send (`"1"`, an HTTP-date), if any.
     public var retryAfter: String?
+    /// The step waits until the test opens this gate (``ProviderTestServer/open(gate:)``), then its delay.
+    public var gate: String?
 
-    public init(_ action: Action, delay: Double = 0, retryAfter: String? = nil) {
+    public init(_ action: Action, delay: Double = 0, retryAfter: String? = nil, gate: String? = nil) {
         self.action = action
         self.delay = delay
         self.retryAfter = retryAfter
+        self.gate = gate
+    }
+
+    /// 200 with `text` once the test opens `gate`: the test decides when the answer arrives.
+    public static func answer(_ text: String? = nil, after gate: String) -> ScriptStep {
+        .init(.answer(text), gate: gate)
     }
 
     /// 200 with `text` (or the default answer) after `delay` seconds.
@@ -166,6 +174,7 @@ public final class ProviderTestServer: Sendable {
         var inFlightByModel: [String: Int] = [:]
         var maxInFlightByModel: [String: Int] = [:]
         var sequence = 0
+        var openGates: Set<String> = []
     }
 
     private let state = NIOLockedValueBox(State())
@@ -226,6 +235,11 @@ public final class ProviderTestServer: Sendable {
     /// Sets the steps for requests to `model` (replacing any earlier script and its progress).
     public func script(_ model: String, _ steps: [ScriptStep]) {
         state.withLockedValue { $0.scripts[model] = steps }
+    }
+
+    /// Lets every request held by a step with this `gate` go on (and any later one).
+    public func open(gate: String) {
+        _ = state.withLockedValue { $0.openGates.insert(gate) }
     }
 
     /// Every request received, in arrival order.
@@ -332,6 +346,11 @@ public final class ProviderTestServer: Sendable {
         if case .hang = step.action {
             try await Task.sleep(for: .seconds(3600))
             return false
+        }
+        if let gate = step.gate {
+            while !state.withLockedValue({ $0.openGates.contains(gate) }) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
         }
         if step.delay > 0 { try await Task.sleep(for: .milliseconds(Int(step.delay * 1000))) }
 

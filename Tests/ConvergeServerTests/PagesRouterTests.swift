@@ -336,3 +336,26 @@ extension HTTPFields {
         return fields
     }
 }
+
+@Suite struct PageErrorTests {
+    @Test func browsersGetErrorsAsPagesTheAPIAsJSON() async throws {
+        try await Fixture.app(maxBodyBytes: 2048).test(.router) { client in
+            try await client.execute(uri: "/no-such-page", method: .get, headers: [.accept: "text/html,*/*"]) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(String(buffer: response.body).contains("<p class=\"error\" role=\"alert\">"))
+            }
+            try await client.execute(uri: "/analyze", method: .post,
+                                     headers: [.accept: "text/html", .contentType: "application/x-www-form-urlencoded"],
+                                     body: ByteBuffer(string: "answer%5B%5D=" + String(repeating: "x", count: 4000))) { response in
+                #expect(response.status == .contentTooLarge)
+                #expect(String(buffer: response.body).contains("larger than 2048 bytes"))
+                #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
+            }
+            try await client.execute(uri: "/v1/no-such-route", method: .get, headers: [.accept: "text/html"]) { response in
+                #expect(response.status == .notFound)
+                #expect(Fixture.error(response.body)?.code == "not_found")
+            }
+        }
+    }
+}
