@@ -23,6 +23,27 @@ import Testing
         }
     }
 
+    /// Without tokens the server answers only to loopback host names: a page on another site whose name was
+    /// rebound to 127.0.0.1 (DNS rebinding) sends its own name in `Host` and is refused.
+    @Test func withoutTokensAForeignHostHeaderIsRefused() async throws {
+        try await Fixture.app().test(.live) { client in
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            for host in ["evil.example", "evil.example:\(client.port!)", "192.168.1.5"] {
+                let refused = try await HTTP.send(base + "/analyze", headers: ["Host": host])
+                #expect(refused.status == 421, "\(host)")
+                #expect(refused.text.contains("misdirected_request"), "\(host)")
+            }
+            for host in ["localhost:\(client.port!)", "127.0.0.1:\(client.port!)", "[::1]:\(client.port!)", "127.0.0.1"] {
+                #expect(try await HTTP.send(base + "/healthz", headers: ["Host": host]).status == 200, "\(host)")
+            }
+        }
+        // With tokens, any host name is fine (the tokens guard the server).
+        try await Fixture.app(tokens: [Fixture.token]).test(.live) { client in
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            #expect(try await HTTP.send(base + "/healthz", headers: ["Host": "converge.internal.example"]).status == 200)
+        }
+    }
+
     @Test func realProcessServesAuthenticatesAndStopsOnSIGTERM() async throws {
         let providerKey = "sk-test-provider-key-must-not-leak-42"
         let server = try ServeProcess(arguments: ["--max-body-bytes", "65536"], environment: [
