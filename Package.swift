@@ -96,7 +96,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Scriptable loopback provider server (OpenAI, Anthropic, Gemini wire formats) for tests and benchmarks.
+        // Scriptable loopback provider server (OpenAI, Anthropic, Gemini wire formats) for tests and benchmarks;
+        // headless Chromium for tests (command line, and a DevTools-protocol driver over a pipe).
         .target(
             name: "ConvergeTestSupport",
             dependencies: [
@@ -160,7 +161,17 @@ let package = Package(
         .testTarget(name: "ConvergeAnalysisTests", dependencies: ["ConvergeAnalysis", "ConvergeReport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConvergeEmbeddingsTests", dependencies: ["ConvergeEmbeddings", "ConvergeAnalysis"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ConvergeReportTests", dependencies: ["ConvergeReport", "ConvergeAnalysis"]),
+        .testTarget(name: "ConvergeReportTests", dependencies: ["ConvergeReport", "ConvergeAnalysis", "ConvergeTestSupport"]),
+        .testTarget(
+            name: "ConvergeTestSupportTests",
+            dependencies: [
+                "ConvergeTestSupport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeRunnerTests",
                     dependencies: ["ConvergeRunner", "ConvergeProviders", "ConvergeTestSupport"]),

@@ -86,3 +86,19 @@ public enum JSONValue: Sendable, Hashable, Decodable, CustomStringConvertible {
         }
     }
 }
+
+extension JSONValue: Encodable {
+    /// Writes the value as the JSON it was parsed from (numbers as doubles; `JSONEncoder` writes integral
+    /// doubles without a fraction).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let text): try container.encode(text)
+        case .array(let items): try container.encode(items)
+        case .object(let fields): try container.encode(fields)
+        }
+    }
+}

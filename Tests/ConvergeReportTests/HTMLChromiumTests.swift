@@ -1,5 +1,6 @@
 import ConvergeAnalysis
 import ConvergeCore
+import ConvergeTestSupport
 import Foundation
 import Testing
 

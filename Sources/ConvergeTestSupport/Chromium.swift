@@ -3,15 +3,16 @@ import Foundation
 /// Drives the system's headless Chromium (Debian package `chromium`) from tests: loads a local page and
 /// returns the DOM after scripts (if any) ran, the console messages, or a screenshot.
 ///
-/// The browser runs with a throwaway profile, no sandbox (tests run as root), and no way off the machine:
-/// every host name resolves to nothing and every request goes to a closed proxy on loopback; background
-/// networking, component updates and sync are off. Console messages are read from Chromium's log on
+/// The browser runs with a throwaway profile, no sandbox (tests run as root), and no way off the machine
+/// (``isolationArguments``): every host name but the loopback address 127.0.0.1 resolves to nothing and every
+/// other request goes to a closed proxy on loopback; background networking, component updates and sync are
+/// off. Pages served on `http://127.0.0.1:PORT/` load. Console messages are read from Chromium's log on
 /// standard error (`--enable-logging=stderr`), where each appears as `INFO:CONSOLE...] "message", source: ...`;
 /// a Content-Security-Policy violation is logged there too.
-enum Chromium {
+public enum Chromium {
     /// The browser executable: `$CONVERGE_CHROMIUM`, else `chromium`, `chromium-browser` or `google-chrome`
     /// on `PATH`; `nil` when there is none.
-    static let executable: String? = {
+    public static let executable: String? = {
         let environment = ProcessInfo.processInfo.environment
         if let path = environment["CONVERGE_CHROMIUM"], FileManager.default.isExecutableFile(atPath: path) { return path }
         let folders = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
@@ -23,7 +24,7 @@ enum Chromium {
         FileHandle.standardError.write(Data("""
 
             ************************************************************************************************
-            * SKIPPING the Chromium tests of the HTML report: no chromium on PATH.                          *
+            * SKIPPING the Chromium tests (HTML report, headless browser): no chromium on PATH.            *
             * Install it (apt-get install chromium) or set CONVERGE_CHROMIUM; scripts/test installs it.     *
             ************************************************************************************************
 
@@ -31,38 +32,56 @@ enum Chromium {
         return nil
     }()
 
-    static var available: Bool { executable != nil }
+    public static var available: Bool { executable != nil }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
-    struct Result {
+    public struct Result: Sendable {
         /// Standard output (the DOM with `--dump-dom`).
-        var output: String
+        public var output: String
         /// Console messages of the page, in order.
-        var console: [String]
-        var log: String
+        public var console: [String]
+        /// Chromium's whole log (standard error).
+        public var log: String
     }
+
+    /// The flags that keep a test browser on this machine, shared by ``run(_:timeout:)`` and `HeadlessBrowser`:
+    /// headless, no sandbox (tests run as root), no GPU, no first-run or default-browser prompts, no background
+    /// networking, component updates, sync, extensions or default apps.
+    ///
+    /// Network isolation: `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1` makes every host name
+    /// fail to resolve (`net::ERR_NAME_NOT_RESOLVED`) except the literal 127.0.0.1 (without the EXCLUDE the IP
+    /// literal is mapped too and loopback pages fail); `--proxy-server=http://127.0.0.1:9` sends any request
+    /// that still gets past the resolver to a closed port (discard) on loopback. Chromium never proxies
+    /// loopback (its implicit `<-loopback>` bypass rule), so `http://127.0.0.1:PORT/` is fetched directly.
+    public static let isolationArguments: [String] = [
+        "--headless", "--no-sandbox", "--disable-gpu",
+        "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-extensions", "--disable-default-apps",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--proxy-server=http://127.0.0.1:9",
+    ]
 
     /// Loads `page` and returns the serialized DOM once it has loaded (2 s of virtual time for timers,
     /// image errors and the like), with the console messages.
-    static func dumpDOM(_ page: URL) throws -> Result {
+    public static func dumpDOM(_ page: URL) throws -> Result {
         try run(["--dump-dom", page.absoluteString])
     }
 
     /// Loads `page` in a `width` x `height` window and writes a PNG screenshot of it to `png`.
-    static func screenshot(_ page: URL, to png: URL, width: Int, height: Int) throws -> Result {
+    public static func screenshot(_ page: URL, to png: URL, width: Int, height: Int) throws -> Result {
         try run(["--screenshot=\(png.path)", "--window-size=\(width),\(height)", "--hide-scrollbars",
                  page.absoluteString])
     }
 
     /// Prints `page` to a PDF file.
-    static func printToPDF(_ page: URL, to pdf: URL) throws -> Result {
+    public static func printToPDF(_ page: URL, to pdf: URL) throws -> Result {
         try run(["--print-to-pdf=\(pdf.path)", "--no-pdf-header-footer", page.absoluteString])
     }
 
-    static func run(_ arguments: [String], timeout: TimeInterval = 90) throws -> Result {
+    public static func run(_ arguments: [String], timeout: TimeInterval = 90) throws -> Result {
         guard let executable else { throw Failure(description: "chromium is not installed") }
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("converge-chromium-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
@@ -74,11 +93,8 @@ enum Chromium {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile.appendingPathComponent("profile").path)",
-            "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-extensions", "--disable-default-apps",
-            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
+        process.arguments = isolationArguments + [
+            "--user-data-dir=\(profile.appendingPathComponent("profile").path)",
             "--enable-logging=stderr", "--v=0", "--virtual-time-budget=2000",
         ] + arguments
         process.standardOutput = out
@@ -105,7 +121,7 @@ enum Chromium {
     }
 
     /// Width and height of a PNG file, from its IHDR chunk; `nil` when the data is not a PNG.
-    static func pngSize(_ data: Data) -> (width: Int, height: Int)? {
+    public static func pngSize(_ data: Data) -> (width: Int, height: Int)? {
         let bytes = [UInt8](data.prefix(24))
         guard bytes.count == 24, bytes[0..<8] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A],
               bytes[12..<16] == [0x49, 0x48, 0x44, 0x52] else { return nil }
