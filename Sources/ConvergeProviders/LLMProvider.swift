@@ -69,7 +69,9 @@ public struct ChatRequest: Sendable, Hashable {
 
 /// One answer from one provider.
 public struct ChatResponse: Sendable, Hashable, Codable {
-    /// The answer text, exactly as received (concatenation of the text parts; Gemini "thought" parts excluded).
+    /// The answer text, exactly as received (concatenation of the text parts; Gemini "thought" parts excluded),
+    /// except that a NUL (U+0000) becomes U+FFFD: databases cannot keep it in text (SQLite reads text only up
+    /// to it, PostgreSQL refuses it), and one scalar for one keeps every quote offset of the analysis valid.
     public var text: String
     /// Wall-clock time from sending the request to receiving the whole body, in milliseconds.
     public var latencyMs: Int
@@ -89,7 +91,7 @@ public struct ChatResponse: Sendable, Hashable, Codable {
 
     public init(text: String, latencyMs: Int, inputTokens: Int? = nil, outputTokens: Int? = nil,
                 finishReason: String? = nil, requestID: String? = nil, model: String? = nil) {
-        self.text = text
+        self.text = text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
         self.latencyMs = latencyMs
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens

@@ -5,8 +5,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `/analyze`: paste answers, get the HTML report on the same page (in a frame with no script), the form
-/// kept below it for another try. No model is called.
+/// `/analyze`: paste answers, get the HTML report (the page itself, as `converge analyze --format html`
+/// writes it; no script). No model is called.
 extension Pages {
     static var defaultSlots: Int { 3 }
     static var maxSlots: Int { 12 }
@@ -58,39 +58,18 @@ extension Pages {
             return page(title: "Analyze answers", status: error.status,
                         body: errorBox(error.message) + analyzeForm(form, slots: slots))
         }
-        return page(title: "Report", body: reportSummary(report) + reportFrame(srcdoc: report) + """
-            <h2>Analyze again</h2>
-
-            """ + analyzeForm(form, slots: slots), script: true)
+        // The report page itself (its own links work, it prints as it is); Back returns to the filled form.
+        return Response(status: .ok, headers: Self.reportHeaders,
+                        body: .init(byteBuffer: ByteBuffer(string: ReportRenderer.render(report, format: .html))))
     }
 
-    /// One line: the convergence index and the counts.
-    func reportSummary(_ report: Report) -> String {
-        let answered = report.answered.count
-        let index = String(format: "%.2f", report.convergence.index)
-        return """
-            <p class="summary">Convergence index <strong>\(HTML.escape(index))</strong> across \(answered) answering \
-            panelist\(answered == 1 ? "" : "s"); \(report.keyPoints.count) key points, \(report.terms.count) terms, \
-            \(report.conflicts.count) conflicts, \(report.omissions.count) omissions.</p>
+    /// The HTML report of this site at `src` in a frame, sandboxed without scripts; same origin so that the
+    /// page's script can size it to its content.
+    func reportFrame(src: String?) -> String {
+        """
+        <iframe id="report-frame" class="report" title="Report" sandbox="allow-same-origin"\(src.map { " src=\"\(HTML.escape($0))\"" } ?? "")></iframe>
 
-            """
-    }
-
-    /// The HTML report in a frame: from `src` (a report URL of this site) or inline (`srcdoc`). The frame is
-    /// sandboxed without scripts; same origin so that the page's script can size it to its content.
-    func reportFrame(src: String? = nil, srcdoc report: Report? = nil, hidden: Bool = false) -> String {
-        let source: String
-        if let report {
-            source = "srcdoc=\"\(HTML.escape(ReportRenderer.render(report, format: .html)))\""
-        } else if let src {
-            source = "src=\"\(HTML.escape(src))\""
-        } else {
-            source = ""
-        }
-        return """
-            <iframe id="report-frame" class="report" title="Report" sandbox="allow-same-origin" \(source)\(hidden ? " hidden" : "")></iframe>
-
-            """
+        """
     }
 
     private func analyzeForm(_ form: AnalyzeForm, slots: Int) -> String {

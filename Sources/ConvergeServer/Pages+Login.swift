@@ -9,6 +9,7 @@ extension Pages {
         if tokens.isEmpty { return .redirect(to: next, type: .normal) }
         let body = (message.map(errorBox) ?? "") + """
             <form method="post" action="/login">
+            <input type="text" name="username" value="converge" autocomplete="username" hidden>
             <p><label for="token">API token</label><br>
             <input type="password" id="token" name="token" autocomplete="current-password" required autofocus></p>
             <input type="hidden" name="next" value="\(HTML.escape(next))">

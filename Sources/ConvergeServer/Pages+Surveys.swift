@@ -210,7 +210,7 @@ extension Pages {
             maxTokens: maxTokens, system: form.system.trimmingWhitespace.isEmpty ? nil : form.system,
             rubric: rubric, blind: form.blind)
         do throws(APIError) {
-            let plan = try SurveyPlan(body, directory: service.directory)
+            let plan = try SurveyPlan(body, directory: service.directory, config: service.config)
             let id = try await service.create(plan)
             return Response(status: .seeOther, headers: [.location: "/surveys/\(id)"])
         } catch {
@@ -253,8 +253,6 @@ extension Pages {
         let label: [String: String] = Dictionary(uniqueKeysWithValues: spec.panel.enumerated().map { n, member in
             (member.id, blind ? "AI \(n + 1)" : member.label)
         })
-        var rows: [StoredRequestKey: StoredRequest] = [:]
-        for row in loaded.requests { rows[row.key] = row }
         let base = "/surveys/\(id)"
 
         var html = """
@@ -263,6 +261,7 @@ extension Pages {
             <p>Status: <strong id="status" class="status" data-status="\(record.status.rawValue)" aria-live="polite">\(record.status.rawValue)</strong> \
             · started <time datetime="\(Self.iso(record.createdAt))">\(Self.iso(record.createdAt))</time> \
             · \(spec.panel.count) panelist\(spec.panel.count == 1 ? "" : "s")\(spec.samples > 1 ? " × \(spec.samples) samples" : "")</p>
+            <p id="notice" class="notice" role="status"\(record.status == .interrupted ? "" : " hidden")>\(record.status == .interrupted ? "The server stopped while asking this survey; it resumes when the server starts again." : "")</p>
             <p class="panel">Panel: \(spec.panel.enumerated().map { n, member in
                 if blind { return "AI \(n + 1)" }
                 // Default labels already name the model (`openai/gpt-4o (gpt-4o)`).
@@ -271,30 +270,26 @@ extension Pages {
             }.joined(separator: ", "))</p>
 
             """
-        for turn in loaded.turns {
+        // The same states as the API's and the event stream's `state` (SurveyViews.detail).
+        for turn in SurveyViews.detail(loaded).turns {
             html += """
                 <section class="turn" data-turn="\(turn.index)">
                 <h3>\(turn.index == 0 ? "Prompt" : "Follow-up \(turn.index)")</h3>
                 <blockquote class="prompt">\(HTML.escape(turn.prompt))</blockquote>
 
                 """
-            for member in spec.panel {
-                for sample in 0..<spec.samples {
-                    let row = rows[StoredRequestKey(turn: turn.index, panelistID: member.id, sample: sample)]
-                    let state = row.map { $0.state.rawValue } ?? "waiting"
-                    let shownState = (row?.response).map { "\(state) (\($0.latencyMs) ms)" } ?? state
-                    let text = row?.response?.text
-                    let failure = row?.state == .failed ? row?.error : nil
-                    let name = (label[member.id] ?? member.id) + (spec.samples > 1 ? ", sample \(sample + 1)" : "")
-                    html += """
-                        <article class="request" data-turn="\(turn.index)" data-panelist="\(HTML.escape(member.id))" data-sample="\(sample)" data-state="\(state)">
-                        <h4>\(HTML.escape(name)) <span class="state">\(shownState)</span></h4>
-                        <pre class="answer"\(text == nil ? " hidden" : "")>\(HTML.escape(text ?? ""))</pre>
-                        <p class="failure"\(failure == nil ? " hidden" : "")>\(HTML.escape(failure ?? ""))</p>
-                        </article>
+            for request in turn.requests {
+                let state = request.state.rawValue
+                let shownState = request.latencyMs.map { "\(state) (\($0) ms)" } ?? state
+                let name = (label[request.panelist] ?? request.panelist) + (spec.samples > 1 ? ", sample \(request.sample + 1)" : "")
+                html += """
+                    <article class="request" data-turn="\(turn.index)" data-panelist="\(HTML.escape(request.panelist))" data-sample="\(request.sample)" data-state="\(state)">
+                    <h4>\(HTML.escape(name)) <span class="state">\(shownState)</span></h4>
+                    <pre class="answer"\(request.text == nil ? " hidden" : "")>\(HTML.escape(request.text ?? ""))</pre>
+                    <p class="failure"\(request.error == nil ? " hidden" : "")>\(HTML.escape(request.error ?? ""))</p>
+                    </article>
 
-                        """
-                }
+                    """
             }
             html += "</section>\n"
         }

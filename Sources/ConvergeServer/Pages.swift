@@ -64,7 +64,7 @@ struct Pages<Context: RequestContext>: Sendable {
 
     /// A page of the site: the header with navigation, then `body` (HTML built with `HTML.escape`).
     func page(title: String, status: HTTPResponse.Status = .ok, body: String, signedIn: Bool? = nil,
-              script: Bool = false) -> Response {
+              script: Bool = true) -> Response {
         let html = HTML.page(title: title, body: body, signedIn: signedIn ?? !tokens.isEmpty,
                              navigation: signedIn != false, script: script ? "/assets/survey.js" : nil)
         return Response(status: status, headers: Self.pageHeaders,
@@ -94,7 +94,7 @@ struct Pages<Context: RequestContext>: Sendable {
             .contentSecurityPolicy: "default-src 'none'; script-src 'self'; connect-src 'self'; frame-src 'self'; "
                 + "style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             .xContentTypeOptions: "nosniff",
-            .referrerPolicy: "no-referrer",
+            .referrerPolicy: "same-origin",
         ]
     }
 
@@ -106,7 +106,7 @@ struct Pages<Context: RequestContext>: Sendable {
             .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                 + "form-action 'none'; frame-ancestors 'self'; base-uri 'none'",
             .xContentTypeOptions: "nosniff",
-            .referrerPolicy: "no-referrer",
+            .referrerPolicy: "same-origin",
         ]
     }
 

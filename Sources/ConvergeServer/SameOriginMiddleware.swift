@@ -5,8 +5,8 @@ import Hummingbird
 /// Guards the pages against cross-site request forgery and DNS rebinding.
 ///
 /// - A form post (any method but GET/HEAD/OPTIONS) to a page is refused (403) when the browser says it came
-///   from another site: `Sec-Fetch-Site` other than `same-origin`/`none` (W3C Fetch Metadata), or an
-///   `Origin` that is not this server's (`scheme://Host`). This also covers the no-token loopback mode,
+///   from another site: `Sec-Fetch-Site` other than `same-origin`/`none` (W3C Fetch Metadata), or, from a
+///   browser that does not send it, an `Origin` that is not this server's (`scheme://Host`). This also covers the no-token loopback mode,
 ///   where there is no session cookie for SameSite to protect.
 /// - Without API tokens the server is loopback only; a request whose `Host` is not a loopback name
 ///   (`localhost`, `127.x.x.x`, `[::1]`) is refused (421), so that a web page on another site cannot reach
@@ -30,10 +30,12 @@ struct SameOriginMiddleware<Context: RequestContext>: RouterMiddleware {
         let method = request.method
         if method != .get && method != .head && method != .options
             && AccessPolicy.kind(of: request.uri.path) != .api {
-            if let site = request.headers[.secFetchSite]?.lowercased(), site != "same-origin", site != "none" {
-                throw Self.forbidden
-            }
-            if let origin = request.headers[.origin] {
+            // Fetch Metadata first: browsers set it and pages cannot forge it. `Origin` is the fallback for
+            // browsers without it (a page with `Referrer-Policy: no-referrer` would send `Origin: null` even
+            // to itself, so the pages use `same-origin`).
+            if let site = request.headers[.secFetchSite]?.lowercased() {
+                guard site == "same-origin" || site == "none" else { throw Self.forbidden }
+            } else if let origin = request.headers[.origin] {
                 guard let host, origin.lowercased() == "http://\(host.lowercased())"
                     || origin.lowercased() == "https://\(host.lowercased())" else { throw Self.forbidden }
             }

@@ -4,7 +4,8 @@ import ConvergeProviders
 import ConvergeRunner
 
 /// A `POST /v1/surveys` request checked against openapi.yaml and resolved against the server's providers: the
-/// survey, its stored spec, and the panel ready to be asked (keys from the server's environment).
+/// survey, its stored spec, and the panel ready to be asked (keys from the server's environment; `timeout`,
+/// `concurrency` and `max_attempts` from the config file, as `ask` takes them).
 struct SurveyPlan: Sendable {
     var survey: Survey
     var spec: SurveySpec
@@ -20,7 +21,8 @@ extension SurveyPlan {
     /// - Throws: `APIError` 400 (`invalid_field`) naming the field for a constraint of the schema; 422
     ///   (`unprocessable`) naming the field for a blank prompt, rubric YAML that is not a rubric, an unknown
     ///   provider, or a provider whose key is not in the server's environment. Nothing is stored either way.
-    init(_ request: Components.Schemas.SurveyRequest, directory: ProviderDirectory) throws(APIError) {
+    init(_ request: Components.Schemas.SurveyRequest, directory: ProviderDirectory,
+         config: ConvergeConfig = ConvergeConfig()) throws(APIError) {
         try Self.checkPrompt(request.prompt, at: "prompt")
         guard (1...Self.maxPanel).contains(request.panel.count) else {
             throw .invalidField("panel", "must hold 1 to \(Self.maxPanel) members, not \(request.panel.count)")
@@ -103,6 +105,7 @@ extension SurveyPlan {
             members[i].temperature = entry.temperature
         }
         var options = RunnerOptions(samples: samples)
+        options.apply(config)
         options.perProviderConcurrency = options.concurrency
         options.parameters.temperature = request.temperature
         options.parameters.maxTokens = request.maxTokens
@@ -118,11 +121,15 @@ extension SurveyPlan {
         if text.trimmingWhitespace.isEmpty { throw .unprocessable(field, "\(field): the prompt is blank") }
     }
 
-    /// Lengths count Unicode scalars, as JSON Schema does.
+    /// Lengths count Unicode scalars, as JSON Schema does. NUL (U+0000) is refused: no database keeps it in
+    /// text (SQLite reads up to it, PostgreSQL refuses it), so what is stored would differ from what was sent.
     static func checkLength(_ text: String, at field: String, min: Int = 0, max: Int) throws(APIError) {
         let length = text.unicodeScalars.count
         guard length >= min else { throw .invalidField(field, "must not be empty") }
         guard length <= max else { throw .invalidField(field, "must be at most \(max) characters") }
+        guard !text.unicodeScalars.contains("\u{0}") else {
+            throw .invalidField(field, "must not contain the NUL character (U+0000)")
+        }
     }
 
     /// White space as the schema's `\s` means it (Unicode White_Space and the separators U+001C...U+001F).

@@ -25,6 +25,8 @@ import ServiceLifecycle
 public actor SurveyService: Service {
     public nonisolated let store: any SurveyStore
     nonisolated let directory: ProviderDirectory
+    /// The config file's run settings (`timeout`, `max_attempts`, `concurrency`), applied as `ask` applies them.
+    nonisolated let config: ConvergeConfig
     nonisolated let logger: Logger
     private var runs: [String: (task: Task<Void, Never>, hub: SurveyEventHub)] = [:]
     private var stopping = false
@@ -32,10 +34,13 @@ public actor SurveyService: Service {
     /// - Parameters:
     ///   - store: the open store; the service never closes it (its owner does, after the service has stopped).
     ///   - directory: the providers, keys and base URLs (the server's environment and config file).
+    ///   - config: the config file, for its run settings: new surveys take its `timeout`, `concurrency` and
+    ///     `max_attempts`; a resumed survey keeps its stored timeout and concurrency and takes `max_attempts`.
     public init(store: any SurveyStore, directory: ProviderDirectory = ProviderDirectory(),
-                logger: Logger = Logger(label: "converge.surveys")) {
+                config: ConvergeConfig = ConvergeConfig(), logger: Logger = Logger(label: "converge.surveys")) {
         self.store = store
         self.directory = directory
+        self.config = config
         self.logger = logger
     }
 
@@ -202,7 +207,9 @@ public actor SurveyService: Service {
         let task = Task {
             let final: ServerSentEvent
             do {
-                let runner = try SurveyRunner(members: members, options: spec.options(), logger: logger)
+                var options = spec.options()
+                if let attempts = config.maxAttempts { options.retry.maxAttempts = max(1, attempts) }
+                let runner = try SurveyRunner(members: members, options: options, logger: logger)
                 let (events, continuation) = AsyncStream.makeStream(of: SurveyEvent.self, bufferingPolicy: .unbounded)
                 async let outcome = runner.run(survey, events: continuation, journal: journal)
                 for await event in events {

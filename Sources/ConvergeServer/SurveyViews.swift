@@ -20,18 +20,30 @@ enum SurveyViews {
               createdAt: record.createdAt, updatedAt: record.updatedAt, links: links(record.id))
     }
 
-    /// Every request of every turn, panel order then sample; a request with no row yet is `waiting`.
+    /// Every request of every turn, panel order then sample; a request with no row yet is `waiting` while the
+    /// survey may still ask it (`running`, `interrupted`). In a finished survey it is `failed`, "not asked",
+    /// as the runner reports a thread whose earlier turn failed.
     static func detail(_ loaded: SurveyArchive.Loaded) -> Components.Schemas.SurveyDetail {
         var rows: [StoredRequestKey: StoredRequest] = [:]
         for row in loaded.requests { rows[row.key] = row }
         let spec = loaded.spec
+        let finished = loaded.record.status != .running && loaded.record.status != .interrupted
         let turns = loaded.turns.map { turn in
             Components.Schemas.SurveyTurn(index: turn.index, prompt: turn.prompt, requests: spec.panel.flatMap { member in
                 (0..<spec.samples).map { sample in
                     let key = StoredRequestKey(turn: turn.index, panelistID: member.id, sample: sample)
                     guard let row = rows[key] else {
-                        return Components.Schemas.SurveyRequestState(panelist: member.id, sample: sample, state: .waiting,
-                                                                     attempts: 0, fromCache: false)
+                        guard finished else {
+                            return Components.Schemas.SurveyRequestState(panelist: member.id, sample: sample, state: .waiting,
+                                                                         attempts: 0, fromCache: false)
+                        }
+                        let failedTurn = (0..<turn.index).first { earlier in
+                            rows[StoredRequestKey(turn: earlier, panelistID: member.id, sample: sample)]?.state == .failed
+                        }
+                        return Components.Schemas.SurveyRequestState(
+                            panelist: member.id, sample: sample, state: .failed,
+                            error: failedTurn.map { "not asked: turn \($0) failed" } ?? "not asked",
+                            attempts: 0, fromCache: false)
                     }
                     let state: Components.Schemas.SurveyRequestState.StatePayload = switch row.state {
                     case .pending: .pending

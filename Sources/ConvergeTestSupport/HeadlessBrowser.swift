@@ -335,6 +335,24 @@ public final class BrowserPage: Sendable {
         return data
     }
 
+    /// Chooses files in the file input matching the CSS `selector`, as a person picking them would
+    /// (`DOM.setFileInputFiles`: the input's `files` are set and its `change` event fires).
+    ///
+    /// - Throws: ``HeadlessBrowserError/javaScript(_:)`` when no element matches; ``HeadlessBrowserError/protocolError(method:message:)``
+    ///   when it is not a file input or a file cannot be read; ``HeadlessBrowserError/timeout(_:)``.
+    public func setFiles(_ paths: [String], on selector: String, timeout: Duration = .seconds(10)) async throws {
+        let quoted = String(decoding: try JSONEncoder().encode(selector), as: UTF8.self)
+        let reply = try await connection.send(
+            "Runtime.evaluate", ["expression": .string("document.querySelector(\(quoted))"), "returnByValue": .bool(false)],
+            session: sessionID, timeout: timeout)
+        guard let objectID = reply["result"]?["objectId"]?.string else {
+            throw HeadlessBrowserError.javaScript("no element matches \(selector)")
+        }
+        _ = try await connection.send("DOM.setFileInputFiles",
+                                      ["files": .array(paths.map { .string($0) }), "objectId": .string(objectID)],
+                                      session: sessionID, timeout: timeout)
+    }
+
     /// The URL of the current document (`location.href`).
     public func url() async throws -> URL? {
         try await evaluate("location.href").string.flatMap(URL.init(string:))

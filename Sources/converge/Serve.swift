@@ -58,9 +58,11 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "converge.server")
         logger.logLevel = level
-        let directory = ProviderDirectory(config: try ConvergeConfig.load(explicitPath: config))
+        let settings = try ConvergeConfig.load(explicitPath: config)
+        let directory = ProviderDirectory(config: settings)
         let store = try await openStore(try DatabaseURL.resolve(flag: storage.db))
-        let surveys = SurveyService(store: store, directory: directory, logger: Logger(label: "converge.surveys"))
+        let surveys = SurveyService(store: store, directory: directory, config: settings,
+                                    logger: Logger(label: "converge.surveys"))
         do {
             let app = try buildApplication(configuration: configuration,
                                            dependencies: ServerDependencies(surveys: surveys), logger: logger) { port in

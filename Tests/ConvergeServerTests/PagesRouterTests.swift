@@ -208,6 +208,14 @@ import Testing
                     #expect(response.status == .forbidden)
                 }
             }
+            // What Chromium sends for a form on the page itself (a same-origin post); Fetch Metadata wins over
+            // an `Origin: null` (sent under a no-referrer policy).
+            try await client.execute(uri: "/analyze", method: .post,
+                                     headers: [.contentType: "application/x-www-form-urlencoded", .secFetchSite: "same-origin",
+                                               .origin: "null"],
+                                     body: ByteBuffer(string: "answer%5B%5D=Use+Go.")) { response in
+                #expect(response.status == .ok)
+            }
             // A same-site navigation without Origin (older browsers, curl) is a normal post.
             try await client.execute(uri: "/analyze", method: .post,
                                      headers: [.contentType: "application/x-www-form-urlencoded", .secFetchSite: "same-origin"],

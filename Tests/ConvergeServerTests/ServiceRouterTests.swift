@@ -224,17 +224,16 @@ import Yams
                                      headers: [.contentType: "application/x-www-form-urlencoded"],
                                      body: ByteBuffer(string: form)) { response in
                 #expect(response.status == .ok)
-                #expect(response.headers[.contentSecurityPolicy]?.contains("default-src 'none'; script-src 'self'") == true)
+                // The HTML report itself, under a policy that allows no script at all.
+                let policy = try #require(response.headers[.contentSecurityPolicy])
+                #expect(policy.contains("default-src 'none'"))
+                #expect(!policy.contains("script-src"))
                 let html = String(buffer: response.body)
-                // The HTML report, inside a frame without scripts; the page's only script is the server's own file.
-                #expect(html.contains("<iframe id=\"report-frame\" class=\"report\" title=\"Report\" sandbox=\"allow-same-origin\" srcdoc=\""))
-                #expect(html.contains("Convergence index"))
-                #expect(html.components(separatedBy: "<script").count == 2)
-                #expect(html.contains("<script src=\"/assets/survey.js\" defer></script>"))
+                #expect(html.contains("Converge report"))
+                #expect(html.contains("convergence index"))
+                #expect(!html.contains("<script"))
                 #expect(!html.contains("<img"))
-                // In the form: escaped once; in the report inside srcdoc: escaped by the renderer, then again.
-                #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"))
-                #expect(html.contains("&amp;lt;script&amp;gt;"))
+                #expect(html.contains("&lt;script&gt;alert("))
             }
             try await client.execute(uri: "/analyze", method: .post,
                                      headers: [.contentType: "application/x-www-form-urlencoded"],

@@ -39,14 +39,14 @@ struct SurveyFixture {
     let service: SurveyService
     let databaseURL: String
 
-    static func start(_ database: TestDatabase) async throws -> SurveyFixture {
+    static func start(_ database: TestDatabase, config: ConvergeConfig = ConvergeConfig()) async throws -> SurveyFixture {
         let provider = try await ProviderTestServer.start()
         let url = try database.freshURL()
         let store = try await openStore(try DatabaseURL(parsing: url))
         let directory = ProviderDirectory(environment: [
             "OPENAI_API_KEY": providerKey, "OPENAI_BASE_URL": provider.baseURL + "/v1",
         ])
-        return SurveyFixture(provider: provider, store: store, service: SurveyService(store: store, directory: directory),
+        return SurveyFixture(provider: provider, store: store, service: SurveyService(store: store, directory: directory, config: config),
                              databaseURL: url)
     }
 

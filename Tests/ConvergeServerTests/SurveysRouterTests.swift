@@ -1,5 +1,7 @@
 import ConvergeCore
 import ConvergeStore
+import ConvergeRunner
+import ConvergeProviders
 import ConvergeTestSupport
 import Foundation
 import Hummingbird
@@ -223,6 +225,50 @@ import Testing
             #expect(try await client.execute(uri: "/v1/surveys/\(id)", method: .delete).status == .conflict)
             #expect(try await fixture.store.turns(surveyID: id).count == 1)
             #expect(fixture.provider.requests.count == 1)
+        }
+        await fixture.close()
+    }
+
+    /// A NUL in an answer would be cut there on the way back from SQLite and refused by PostgreSQL: it is stored
+    /// as U+FFFD (one scalar for one, so quotes keep their offsets). A NUL in a prompt is refused.
+    @Test(arguments: TestDatabase.allCases)
+    func aNulInAnAnswerIsKeptAsAReplacementAndInAPromptRefused(_ database: TestDatabase) async throws {
+        let fixture = try await SurveyFixture.start(database)
+        fixture.provider.script("alpha", [.answer("Use Go.\u{0} Hidden tail after NUL. Use Rust."), .answer("More.")])
+        try await fixture.app().test(.router) { client in
+            let refused = try await post(client, "/v1/surveys", ["prompt": "a\u{0}b", "panel": ["openai/alpha"]])
+            #expect(refused.status == .badRequest)
+            #expect(Fixture.error(refused.body)?.field == "prompt")
+            #expect(Fixture.error(refused.body)?.message == "prompt: must not contain the NUL character (U+0000)")
+            let created = try await post(client, "/v1/surveys", ["prompt": "Which language?", "panel": ["openai/alpha"]])
+            let id = try #require(Fixture.object(created.body)?["id"] as? String)
+            await fixture.service.waitUntilIdle()
+            let detail = try #require(Fixture.object(try await get(client, "/v1/surveys/\(id)").body))
+            let request = try #require(((detail["turns"] as? [[String: Any]])?.first?["requests"] as? [[String: Any]])?.first)
+            #expect(request["text"] as? String == "Use Go.\u{FFFD} Hidden tail after NUL. Use Rust.")
+            #expect(detail["status"] as? String == "complete")
+            // A follow-up sends the whole stored answer as the assistant's turn.
+            let followUp = try await post(client, "/v1/surveys/\(id)/follow-ups", ["prompt": "Why?"])
+            #expect(followUp.status == .accepted)
+            await fixture.service.waitUntilIdle()
+            let history = fixture.provider.requests.last?.messages.map(\.content) ?? []
+            #expect(history == ["Which language?", "Use Go.\u{FFFD} Hidden tail after NUL. Use Rust.", "Why?"])
+        }
+        await fixture.close()
+    }
+
+    /// The config file's `max_attempts` and `timeout` hold for the server's surveys as for `ask`.
+    @Test func theConfigFilesRunSettingsApply() async throws {
+        let fixture = try await SurveyFixture.start(.sqlite, config: ConvergeConfig(timeoutSeconds: 7, maxAttempts: 2))
+        fixture.provider.script("down", [.status(500, message: "boom")])
+        try await fixture.app().test(.router) { client in
+            let created = try await post(client, "/v1/surveys", ["prompt": "Up?", "panel": ["openai/down"]])
+            let id = try #require(Fixture.object(created.body)?["id"] as? String)
+            await fixture.service.waitUntilIdle()
+            #expect(fixture.provider.requests(model: "down").count == 2)
+            let loaded = try await SurveyArchive(store: fixture.store).load(id)
+            #expect(loaded.spec.timeoutSeconds == 7)
+            #expect(loaded.record.status == .failed)
         }
         await fixture.close()
     }

@@ -18,6 +18,18 @@
     if (frame.contentDocument && frame.contentDocument.readyState === "complete") fit(frame);
   }
 
+  // A form sends once: its submit buttons are disabled while the next page loads (no double surveys).
+  for (const form of document.querySelectorAll("form[method=post]")) {
+    form.addEventListener("submit", () => {
+      for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = true;
+    });
+  }
+
+  // Back to a page from the browser's cache: its buttons work again.
+  window.addEventListener("pageshow", () => {
+    for (const button of document.querySelectorAll("form[method=post] button[type=submit]")) button.disabled = false;
+  });
+
   const root = document.getElementById("survey");
   if (!root || !("EventSource" in window)) return;
   const statusElement = document.getElementById("status");
@@ -53,66 +65,97 @@
     section.hidden = false;
   }
 
-  const source = new EventSource(root.dataset.events);
-  root.dataset.connection = "connecting";
-  source.addEventListener("open", () => { root.dataset.connection = "open"; });
-  source.addEventListener("error", () => {
-    root.dataset.connection = source.readyState === EventSource.CLOSED ? "closed" : "reconnecting";
-  });
+  const notice = document.getElementById("notice");
+  function setNotice(text) {
+    notice.textContent = text;
+    notice.hidden = !text;
+  }
 
-  source.addEventListener("state", (event) => {
-    const detail = JSON.parse(event.data);
-    setStatus(detail.status);
-    for (const turn of detail.turns) {
-      for (const request of turn.requests) {
-        const article = find(turn.index, request.panelist, request.sample);
-        if (!article) continue;
-        const detail = request.state === "answered" && typeof request.latencyMs === "number"
-          ? request.latencyMs + " ms" : (request.attempts > 1 ? "attempt " + request.attempts : "");
-        setState(article, request.state, detail);
-        if (typeof request.text === "string") setText(article, request.text);
-        setFailure(article, request.error);
+  // One EventSource at a time. A survey left `interrupted` (the server stopped) resumes when the server is
+  // back: the page keeps asking, every 2 s doubling to 30 s, and fills in again without a reload.
+  let retryDelay = 2000;
+  function connect() {
+    const source = new EventSource(root.dataset.events);
+    root.dataset.connection = "connecting";
+    source.addEventListener("open", () => { root.dataset.connection = "open"; });
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (signed out, survey deleted): the browser gives up; say so.
+        root.dataset.connection = "closed";
+        setNotice("Live updates stopped; reload the page to see the latest state.");
+      } else {
+        root.dataset.connection = "reconnecting";
       }
-    }
-  });
+    });
 
-  source.addEventListener("progress", (event) => {
-    const progress = JSON.parse(event.data);
-    const article = find(progress.turn, progress.panelist, progress.sample);
-    if (!article) return;
-    switch (progress.type) {
-      case "started":
-        setState(article, "pending", progress.attempt > 1 ? "attempt " + progress.attempt : "");
-        setFailure(article, "");
-        break;
-      case "retrying":
-        setState(article, "retrying", "in " + Number(progress.delaySeconds || 0).toFixed(1) + " s: " +
-          (progress.reason || ""));
-        break;
-      case "answered":
-        setState(article, "answered", typeof progress.latencyMs === "number" ? progress.latencyMs + " ms" : "");
-        break;
-      case "failed":
-        setState(article, "failed");
-        setFailure(article, progress.cause || "failed");
-        break;
-    }
-  });
+    source.addEventListener("state", (event) => {
+      const detail = JSON.parse(event.data);
+      setStatus(detail.status);
+      if (detail.status === "running") {
+        setNotice("");
+        for (const element of document.querySelectorAll("[data-when-done]")) element.hidden = true;
+      }
+      for (const turn of detail.turns) {
+        for (const request of turn.requests) {
+          const article = find(turn.index, request.panelist, request.sample);
+          if (!article) continue;
+          const detailText = request.state === "answered" && typeof request.latencyMs === "number"
+            ? request.latencyMs + " ms" : (request.attempts > 1 ? "attempt " + request.attempts : "");
+          setState(article, request.state, detailText);
+          if (typeof request.text === "string") setText(article, request.text);
+          setFailure(article, request.error);
+        }
+      }
+    });
 
-  source.addEventListener("response", (event) => {
-    const response = JSON.parse(event.data);
-    const article = find(response.turn, response.panelist, response.sample);
-    if (!article) return;
-    setText(article, response.text);
-    setState(article, "answered", typeof response.latencyMs === "number" ? response.latencyMs + " ms" : "");
-  });
+    source.addEventListener("progress", (event) => {
+      const progress = JSON.parse(event.data);
+      const article = find(progress.turn, progress.panelist, progress.sample);
+      if (!article) return;
+      switch (progress.type) {
+        case "started":
+          setState(article, "pending", progress.attempt > 1 ? "attempt " + progress.attempt : "");
+          setFailure(article, "");
+          break;
+        case "retrying":
+          setState(article, "retrying", "in " + Number(progress.delaySeconds || 0).toFixed(1) + " s: " +
+            (progress.reason || ""));
+          break;
+        case "answered":
+          setState(article, "answered", typeof progress.latencyMs === "number" ? progress.latencyMs + " ms" : "");
+          break;
+        case "failed":
+          setState(article, "failed");
+          setFailure(article, progress.cause || "failed");
+          break;
+      }
+    });
 
-  source.addEventListener("complete", (event) => {
-    source.close();
-    root.dataset.connection = "done";
-    const completion = JSON.parse(event.data);
-    setStatus(completion.status);
-    for (const element of document.querySelectorAll("[data-when-done]")) element.hidden = false;
-    if (completion.report) showReport();
-  });
+    source.addEventListener("response", (event) => {
+      const response = JSON.parse(event.data);
+      const article = find(response.turn, response.panelist, response.sample);
+      if (!article) return;
+      setText(article, response.text);
+      setState(article, "answered", typeof response.latencyMs === "number" ? response.latencyMs + " ms" : "");
+    });
+
+    source.addEventListener("complete", (event) => {
+      source.close();
+      const completion = JSON.parse(event.data);
+      setStatus(completion.status);
+      if (completion.status === "interrupted") {
+        root.dataset.connection = "waiting";
+        setNotice("The server stopped while asking this survey; it resumes when the server starts again. " +
+          "This page reconnects by itself.");
+        setTimeout(connect, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 30000);
+        return;
+      }
+      root.dataset.connection = "done";
+      setNotice("");
+      for (const element of document.querySelectorAll("[data-when-done]")) element.hidden = false;
+      if (completion.report) showReport();
+    });
+  }
+  connect();
 })();
