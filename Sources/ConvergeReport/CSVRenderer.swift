@@ -17,8 +17,11 @@ import ConvergeCore
 ///   point, exactly as in the answer (line breaks kept), and is empty when the panelist does not support it.
 ///
 /// Encoding follows RFC 4180: records end with CRLF (the last one too); a field containing a comma, a double
-/// quote, CR or LF is enclosed in double quotes, and a double quote inside it is doubled. Text is not
-/// otherwise altered (no formula escaping), so every cell can be matched back to the JSON report.
+/// quote, CR or LF is enclosed in double quotes, and a double quote inside it is doubled.
+///
+/// Cells come from model answers, so a cell that a spreadsheet would run as a formula (it starts with `=`,
+/// `+`, `-`, `@`, TAB or CR) gets a leading apostrophe, which spreadsheets show as text (OWASP, "CSV
+/// Injection"). Nothing else is altered: without that apostrophe every cell matches the JSON report.
 public enum CSVRenderer {
     public static func render(_ report: Report) -> String {
         let answered = report.answered
@@ -40,7 +43,15 @@ public enum CSVRenderer {
             }
             records.append(record)
         }
-        return records.map { $0.map(field).joined(separator: ",") + "\r\n" }.joined()
+        return records.map { $0.map { field(neutralized($0)) }.joined(separator: ",") + "\r\n" }.joined()
+    }
+
+    /// `value` with a leading apostrophe when a spreadsheet would read it as a formula (see above).
+    static func neutralized(_ value: String) -> String {
+        guard let first = value.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) else {
+            return value
+        }
+        return "'" + value
     }
 
     /// One field, quoted when it contains a comma, a double quote, CR or LF (RFC 4180, section 2).

@@ -19,10 +19,10 @@ public struct ConvergeRequestContext: RequestContext {
 /// Builds the Converge server application (Hummingbird 2): the API from openapi.yaml (generated stubs,
 /// `APIHandler`), the pages, and the middleware every request passes through, outermost first:
 ///
-/// 1. `X-Request-Id` on every response, 2. access log (method, path, status, duration; never headers or bodies),
+/// 1. `X-Request-Id` on every response, then common response headers (`ResponseHeadersMiddleware`), 2. access log (method, path, status, duration; never headers or bodies),
 /// 3. metrics by route, method and status, 4. errors as JSON (`ErrorMiddleware`), 5. same-origin checks
 /// for page forms and, without tokens, a loopback `Host` (`SameOriginMiddleware`), 6. authentication
-/// (`AuthMiddleware`), 7. the body size limit (413), 8. event-stream headers.
+/// (`AuthMiddleware`), 7. the body size limit (413).
 ///
 /// A path answers 405 with `Allow` for a method it does not have, 404 if unknown; GET routes answer HEAD.
 ///
@@ -41,13 +41,13 @@ public func buildApplication(
     let router = Router(context: ConvergeRequestContext.self, options: [.autoGenerateHeadEndpoints])
     let sessions = SessionStore()
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: ResponseHeadersMiddleware())
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: SameOriginMiddleware(requireLoopbackHost: configuration.tokens.isEmpty))
     router.add(middleware: AuthMiddleware(tokens: configuration.tokens, sessions: sessions))
     router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes))
-    router.add(middleware: EventStreamHeadersMiddleware())
 
     let routes = RouteRegistry(router: router)
     let api = APIHandler(dependencies: dependencies, version: configuration.version)

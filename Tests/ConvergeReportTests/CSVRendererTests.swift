@@ -123,7 +123,8 @@ enum RFC4180 {
         let records = try RFC4180.parse(CSVRenderer.render(report))
         #expect(records.count == report.keyPoints.count + 1)
         #expect(records[1][1] == "label, with \"quotes\"\nand a line break")
-        #expect(records[1][2] == "=SUM(A1:A2)")
+        // A formula is shown as text in spreadsheets (leading apostrophe); see formulaLikeCellsAreNeutralized.
+        #expect(records[1][2] == "'=SUM(A1:A2)")
         #expect(records[1][5] == nasty)
         #expect(CSVRenderer.field("a\"\u{301}b") == "\"a\"\"\u{301}b\"")
     }
@@ -147,5 +148,15 @@ enum RFC4180 {
     @Test func noKeyPointsGivesTheHeaderOnly() throws {
         let report = minimalReport(answered: 0)
         #expect(CSVRenderer.render(report) == "key_point,label,category,consensus,support\r\n")
+    }
+
+    /// Model text that a spreadsheet would run as a formula is shown as text (OWASP CSV injection).
+    @Test func formulaLikeCellsAreNeutralized() {
+        #expect(CSVRenderer.neutralized("=HYPERLINK(\"http://evil.example\",\"click\") is the way.")
+            == "'=HYPERLINK(\"http://evil.example\",\"click\") is the way.")
+        for start in ["+b", "-1", "@SUM(1+1)", "\tx", "\rx"] {
+            #expect(CSVRenderer.neutralized(start) == "'" + start)
+        }
+        for plain in ["Use Go.", "5+ years", "", "'quoted"] { #expect(CSVRenderer.neutralized(plain) == plain) }
     }
 }

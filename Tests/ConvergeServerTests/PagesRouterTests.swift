@@ -346,6 +346,27 @@ extension HTTPFields {
 }
 
 @Suite struct PageErrorTests {
+    @Test func theAPIsHTMLReportRunsNoScriptAndEveryResponseIsNosniff() async throws {
+        try await Fixture.app().test(.router) { client in
+            try await client.execute(uri: "/v1/analyses?format=html", method: .post, headers: Fixture.jsonHeaders,
+                                     body: try Fixture.json(Fixture.exampleRequest())) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                let policy = try #require(response.headers[.contentSecurityPolicy])
+                #expect(policy.hasPrefix("default-src 'none'") && !policy.contains("script-src"))
+                #expect(response.headers[.xContentTypeOptions] == "nosniff")
+            }
+            try await client.execute(uri: "/v1/analyses?format=md", method: .post, headers: Fixture.jsonHeaders,
+                                     body: try Fixture.json(Fixture.exampleRequest())) { response in
+                #expect(response.headers[.contentType]?.hasSuffix("; charset=utf-8") == true)
+            }
+            try await client.execute(uri: "/v1/nothing", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.xContentTypeOptions] == "nosniff")
+            }
+        }
+    }
+
     @Test func browsersGetErrorsAsPagesTheAPIAsJSON() async throws {
         try await Fixture.app(maxBodyBytes: 2048).test(.router) { client in
             try await client.execute(uri: "/no-such-page", method: .get, headers: [.accept: "text/html,*/*"]) { response in
