@@ -41,6 +41,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as ServerError:
             if let inner = error.underlyingError as? APIError { return inner }
             if let decoding = error.underlyingError as? DecodingError, error.httpStatus == .badRequest {
+                // Without a body (GET, DELETE) what failed to decode is a query parameter, which the
+                // decoder does not name: say so, and name the parameters sent.
+                if error.request.method == .get || error.request.method == .head || error.request.method == .delete {
+                    return Self.queryError(decoding, query: error.request.path ?? "")
+                }
                 return Self.apiError(for: decoding)
             }
             let status = error.httpStatus
@@ -81,6 +86,20 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         @unknown default:
             return APIError(.badRequest, code: "bad_request", "the request could not be decoded")
         }
+    }
+
+    /// A 400 for a query parameter that does not decode (`?format=xml`, `?limit=abc`), field `query`.
+    static func queryError(_ error: DecodingError, query path: String) -> APIError {
+        let detail: String = switch error {
+        case let .typeMismatch(type, _), let .valueNotFound(type, _): "expected \(typeName(type))"
+        case let .dataCorrupted(context): context.debugDescription
+        case let .keyNotFound(key, _): "missing \(key.stringValue)"
+        @unknown default: "not valid"
+        }
+        let names = path.split(separator: "?", maxSplits: 1).dropFirst().first?
+            .split(separator: "&").map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? "" } ?? []
+        let sent = names.isEmpty ? "" : " (sent: \(names.joined(separator: ", ")))"
+        return .invalidField("query", "a query parameter is not valid\(sent): \(detail)")
     }
 
     /// `answers[2].panelist` from a coding path.

@@ -360,6 +360,12 @@ extension HTTPFields {
                                      body: try Fixture.json(Fixture.exampleRequest())) { response in
                 #expect(response.headers[.contentType]?.hasSuffix("; charset=utf-8") == true)
             }
+            try await client.execute(uri: "/v1/surveys?limit=abc", method: .get) { response in
+                // The query is decoded before the handler runs (which would say 503: no store here).
+                #expect(response.status == .badRequest)
+                #expect(Fixture.error(response.body)?.field == "query")
+                #expect(Fixture.error(response.body)?.message == "query: a query parameter is not valid (sent: limit): expected an integer")
+            }
             try await client.execute(uri: "/v1/nothing", method: .get) { response in
                 #expect(response.status == .notFound)
                 #expect(response.headers[.xContentTypeOptions] == "nosniff")
