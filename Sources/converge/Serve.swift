@@ -4,6 +4,7 @@ import ConvergeProviders
 import ConvergeServer
 import ConvergeStore
 import Foundation
+import NIOCore
 import Logging
 import ServiceLifecycle
 
@@ -73,6 +74,12 @@ struct Serve: AsyncParsableCommand {
             let group = ServiceGroup(configuration: .init(
                 services: [app, surveys], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
+        } catch let error as IOError {
+            await store.close()
+            // Binding failed: say which address and why, as an input error (exit 2), not a NIO trace.
+            let reason = String(cString: strerror(error.errnoCode))
+            throw InputError(field: "--port", "cannot listen on \(configuration.url(port: port)): \(reason.lowercased())"
+                + (error.errnoCode == EADDRINUSE ? " (another program uses the port; pick another with --port, or 0 for any free one)" : ""))
         } catch {
             await store.close()
             throw error

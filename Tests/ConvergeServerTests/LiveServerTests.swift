@@ -44,6 +44,18 @@ import Testing
         }
     }
 
+    @Test func aPortInUseIsAClearInputError() async throws {
+        try await Fixture.app().test(.live) { client in
+            let port = try #require(client.port)
+            let db = try TestDatabase.sqlite.freshURL()
+            let result = try ServeProcess.runCLI(["serve", "--port", "\(port)", "--db", db],
+                                                 environment: ["CONVERGE_API_TOKENS": ""])
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("converge: error: --port: cannot listen on http://127.0.0.1:\(port): address already in use"))
+            #expect(!result.stderr.contains("errno"))
+        }
+    }
+
     @Test func realProcessServesAuthenticatesAndStopsOnSIGTERM() async throws {
         let providerKey = "sk-test-provider-key-must-not-leak-42"
         let server = try ServeProcess(arguments: ["--max-body-bytes", "65536"], environment: [
