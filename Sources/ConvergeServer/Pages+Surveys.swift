@@ -24,7 +24,8 @@ extension Pages {
             try await showingErrors { try await surveyPage(try context.parameters.require("id")) }
         }
         routes.on("/surveys/:id/events", method: .get) { _, context in
-            let stream = try await SurveyEventStream.make(service: try surveyService(), id: try context.parameters.require("id"))
+            let stream = try await SurveyEventStream.make(service: try surveyService(), id: try context.parameters.require("id"),
+                                                          blinding: true)
             return Response(status: .ok, headers: SurveyEventStream.headers,
                             body: ResponseBody(asyncSequence: stream.map { ByteBuffer(bytes: $0) }))
         }
@@ -250,8 +251,9 @@ extension Pages {
         let running = record.status == .running
         let hasReport = (try? await service.store.latestAnalysis(surveyID: id)) != nil
         let blind = spec.blind == true
-        let label: [String: String] = Dictionary(uniqueKeysWithValues: spec.panel.enumerated().map { n, member in
-            (member.id, blind ? "AI \(n + 1)" : member.label)
+        let relabel = blind ? BlindRelabel(panel: spec.panel) : nil
+        let label: [String: String] = Dictionary(uniqueKeysWithValues: spec.panel.map { member in
+            (member.id, relabel?.label(member.id) ?? member.label)
         })
         let base = "/surveys/\(id)"
 
@@ -283,10 +285,10 @@ extension Pages {
                 let shownState = request.latencyMs.map { "\(state) (\($0) ms)" } ?? state
                 let name = (label[request.panelist] ?? request.panelist) + (spec.samples > 1 ? ", sample \(request.sample + 1)" : "")
                 html += """
-                    <article class="request" data-turn="\(turn.index)" data-panelist="\(HTML.escape(request.panelist))" data-sample="\(request.sample)" data-state="\(state)">
+                    <article class="request" data-turn="\(turn.index)" data-panelist="\(HTML.escape(relabel?.id(request.panelist) ?? request.panelist))" data-sample="\(request.sample)" data-state="\(state)">
                     <h4>\(HTML.escape(name)) <span class="state">\(shownState)</span></h4>
                     <pre class="answer"\(request.text == nil ? " hidden" : "")>\(HTML.escape(request.text ?? ""))</pre>
-                    <p class="failure"\(request.error == nil ? " hidden" : "")>\(HTML.escape(request.error ?? ""))</p>
+                    <p class="failure"\(request.error == nil ? " hidden" : "")>\(HTML.escape(request.error.map { relabel?.scrub($0) ?? $0 } ?? ""))</p>
                     </article>
 
                     """

@@ -12,10 +12,13 @@ import Foundation
 enum SurveyEventStream {
     static let heartbeatBytes = ArraySlice(": keep-alive\n\n".utf8)
 
+    /// - Parameter blinding: for the pages: a blind survey's events are relabelled (``BlindRelabel``).
     /// - Throws: `APIError` 404 for an unknown survey, 503 without a store.
-    static func make(service: SurveyService, id: String,
+    static func make(service: SurveyService, id: String, blinding: Bool = false,
                      heartbeat: Duration = .seconds(15)) async throws(APIError) -> AsyncStream<ArraySlice<UInt8>> {
-        _ = try await service.load(id)
+        let first = try await service.load(id)
+        let relabel = blinding && first.spec.blind == true ? BlindRelabel(panel: first.spec.panel) : nil
+        let bytes: @Sendable (ServerSentEvent) -> ArraySlice<UInt8> = { relabel?.apply($0).bytes ?? $0.bytes }
         // Subscribe before reading the state, so that no event is missed; one that happened in between may
         // show both in `state` and live.
         let live = await service.subscribe(id)
@@ -23,15 +26,15 @@ enum SurveyEventStream {
         let state = ServerSentEvent.json("state", SurveyViews.detail(loaded))
         let (stream, continuation) = AsyncStream.makeStream(of: ArraySlice<UInt8>.self, bufferingPolicy: .unbounded)
         let pump = Task {
-            continuation.yield(state.bytes)
+            continuation.yield(bytes(state))
             if let live {
-                for await event in live { continuation.yield(event.bytes) }
+                for await event in live { continuation.yield(bytes(event)) }
             } else {
                 let status = SurveyViews.status(loaded.record.status)
                 let report = try? await service.store.latestAnalysis(surveyID: id)
                 let completion = Components.Schemas.SurveyCompletion(
                     status: status, report: report == nil ? nil : SurveyViews.links(id).report)
-                continuation.yield(ServerSentEvent.json("complete", completion).bytes)
+                continuation.yield(bytes(ServerSentEvent.json("complete", completion)))
             }
             continuation.finish()
         }

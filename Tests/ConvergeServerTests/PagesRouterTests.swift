@@ -150,6 +150,40 @@ import Testing
         await fixture.close()
     }
 
+    /// A blind survey's page and its event stream show `AI 1`, `AI 2`: no panelist id, model or label, not even
+    /// inside a provider's error message. The API keeps the real panel.
+    @Test func aBlindSurveysPagesNameNoModel() async throws {
+        let fixture = try await SurveyFixture.start(.sqlite)
+        fixture.provider.script("secretmodel-a", [.answer("Measure first.", delay: 0.3)])
+        fixture.provider.script("secretmodel-b", [.status(400, message: "secretmodel-b does not exist for alpha-team")])
+        try await fixture.app().test(.router) { client in
+            let created = try await client.execute(
+                uri: "/v1/surveys", method: .post, headers: Fixture.jsonHeaders,
+                body: try Fixture.json(["prompt": "Cache?", "blind": true,
+                                        "panel": [["model": "openai/secretmodel-a", "id": "alpha-team", "label": "Alpha Team"],
+                                                  "openai/secretmodel-b"]]))
+            let id = try #require(Fixture.object(created.body)?["id"] as? String)
+            let events = try await client.execute(uri: "/surveys/\(id)/events", method: .get) { String(buffer: $0.body) }
+            await fixture.service.waitUntilIdle()
+            let page = try await client.execute(uri: "/surveys/\(id)", method: .get) { String(buffer: $0.body) }
+            for text in [events, page] {
+                for secret in ["secretmodel", "alpha-team", "Alpha Team"] {
+                    #expect(!text.contains(secret), "\(secret) in \(text.prefix(3000))")
+                }
+            }
+            #expect(events.contains("\"panelist\":\"ai-1\""))
+            #expect(events.contains("AI 2 does not exist for AI 1"))
+            #expect(page.contains("data-panelist=\"ai-2\""))
+            #expect(page.contains("Panel: AI 1, AI 2"))
+            #expect(page.contains("AI 2 does not exist for AI 1"))
+            // The operator's API shows the panel as it is.
+            try await client.execute(uri: "/v1/surveys/\(id)", method: .get) { response in
+                #expect(String(buffer: response.body).contains("secretmodel-a"))
+            }
+        }
+        await fixture.close()
+    }
+
     @Test func formErrorsNameTheFieldKeepTheFormAndStoreNothing() async throws {
         let fixture = try await SurveyFixture.start(.sqlite)
         let cases: [(Multipart, HTTPResponse.Status, String)] = [
