@@ -134,7 +134,8 @@ enum HTMLStyle {
         .anchor { scroll-margin-top: 2rem; }
         .anchor:target + mark { outline: 3px solid var(--accent); }
         footer.page { margin-top: 3rem; padding-top: .6rem; border-top: 1px solid var(--line); color: var(--muted); font-size: .85rem; }
-        @media (max-width: 40rem) { .index .value { font-size: 2.2rem; } main { padding: 0 .7rem 2rem; } }
+        @media (max-width: 40rem) { .index .value { font-size: 2.2rem; } main { padding: 0 .7rem 2rem; }
+          table { display: block; overflow-x: auto; } }
         @media print {
           @page { margin: 16mm 14mm; }
           body { font-size: 10.5pt; }

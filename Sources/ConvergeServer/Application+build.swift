@@ -39,7 +39,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let router = Router(context: ConvergeRequestContext.self, options: [.autoGenerateHeadEndpoints])
-    let sessions = SessionStore()
+    let sessions = SessionStore(secret: configuration.tokens.sessionSecret)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ResponseHeadersMiddleware())
     router.add(middleware: AccessLogMiddleware())

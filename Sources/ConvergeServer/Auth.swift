@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 
@@ -57,44 +58,67 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Login sessions for the pages: random ids (256 bits from the system's secure generator) that expire.
-/// Kept in memory: a restart logs everyone out.
+/// Login sessions for the pages, kept in signed cookies so that a server restart does not sign anyone out
+/// (an open live page reconnects after a restart).
+///
+/// A session id is `EXPIRY.NONCE.MAC`: the expiry in Unix seconds, 128 random bits (the system's secure
+/// generator), and HMAC-SHA256 (RFC 2104) over `EXPIRY.NONCE` with a key derived from the API tokens
+/// (``APITokens/sessionSecret``), so changing the tokens ends every session. Signing out revokes the id in
+/// memory until it expires; a restart forgets revocations (the cookie is also deleted from the browser).
 actor SessionStore {
     static let cookieName = "converge_session"
     let lifetime: Duration
     let capacity: Int
-    private var expiries: [String: ContinuousClock.Instant] = [:]
+    private let key: SymmetricKey
+    private var revoked: [String: Int] = [:]
 
-    init(lifetime: Duration = .seconds(12 * 3600), capacity: Int = 10_000) {
+    init(secret: [UInt8], lifetime: Duration = .seconds(12 * 3600), capacity: Int = 10_000) {
+        self.key = SymmetricKey(data: secret)
         self.lifetime = lifetime
         self.capacity = capacity
     }
 
     /// A new session id, valid for `lifetime`.
     func create() -> String {
-        let now = ContinuousClock.now
-        if expiries.count >= capacity {
-            expiries = expiries.filter { $0.value > now }
-            if expiries.count >= capacity, let oldest = expiries.min(by: { $0.value < $1.value })?.key {
-                expiries[oldest] = nil
-            }
-        }
+        let expiry = Int(Date().timeIntervalSince1970) + Int(lifetime.components.seconds)
         var generator = SystemRandomNumberGenerator()
-        let id = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
-        expiries[id] = now + lifetime
-        return id
+        let nonce = (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
+        let payload = "\(expiry).\(nonce)"
+        return payload + "." + Self.hex(HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key))
     }
 
     func isValid(_ id: String) -> Bool {
-        guard let expiry = expiries[id] else { return false }
-        if expiry <= ContinuousClock.now {
-            expiries[id] = nil
-            return false
-        }
-        return true
+        let parts = id.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let expiry = Int(parts[0]), parts[1].count == 32, parts[2].count == 64,
+              let mac = Self.bytes(hex: parts[2]) else { return false }
+        let payload = Array("\(parts[0]).\(parts[1])".utf8)
+        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key) else { return false }
+        let now = Int(Date().timeIntervalSince1970)
+        return expiry > now && revoked[id] == nil
     }
 
-    func remove(_ id: String) { expiries[id] = nil }
+    func remove(_ id: String) {
+        guard isValid(id), let expiry = Int(id.prefix { $0 != "." }) else { return }
+        let now = Int(Date().timeIntervalSince1970)
+        if revoked.count >= capacity { revoked = revoked.filter { $0.value > now } }
+        if revoked.count < capacity { revoked[id] = expiry }
+    }
+
+    private static func hex(_ code: some Sequence<UInt8>) -> String {
+        code.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+
+    private static func bytes(hex: Substring) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
 }
 
 extension String {

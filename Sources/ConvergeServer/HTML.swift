@@ -54,6 +54,11 @@ enum HTML {
         pre.answer{white-space:pre-wrap;word-wrap:break-word;font-family:inherit;margin:.3rem 0 .6rem;max-height:24rem;overflow:auto}
         .failure{color:#9b1c1c}
         iframe.report{width:100%;height:80vh;border:1px solid #ddd;border-radius:6px}
+        blockquote.prompt,pre.answer,.failure,td{overflow-wrap:anywhere;unicode-bidi:isolate}
+        .table-wrap{overflow-x:auto} .notice{background:#fff8e1;border:1px solid #e6c86e;padding:.5rem;border-radius:6px}
+        @media (max-width:40rem){body{margin:.5rem auto} header nav{flex-wrap:wrap;gap:.6rem}}
+        @media print{pre.answer{max-height:none;overflow:visible} header nav,header form,#after,.paging{display:none}
+        iframe.report{height:auto}}
         </style>
         \(script.map { "<script src=\"\(escape($0))\" defer></script>\n" } ?? "")</head>
         <body>

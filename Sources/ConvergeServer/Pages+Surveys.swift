@@ -66,7 +66,7 @@ extension Pages {
             html += offset == 0 ? "<p>No surveys yet.</p>\n" : "<p>No more surveys.</p>\n"
         } else {
             html += """
-                <table class="surveys">
+                <div class="table-wrap"><table class="surveys">
                 <thead><tr><th scope="col">Survey</th><th scope="col">Status</th><th scope="col">Prompt</th>\
                 <th scope="col">Panel</th><th scope="col">Updated</th></tr></thead>
                 <tbody>
@@ -81,7 +81,7 @@ extension Pages {
 
                     """
             }
-            html += "</tbody>\n</table>\n"
+            html += "</tbody>\n</table></div>\n"
         }
         var links: [String] = []
         if offset > 0 { links.append("<a href=\"/surveys?offset=\(max(offset - limit, 0))\">Newer</a>") }
@@ -125,7 +125,7 @@ extension Pages {
                 """
         }
         if slots < SurveyPlan.maxFollowUps {
-            html += "<p><a href=\"/surveys/new?followUps=\(slots + 1)\">More follow-up boxes</a></p>\n"
+            html += "<p><a id=\"more-follow-ups\" data-max=\"\(SurveyPlan.maxFollowUps)\" href=\"/surveys/new?followUps=\(slots + 1)\">More follow-up boxes</a></p>\n"
         }
         html += """
             <details\(form.system.isEmpty && form.temperature.isEmpty && form.maxTokens.isEmpty && form.samples == "1" ? "" : " open")><summary>Settings</summary>
@@ -166,9 +166,11 @@ extension Pages {
         form.system = fields.text("system") ?? ""
         form.rubricText = fields.text("rubricText") ?? ""
         form.blind = fields.text("blind") != nil
+        var rubricFromFile: String?
         func refuse(_ message: String, status: HTTPResponse.Status = .unprocessableContent) -> Response {
-            startPage(form, followUpSlots: max(form.followUps.count, Self.defaultFollowUpSlots), status: status,
-                      error: message)
+            let kept = rubricFromFile.map { " (The rubric file \($0) is kept in the rubric text box.)" } ?? ""
+            return startPage(form, followUpSlots: max(form.followUps.count, Self.defaultFollowUpSlots), status: status,
+                             error: message + kept)
         }
 
         var rubric: String?
@@ -180,6 +182,10 @@ extension Pages {
                 return refuse("Give the rubric as a file or as text, not both.")
             }
             rubric = text
+            // A browser cannot be told to choose the file again: if the form comes back, the rubric is in the
+            // text box, so that it is not lost.
+            form.rubricText = text
+            rubricFromFile = file.filename
         } else if !form.rubricText.trimmingWhitespace.isEmpty {
             rubric = form.rubricText
         }
@@ -307,7 +313,7 @@ extension Pages {
             <textarea id="followUp" name="prompt" rows="2" required></textarea></p>
             <p><button type="submit">Ask</button></p>
             </form>
-            <form method="post" action="\(base)/delete">
+            <form method="post" action="\(base)/delete" data-confirm="Delete survey \(HTML.escape(id)) and all its answers? This cannot be undone.">
             <p><button type="submit" class="danger">Delete this survey</button></p>
             </form>
             </section>

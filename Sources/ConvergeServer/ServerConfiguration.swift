@@ -1,3 +1,4 @@
+import Crypto
 import ConvergeCore
 #if canImport(Glibc)
 import Glibc
@@ -115,6 +116,17 @@ public struct APITokens: Sendable, CustomStringConvertible {
     }
 
     public var isEmpty: Bool { tokens.isEmpty }
+
+    /// A secret derived from the tokens (SHA-256 of them, sorted), for signing page sessions: it changes when
+    /// the tokens change, and never reveals them.
+    var sessionSecret: [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: Array("converge-session-v1".utf8))
+        for token in tokens.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            hasher.update(data: Array(String(token.count).utf8) + [0x3A] + token)
+        }
+        return Array(hasher.finalize())
+    }
     public var count: Int { tokens.count }
 
     /// Whether `candidate` is one of the tokens. Every token is compared, byte by byte over the candidate's

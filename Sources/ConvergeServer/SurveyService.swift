@@ -30,6 +30,9 @@ public actor SurveyService: Service {
     nonisolated let logger: Logger
     private var runs: [String: (task: Task<Void, Never>, hub: SurveyEventHub)] = [:]
     private var stopping = false
+    /// Surveys with a follow-up or a delete under way: a second one at the same time is refused (409) before it
+    /// stores anything (the actor lets calls interleave at every `await`).
+    private var busy: Set<String> = []
 
     /// - Parameters:
     ///   - store: the open store; the service never closes it (its owner does, after the service has stopped).
@@ -115,7 +118,9 @@ public actor SurveyService: Service {
     func followUp(_ id: String, prompt: String) async throws(APIError) {
         guard !stopping else { throw .shuttingDown }
         let loaded = try await load(id)
-        guard runs[id] == nil else { throw .surveyRunning(id) }
+        guard runs[id] == nil, !busy.contains(id) else { throw .surveyRunning(id) }
+        busy.insert(id)
+        defer { busy.remove(id) }
         try Self.checkNobodyElseAsks(loaded.record)
         _ = try members(for: loaded.spec)
         do {
@@ -132,7 +137,9 @@ public actor SurveyService: Service {
     /// - Throws: `APIError` 404, 409 (running), 503.
     func delete(_ id: String) async throws(APIError) {
         let loaded = try await load(id)
-        guard runs[id] == nil else { throw .surveyRunning(id) }
+        guard runs[id] == nil, !busy.contains(id) else { throw .surveyRunning(id) }
+        busy.insert(id)
+        defer { busy.remove(id) }
         try Self.checkNobodyElseAsks(loaded.record)
         do {
             try await store.deleteSurvey(id: id)

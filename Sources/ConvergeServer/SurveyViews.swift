@@ -37,12 +37,14 @@ enum SurveyViews {
                             return Components.Schemas.SurveyRequestState(panelist: member.id, sample: sample, state: .waiting,
                                                                          attempts: 0, fromCache: false)
                         }
-                        let failedTurn = (0..<turn.index).first { earlier in
-                            rows[StoredRequestKey(turn: earlier, panelistID: member.id, sample: sample)]?.state == .failed
-                        }
+                        // Worded as the runner words it live: turns counted from 1, the failed turn's cause.
+                        let failed = (0..<turn.index).lazy.compactMap { earlier in
+                            rows[StoredRequestKey(turn: earlier, panelistID: member.id, sample: sample)]
+                                .flatMap { $0.state == .failed ? (earlier, $0.error ?? "failed") : nil }
+                        }.first
                         return Components.Schemas.SurveyRequestState(
                             panelist: member.id, sample: sample, state: .failed,
-                            error: failedTurn.map { "not asked: turn \($0) failed" } ?? "not asked",
+                            error: failed.map { "not asked: turn \($0.0 + 1) failed (\($0.1))" } ?? "not asked",
                             attempts: 0, fromCache: false)
                     }
                     let state: Components.Schemas.SurveyRequestState.StatePayload = switch row.state {

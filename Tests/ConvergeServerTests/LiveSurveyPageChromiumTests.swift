@@ -17,9 +17,11 @@ import Testing
         guard Chromium.available else { return }
         let fixture = try await SurveyFixture.start(database)
         fixture.provider.script("alpha", [.answer("Alpha: measure before you cache. " + Self.hostile, after: "alpha"),
-                                          .answer("Alpha again: invalidation is hard.")])
+                                          .answer("Alpha again: invalidation is hard."),
+                                          .answer("Alpha on TTLs: short ones.", after: "ttl")])
         fixture.provider.script("beta", [.answer("Beta: caching needs invalidation; measure first.", after: "beta"),
-                                         .answer("Beta again: measure hit rates.")])
+                                         .answer("Beta again: measure hit rates."),
+                                         .answer("Beta on TTLs: measure them.", after: "ttl")])
         let rubricFile = FileManager.default.temporaryDirectory.appendingPathComponent("converge-rubric-\(UUID().uuidString).yaml")
         try Data(SurveysRouterTests.rubric.utf8).write(to: rubricFile)
         defer { try? FileManager.default.removeItem(at: rubricFile) }
@@ -97,6 +99,25 @@ import Testing
                 let size = try #require(Chromium.pngSize(png))
                 #expect(size.width > 0 && size.height > 0)
                 #expect(png.count > 10_000)
+
+                // A follow-up from the page's form: the old report is hidden while the new turn is asked, and the
+                // new report (of the follow-up) replaces it at the end.
+                _ = try await page.evaluate("""
+                    document.getElementById('followUp').value = 'What about TTLs?';
+                    document.querySelector('#after form').submit(); true
+                    """)
+                try await page.waitUntil("document.readyState === 'complete' && document.querySelectorAll('section.turn').length === 3",
+                                         timeout: .seconds(20))
+                try await page.waitUntil("document.getElementById('status').textContent === 'running' && document.getElementById('report').hidden",
+                                         timeout: .seconds(20))
+                fixture.provider.open(gate: "ttl")
+                try await page.waitUntil("""
+                    (() => { const d = document.getElementById('report-frame').contentDocument;
+                             return document.getElementById('status').textContent === 'complete'
+                                 && !document.getElementById('report').hidden && d && d.readyState === 'complete'
+                                 && d.body.innerText.includes('What about TTLs?'); })()
+                    """, timeout: .seconds(30))
+
                 let problems = page.console.filter { !$0.lowercased().contains("favicon") }
                 #expect(problems.isEmpty, "console: \(problems)")
             }
@@ -108,7 +129,7 @@ import Testing
         // The rubric went through the browser's upload into the stored survey's report.
         let stored = try await fixture.store.surveys(limit: 1, offset: 0)
         #expect(stored.first?.status == .complete)
-        #expect(fixture.provider.requests.count == 4)
+        #expect(fixture.provider.requests.count == 6)
         await fixture.close()
     }
 }

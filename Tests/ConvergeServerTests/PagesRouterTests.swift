@@ -306,6 +306,57 @@ import Testing
         await fixture.close()
     }
 
+    /// Three follow-ups at once: one is asked, the others are refused (409) and nothing of theirs is stored.
+    @Test func simultaneousFollowUpsStoreOnlyOne() async throws {
+        let fixture = try await SurveyFixture.start(.sqlite)
+        fixture.provider.script("alpha", [.answer("One.")])
+        try await fixture.app().test(.router) { client in
+            let created = try await client.execute(uri: "/v1/surveys", method: .post, headers: Fixture.jsonHeaders,
+                                                   body: try Fixture.json(["prompt": "Cache?", "panel": ["openai/alpha"]]))
+            let id = try #require(Fixture.object(created.body)?["id"] as? String)
+            await fixture.service.waitUntilIdle()
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for n in 1...3 {
+                    group.addTask {
+                        try await client.execute(uri: "/v1/surveys/\(id)/follow-ups", method: .post, headers: Fixture.jsonHeaders,
+                                                 body: try Fixture.json(["prompt": "Follow-up \(n)?"])).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .accepted }.count == 1)
+            #expect(statuses.filter { $0 == .conflict }.count == 2)
+            await fixture.service.waitUntilIdle()
+            #expect(try await fixture.store.turns(surveyID: id).count == 2)
+        }
+        await fixture.close()
+    }
+
+    /// Sessions are signed cookies: a restarted server (same tokens) still accepts them; other tokens do not;
+    /// a signed-out or tampered cookie is refused.
+    @Test func sessionsOutliveARestartButNotATokenChangeOrASignOut() async throws {
+        let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        let cookie = try await Fixture.app(tokens: [Fixture.token]).test(.router) { client in
+            try await client.execute(uri: "/login", method: .post, headers: form,
+                                     body: ByteBuffer(string: "token=\(Fixture.token)")) { response in
+                String(try #require(response.headers[.setCookie]).prefix { $0 != ";" })
+            }
+        }
+        #expect(!cookie.contains(Fixture.token))
+        try await Fixture.app(tokens: [Fixture.token]).test(.router) { client in
+            try await client.execute(uri: "/analyze", method: .get, headers: [.cookie: cookie]) { #expect($0.status == .ok) }
+            var tampered = cookie
+            tampered.removeLast()
+            tampered.append(cookie.hasSuffix("0") ? "1" : "0")
+            try await client.execute(uri: "/analyze", method: .get, headers: [.cookie: tampered]) { #expect($0.status == .found) }
+            try await client.execute(uri: "/logout", method: .post, headers: [.cookie: cookie]) { #expect($0.status == .seeOther) }
+            try await client.execute(uri: "/analyze", method: .get, headers: [.cookie: cookie]) { #expect($0.status == .found) }
+        }
+        try await Fixture.app(tokens: [Fixture.otherToken]).test(.router) { client in
+            try await client.execute(uri: "/analyze", method: .get, headers: [.cookie: cookie]) { #expect($0.status == .found) }
+        }
+    }
+
     @Test func repeatedFailedSignInsAreSlowedDown() async throws {
         try await Fixture.app(tokens: [Fixture.token]).test(.router) { client in
             let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]

@@ -25,6 +25,38 @@
     });
   }
 
+  // Forms that destroy something ask first.
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+
+  // "More follow-up boxes" adds one in place, keeping what was typed (without script it reloads the form).
+  const more = document.getElementById("more-follow-ups");
+  if (more) {
+    more.addEventListener("click", (event) => {
+      const boxes = document.querySelectorAll("textarea[name=followUp]");
+      const max = Number(more.dataset.max || 20);
+      if (boxes.length >= max) return;
+      event.preventDefault();
+      const last = boxes[boxes.length - 1].closest("p");
+      const n = boxes.length;
+      const paragraph = document.createElement("p");
+      const label = document.createElement("label");
+      label.htmlFor = "followUp" + n;
+      label.textContent = "Follow-up " + (n + 1) + " (optional)";
+      const box = document.createElement("textarea");
+      box.id = "followUp" + n;
+      box.name = "followUp";
+      box.rows = 2;
+      paragraph.append(label, document.createElement("br"), box);
+      (last || more.closest("p")).after(paragraph);
+      box.focus();
+      if (n + 1 >= max) more.hidden = true;
+    });
+  }
+
   // Back to a page from the browser's cache: its buttons work again.
   window.addEventListener("pageshow", () => {
     for (const button of document.querySelectorAll("form[method=post] button[type=submit]")) button.disabled = false;
@@ -58,10 +90,16 @@
     statusElement.dataset.status = status;
     root.dataset.status = status;
   }
+  // Whether this page saw the survey being asked: its report (if shown) is then out of date at `complete`.
+  let sawRunning = root.dataset.status === "running";
   function showReport() {
     const section = document.getElementById("report");
     const frame = document.getElementById("report-frame");
-    if (!frame.getAttribute("src")) frame.setAttribute("src", root.dataset.report);
+    if (!frame.getAttribute("src")) {
+      frame.setAttribute("src", root.dataset.report);
+    } else if (sawRunning) {
+      frame.contentWindow.location.replace(root.dataset.report);
+    }
     section.hidden = false;
   }
 
@@ -92,8 +130,11 @@
       const detail = JSON.parse(event.data);
       setStatus(detail.status);
       if (detail.status === "running") {
+        sawRunning = true;
         setNotice("");
         for (const element of document.querySelectorAll("[data-when-done]")) element.hidden = true;
+        // The report shown is of an earlier turn: hidden until the new one is ready.
+        document.getElementById("report").hidden = true;
       }
       for (const turn of detail.turns) {
         for (const request of turn.requests) {
