@@ -121,14 +121,15 @@ extension SurveyPlan {
         if text.trimmingWhitespace.isEmpty { throw .unprocessable(field, "\(field): the prompt is blank") }
     }
 
-    /// Lengths count Unicode scalars, as JSON Schema does. NUL (U+0000) is refused: no database keeps it in
-    /// text (SQLite reads up to it, PostgreSQL refuses it), so what is stored would differ from what was sent.
+    /// Lengths count Unicode scalars, as JSON Schema does (400). NUL (U+0000) is refused (422): no database keeps
+    /// it in text (SQLite reads up to it, PostgreSQL refuses it), so what is stored would differ from what was sent.
     static func checkLength(_ text: String, at field: String, min: Int = 0, max: Int) throws(APIError) {
         let length = text.unicodeScalars.count
         guard length >= min else { throw .invalidField(field, "must not be empty") }
         guard length <= max else { throw .invalidField(field, "must be at most \(max) characters") }
+        // 422, not 400: the schema allows NUL (JSON does); it is this server that cannot keep it.
         guard !text.unicodeScalars.contains("\u{0}") else {
-            throw .invalidField(field, "must not contain the NUL character (U+0000)")
+            throw .unprocessable(field, "\(field): must not contain the NUL character (U+0000)")
         }
     }
 

@@ -237,7 +237,7 @@ import Testing
         fixture.provider.script("alpha", [.answer("Use Go.\u{0} Hidden tail after NUL. Use Rust."), .answer("More.")])
         try await fixture.app().test(.router) { client in
             let refused = try await post(client, "/v1/surveys", ["prompt": "a\u{0}b", "panel": ["openai/alpha"]])
-            #expect(refused.status == .badRequest)
+            #expect(refused.status == .unprocessableContent)
             #expect(Fixture.error(refused.body)?.field == "prompt")
             #expect(Fixture.error(refused.body)?.message == "prompt: must not contain the NUL character (U+0000)")
             let created = try await post(client, "/v1/surveys", ["prompt": "Which language?", "panel": ["openai/alpha"]])
