@@ -6,6 +6,7 @@ extension HTMLPage {
     var answersSection: String {
         var html = "<section id=\"answers\">\n<h2>Answers</h2>\n"
         guard !answers.isEmpty else {
+            if n == 0 { return html + "<p class=\"note\">No panelist answered.</p>\n</section>" }
             return html + "<p class=\"note\">The answer texts are not part of this report, so quotes are shown without "
                 + "their context. Render the report from the answers (<code>converge analyze --format html</code>) to include them.</p>\n</section>"
         }

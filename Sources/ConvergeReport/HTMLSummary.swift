@@ -61,9 +61,13 @@ extension HTMLPage {
     var convergenceSection: String {
         let index = min(1, max(0, report.convergence.index.isFinite ? report.convergence.index : 0))
         var html = "<section id=\"convergence\">\n<h2>Convergence</h2>\n<div class=\"gauge-row\">\n"
-        html += "<p class=\"index\"><span class=\"value\">\(Self.format(index))</span> "
-            + "<span class=\"caption\">convergence index</span></p>\n"
-        html += Charts.gauge(index)
+        // With fewer than two answers there is no pair to compare: no number is shown (see the panel note).
+        html += n < 2
+            ? "<p class=\"index\"><span class=\"value\">—</span> <span class=\"caption\">convergence index "
+                + "(needs two answers)</span></p>\n"
+            : "<p class=\"index\"><span class=\"value\">\(Self.format(index))</span> "
+                + "<span class=\"caption\">convergence index</span></p>\n"
+        if n >= 2 { html += Charts.gauge(index) }
         html += "</div>\n<p class=\"muted\">The mean, over pairs of answering panelists, of the Jaccard similarity of the "
             + "key points they make: 1 when every panelist makes the same points, 0 when no two share one.</p>\n"
         let counts = ConsensusLevel.allCases.map { level in (level, keyPoints.filter { $0.consensus == level }.count) }

@@ -23,9 +23,12 @@ extension Pages {
         routes.on("/surveys/:id", method: .get) { _, context in
             try await showingErrors { try await surveyPage(try context.parameters.require("id")) }
         }
-        routes.on("/surveys/:id/events", method: .get) { _, context in
-            let stream = try await SurveyEventStream.make(service: try surveyService(), id: try context.parameters.require("id"),
+        routes.on("/surveys/:id/events", method: .get) { request, context in
+            var stream = try await SurveyEventStream.make(service: try surveyService(), id: try context.parameters.require("id"),
                                                           blinding: true)
+            if !tokens.isEmpty, let session = request.cookies[SessionStore.cookieName]?.value {
+                stream = Self.ending(stream, whenSignedOut: session, sessions: sessions)
+            }
             return Response(status: .ok, headers: SurveyEventStream.headers,
                             body: ResponseBody(asyncSequence: stream.map { ByteBuffer(bytes: $0) }))
         }
@@ -42,6 +45,32 @@ extension Pages {
                 return .redirect(to: "/surveys", type: .normal)
             }
         }
+    }
+
+    /// `stream`, ended as soon as `session` is no longer valid (signed out, expired), checked every `interval`:
+    /// an open live page stops receiving answers when its session ends (its reconnect then gets 401).
+    static func ending(_ stream: AsyncStream<ArraySlice<UInt8>>, whenSignedOut session: String,
+                       sessions: SessionStore, interval: Duration = .seconds(5)) -> AsyncStream<ArraySlice<UInt8>> {
+        let (out, continuation) = AsyncStream.makeStream(of: ArraySlice<UInt8>.self, bufferingPolicy: .unbounded)
+        let forward = Task {
+            for await chunk in stream { continuation.yield(chunk) }
+            continuation.finish()
+        }
+        let watch = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { return }
+                if await !sessions.isValid(session) {
+                    continuation.finish()
+                    return
+                }
+            }
+        }
+        continuation.onTermination = { _ in
+            forward.cancel()
+            watch.cancel()
+        }
+        return out
     }
 
     func surveyService() throws(APIError) -> SurveyService {

@@ -14,6 +14,27 @@ import Testing
 
     func count(_ text: String, in html: String) -> Int { html.components(separatedBy: text).count - 1 }
 
+    /// A survey where fewer than two panelists answered shows no convergence number, no gauge, and says that
+    /// nobody answered rather than pointing at the CLI.
+    @Test func withoutTwoAnswersThereIsNoIndex() throws {
+        var (report, _) = try seniorBackendHTMLReport()
+        report.turns = [Report.Turn(index: 0, prompt: report.prompt ?? "", responses: [])]
+        report.keyPoints = []
+        report.terms = []
+        report.conflicts = []
+        for i in report.panelists.indices {
+            report.panelists[i].status = .failed
+            report.panelists[i].error = "HTTP 500: down"
+        }
+        let html = HTMLRenderer.render(report)
+        #expect(html.contains("<span class=\"value\">—</span> <span class=\"caption\">convergence index (needs two answers)"))
+        #expect(!html.contains("<span class=\"value\">0.00</span>"))
+        #expect(html.contains("<p class=\"note\">No panelist answered.</p>"))
+        #expect(!html.contains("converge analyze --format html"))
+        let full = HTMLRenderer.render(try seniorBackendHTMLReport().0)
+        #expect(full.contains("<span class=\"caption\">convergence index</span>"))
+    }
+
     @Test func seniorBackendPageHasEverySectionInOrder() throws {
         let (report, _) = try seniorBackendHTMLReport()
         let html = HTMLRenderer.render(report)

@@ -357,6 +357,35 @@ import Testing
         }
     }
 
+    /// Signing out ends the live page's event stream (checked every 5 s), before the survey ends.
+    @Test func signingOutEndsAnOpenPageStream() async throws {
+        let fixture = try await SurveyFixture.start(.sqlite)
+        fixture.provider.script("alpha", [.answer("Late.", after: "late")])
+        try await fixture.app(tokens: [Fixture.token]).test(.router) { client in
+            let created = try await client.execute(uri: "/v1/surveys", method: .post,
+                                                   headers: Fixture.jsonHeaders + Fixture.bearer(Fixture.token),
+                                                   body: try Fixture.json(["prompt": "Cache?", "panel": ["openai/alpha"]]))
+            let id = try #require(Fixture.object(created.body)?["id"] as? String)
+            let cookie = try await client.execute(uri: "/login", method: .post,
+                                                  headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                  body: ByteBuffer(string: "token=\(Fixture.token)")) { response in
+                String(try #require(response.headers[.setCookie]).prefix { $0 != ";" })
+            }
+            let events = Task {
+                try await client.execute(uri: "/surveys/\(id)/events", method: .get,
+                                         headers: [.accept: "text/event-stream", .cookie: cookie]) { String(buffer: $0.body) }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try await client.execute(uri: "/logout", method: .post, headers: [.cookie: cookie]) { #expect($0.status == .seeOther) }
+            let text = try await events.value
+            #expect(text.hasPrefix("event: state\n"))
+            #expect(!text.contains("event: complete"))
+            fixture.provider.open(gate: "late")
+            await fixture.service.waitUntilIdle()
+        }
+        await fixture.close()
+    }
+
     @Test func repeatedFailedSignInsAreSlowedDown() async throws {
         try await Fixture.app(tokens: [Fixture.token]).test(.router) { client in
             let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
