@@ -178,56 +178,29 @@ public final class ProviderTestServer: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    private let serverChannel: any Channel
-    private let acceptTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let listener: LoopbackListener
 
     /// The port the server listens on.
     public let port: Int
     /// `http://127.0.0.1:PORT`.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(serverChannel: any Channel, port: Int) {
-        self.serverChannel = serverChannel
-        self.port = port
+    private init(listener: LoopbackListener) {
+        self.listener = listener
+        self.port = listener.port
     }
 
     /// Starts a server on 127.0.0.1, port 0.
     public static func start() async throws -> ProviderTestServer {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel)
-                }
-            }
-        guard let port = channel.channel.localAddress?.port else {
-            try? await channel.channel.close()
-            throw ChannelError.inappropriateOperationForState
-        }
-        let server = ProviderTestServer(serverChannel: channel.channel, port: port)
-        // The task holds the server until shutdown() ends it.
-        let task = Task<Void, Never> {
-            try? await withThrowingDiscardingTaskGroup { group in
-                try await channel.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await server.handle(connection) }
-                    }
-                }
-            }
-            return
-        }
-        server.acceptTask.withLockedValue { $0 = task }
+        let listener = try await LoopbackListener.bind()
+        let server = ProviderTestServer(listener: listener)
+        listener.accept { await server.handle($0) }
         return server
     }
 
     /// Closes the listening socket and every connection (hanging requests included) and waits for them.
     public func shutdown() async throws {
-        try? await serverChannel.close()
-        guard let task = acceptTask.withLockedValue({ $0 }) else { return }
-        task.cancel()
-        await task.value
+        await listener.shutdown()
     }
 
     // MARK: scripting and inspection
@@ -268,7 +241,7 @@ public final class ProviderTestServer: Sendable {
 
     // MARK: serving
 
-    private func handle(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+    private func handle(_ connection: LoopbackListener.Connection) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?

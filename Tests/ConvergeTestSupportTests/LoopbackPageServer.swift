@@ -1,8 +1,8 @@
+import ConvergeTestSupport
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 
 /// A small real HTTP/1.1 server on 127.0.0.1 (port 0) for the browser tests.
 ///
@@ -27,57 +27,31 @@ final class LoopbackPageServer: Sendable {
         </body></html>
         """
 
-    let port: Int
-    private let channel: any Channel
+    private let listener: LoopbackListener
     private let paths = NIOLockedValueBox<[String]>([])
-    private let acceptTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
+    var port: Int { listener.port }
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/")! }
     /// The request paths received, in order.
     var requestedPaths: [String] { paths.withLockedValue { $0 } }
 
-    private init(channel: any Channel, port: Int) {
-        self.channel = channel
-        self.port = port
+    private init(listener: LoopbackListener) {
+        self.listener = listener
     }
 
     static func start() async throws -> LoopbackPageServer {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel)
-                }
-            }
-        guard let port = server.channel.localAddress?.port else {
-            try? await server.channel.close()
-            throw ChannelError.inappropriateOperationForState
-        }
-        let result = LoopbackPageServer(channel: server.channel, port: port)
-        let task = Task<Void, Never> {
-            try? await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await result.serve(connection) }
-                    }
-                }
-            }
-        }
-        result.acceptTask.withLockedValue { $0 = task }
-        return result
+        let listener = try await LoopbackListener.bind()
+        let server = LoopbackPageServer(listener: listener)
+        listener.accept { await server.serve($0) }
+        return server
     }
 
     /// Closes the listener and every connection, the held `/hang` ones included.
     func shutdown() async {
-        try? await channel.close()
-        guard let task = acceptTask.withLockedValue({ $0 }) else { return }
-        task.cancel()
-        await task.value
+        await listener.shutdown()
     }
 
-    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+    private func serve(_ connection: LoopbackListener.Connection) async {
         try? await connection.executeThenClose { inbound, outbound in
             for try await part in inbound {
                 guard case .head(let head) = part else { continue }
