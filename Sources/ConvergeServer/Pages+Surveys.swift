@@ -256,23 +256,25 @@ extension Pages {
 
     /// An API error in the form's words: `panel[2]` is the panel's line, `followUps[0]` the first follow-up.
     static func formMessage(_ error: APIError, panelLines: [Int]) -> String {
-        var message = error.message
-        if let field = error.field, field.hasPrefix("panel["), let close = field.firstIndex(of: "]"),
-           let n = Int(field[field.index(field.startIndex, offsetBy: 6)..<close]), n < panelLines.count {
-            let name = String(field[...close])
-            if message.hasPrefix(name + ": ") { message.removeFirst(name.count + 2) }
-            message = message.replacingOccurrences(of: name, with: "model")
-            return "Panel, line \(panelLines[n]): \(message)"
+        let message = error.message
+        guard let field = error.field else { return message }
+        /// `N` and `name[N]` when `field` is `name[N]` or below it.
+        func index(in name: String) -> (n: Int, path: String)? {
+            guard field.hasPrefix(name + "["), let close = field.firstIndex(of: "]"),
+                  let n = Int(field[field.index(field.startIndex, offsetBy: name.count + 1)..<close]) else { return nil }
+            return (n, String(field[...close]))
         }
-        if let field = error.field, field.hasPrefix("followUps["), let close = field.firstIndex(of: "]"),
-           let n = Int(field[field.index(field.startIndex, offsetBy: 10)..<close]) {
-            let name = String(field[...close])
-            if message.hasPrefix(name + ": ") { message.removeFirst(name.count + 2) }
-            return "Follow-up \(n + 1): \(message)"
+        /// The message without its leading `path: `.
+        func detail(_ path: String) -> String {
+            message.hasPrefix(path + ": ") ? String(message.dropFirst(path.count + 2)) : message
         }
-        if error.field == "prompt", message.hasPrefix("prompt: ") {
-            return "Prompt: " + message.dropFirst("prompt: ".count)
+        if let (n, path) = index(in: "panel"), n < panelLines.count {
+            return "Panel, line \(panelLines[n]): " + detail(path).replacingOccurrences(of: path, with: "model")
         }
+        if let (n, path) = index(in: "followUps") {
+            return "Follow-up \(n + 1): " + detail(path)
+        }
+        if field == "prompt" { return message.hasPrefix("prompt: ") ? "Prompt: " + detail("prompt") : message }
         return message
     }
 
@@ -365,13 +367,8 @@ extension Pages {
         if reportFormat == .html {
             return Response(status: .ok, headers: Self.reportHeaders, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        let type = switch reportFormat {
-        case .json: "application/json; charset=utf-8"
-        case .csv: "text/csv; charset=utf-8"
-        default: "text/markdown; charset=utf-8"
-        }
         return Response(status: .ok,
-                        headers: [.contentType: type, .cacheControl: "no-store", .xContentTypeOptions: "nosniff",
+                        headers: [.contentType: reportFormat.mediaType, .cacheControl: "no-store", .xContentTypeOptions: "nosniff",
                                   .contentDisposition: "attachment; filename=\"converge-\(id).\(reportFormat.rawValue)\""],
                         body: .init(byteBuffer: ByteBuffer(string: text)))
     }

@@ -203,7 +203,7 @@ import Testing
                     #expect(response.status == status, "\(message)")
                     let html = String(buffer: response.body)
                     #expect(html.contains("class=\"error\""), "\(message)")
-                    #expect(html.contains(HTMLTestEscape.escape(message)), "\(message): \(html.prefix(4000))")
+                    #expect(html.contains(HTML.escape(message)), "\(message): \(html.prefix(4000))")
                     // The form comes back filled in.
                     #expect(html.contains("Should we &lt;cache&gt;?</textarea>"), "\(message)")
                     #expect(!html.contains(SurveyFixture.providerKey))
@@ -444,11 +444,6 @@ import Testing
             == "my \"rubric\".yaml")
         #expect(FormData.parameter("name", of: "form-data; filename=\"x\"") == nil)
     }
-}
-
-/// The page escaping, for comparing messages the way a page shows them.
-enum HTMLTestEscape {
-    static func escape(_ text: String) -> String { HTML.escape(text) }
 }
 
 extension HTTPFields {
