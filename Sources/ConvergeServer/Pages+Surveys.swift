@@ -29,7 +29,8 @@ extension Pages {
             if !tokens.isEmpty, let session = request.cookies[SessionStore.cookieName]?.value {
                 stream = Self.ending(stream, whenSignedOut: session, sessions: sessions)
             }
-            return Response(status: .ok, headers: SurveyEventStream.headers,
+            // Cache-Control and X-Accel-Buffering come from ResponseHeadersMiddleware, as for the API's stream.
+            return Response(status: .ok, headers: [.contentType: "text/event-stream"],
                             body: ResponseBody(asyncSequence: stream.map { ByteBuffer(bytes: $0) }))
         }
         routes.on("/surveys/:id/report", method: .get) { request, context in

@@ -16,13 +16,12 @@ enum SurveyEventStream {
     /// - Throws: `APIError` 404 for an unknown survey, 503 without a store.
     static func make(service: SurveyService, id: String, blinding: Bool = false,
                      heartbeat: Duration = .seconds(15)) async throws(APIError) -> AsyncStream<ArraySlice<UInt8>> {
-        let first = try await service.load(id)
-        let relabel = blinding && first.spec.blind == true ? BlindRelabel(panel: first.spec.panel) : nil
-        let bytes: @Sendable (ServerSentEvent) -> ArraySlice<UInt8> = { relabel?.apply($0).bytes ?? $0.bytes }
         // Subscribe before reading the state, so that no event is missed; one that happened in between may
-        // show both in `state` and live.
+        // show both in `state` and live. An unknown id has no run to subscribe to and fails the load (404).
         let live = await service.subscribe(id)
         let loaded = try await service.load(id)
+        let relabel = blinding && loaded.spec.blind == true ? BlindRelabel(panel: loaded.spec.panel) : nil
+        let bytes: @Sendable (ServerSentEvent) -> ArraySlice<UInt8> = { relabel?.apply($0).bytes ?? $0.bytes }
         let state = ServerSentEvent.json("state", SurveyViews.detail(loaded))
         let (stream, continuation) = AsyncStream.makeStream(of: ArraySlice<UInt8>.self, bufferingPolicy: .unbounded)
         let pump = Task {
