@@ -36,8 +36,10 @@ private struct Run {
     let panelistOfAnswer: [Int]
     let scalars: [[Unicode.Scalar]]
     let statements: [Statement]
-    /// Statements that take part in matching (not headings, not empty of features).
+    /// Statements that take part in matching (not filler).
     let matchable: [Int]
+    /// Statements set aside as filler, with the reason.
+    let filler: [Int: FillerDetector.Reason]
 
     /// Sample number of each answer within its panelist's answers, and how many samples each panelist has.
     let sampleOfAnswer: [Int]
@@ -72,12 +74,13 @@ private struct Run {
         var statements: [Statement] = []
         for (a, s) in scalars.enumerated() { statements += Segmenter.statements(of: s, answerIndex: a) }
         self.statements = statements
-        // Headings are context, not points, unless an answer has nothing else.
-        var onlyHeadings = Set(scalars.indices)
-        for s in statements where s.kind != .heading { onlyHeadings.remove(s.answerIndex) }
-        self.matchable = statements.indices.filter {
-            statements[$0].kind != .heading || onlyHeadings.contains(statements[$0].answerIndex)
-        }
+        // Filler is set aside, unless an answer has nothing else (then all of it is matched).
+        var filler = FillerDetector.classify(statements, answers: scalars, prompt: input.prompt)
+        var onlyFiller = Set(scalars.indices)
+        for (i, s) in statements.enumerated() where filler[i] == nil { onlyFiller.remove(s.answerIndex) }
+        for i in statements.indices where onlyFiller.contains(statements[i].answerIndex) { filler[i] = nil }
+        self.filler = filler
+        self.matchable = statements.indices.filter { filler[$0] == nil }
     }
 
     /// A position for every statement that does not depend on the order of the answers: by statement text,
@@ -140,12 +143,24 @@ private struct Run {
         let free = matchable.filter { !anchored.contains($0) }
         let clusterer = KeyPointClusterer(threshold: model.clusterThreshold)
         var clusters = clusterer.cluster(free, answerOf: answerOf, similarity: prepared, rank: canonicalRank())
+        clusters = BlockJoiner(statements: statements, similarity: prepared, threshold: model.clusterThreshold)
+            .join(clusters)
+        if let mergeThreshold = model.mergeThreshold {
+            let panelistOfStatement = statements.map { panelistOfAnswer[$0.answerIndex] }
+            clusters = KeyPointMerger(minimum: mergeThreshold, linkThreshold: mergeThreshold)
+                .merge(clusters, panelistOf: panelistOfStatement, answerOf: answerOf, similarity: prepared)
+        }
         clusters.sort { lhs, rhs in
             let (l, r) = (support(lhs).count, support(rhs).count)
             return l != r ? l > r : lhs[0] < rhs[0]
         }
+        let clusterCategories = input.rubric == nil
+            ? Categorizer().categories(clusters, statements: statements, similarity: prepared,
+                                       threshold: model.clusterThreshold)
+            : clusters.map { _ in nil }
         groups += clusters.map { ($0, nil) }
 
+        let firstCluster = groups.count - clusters.count
         let answered = panelists.count
         var keyPoints: [Report.KeyPoint] = []
         for (n, group) in groups.enumerated() {
@@ -154,7 +169,7 @@ private struct Run {
             keyPoints.append(Report.KeyPoint(
                 id: "kp-\(n + 1)",
                 label: item?.item.text ?? label(group.statements, prepared),
-                category: item?.category,
+                category: item?.category ?? (n >= firstCluster ? clusterCategories[n - firstCluster] : nil),
                 support: supporters.map { panelists[$0].id },
                 consensus: ConsensusLevel(support: supporters.count, panelSize: answered),
                 evidence: group.statements.map(evidence),
@@ -208,7 +223,10 @@ private struct Run {
             omissions: omissions,
             convergence: ConvergenceIndex.compute(keyPoints: keyPoints, panelists: panelists.map(\.id)),
             analysis: Report.Analysis(engine: Analyzer.engineVersion, similarity: model.name,
-                                      statements: matchable.count, blind: false))
+                                      statements: matchable.count, blind: false),
+            filler: filler.keys.sorted().map { i in
+                Report.Filler(evidence: evidence(i), reason: filler[i]!.rawValue)
+            })
     }
 
     var multiSample: Bool { samplesOfPanelist.contains { $0 > 1 } || (input.samplesPerPanelist ?? 1) > 1 }
@@ -239,17 +257,20 @@ private struct Run {
                                sample: multiSample ? sampleOfAnswer[statement.answerIndex] : nil)
     }
 
-    /// The label of a cluster: its medoid statement (highest total similarity to the others), as plain text.
+    /// The label of a cluster: the statement most similar to the rest (the medoid), preferring the lead-ins and
+    /// headings that name the point when there are any, as plain text without discourse words.
     func label(_ group: [Int], _ prepared: any PreparedSimilarity) -> String {
-        var best = group[0]
+        let named = group.filter { statements[$0].isLeadIn && Tokenizer.tokens(statements[$0].text).count >= 2 }
+        let candidates = named.isEmpty ? group : named
+        var best = candidates[0]
         if group.count > 1 {
             var bestScore = -1.0
-            for s in group {
+            for s in candidates {
                 let score = group.reduce(0.0) { $1 == s ? $0 : $0 + prepared.similarity(s, $1) }
                 if score > bestScore + 1e-12 { best = s; bestScore = score }
             }
         }
-        return Labels.plain(statements[best].text)
+        return Labels.plain(Labels.withoutDiscourseOpener(statements[best].text))
     }
 
     func terms(_ mentions: [TermMention]) -> [Report.Term] {
@@ -319,6 +340,32 @@ enum Labels {
     }
 
     static let maxLength = 120
+
+    /// Openers that link a statement to its neighbours without being part of its idea.
+    static let discourseOpeners: [String] = [
+        "remember that", "remember", "additionally", "also", "in addition", "moreover", "furthermore", "finally",
+        "lastly", "first", "firstly", "second", "secondly", "third", "thirdly", "next", "then", "again", "most importantly",
+        "importantly", "above all", "overall", "ultimately", "in short", "in summary", "in conclusion", "besides",
+        "alongside", "coupled with", "along with", "together with", "as well as", "on top of that", "plus", "and",
+        "but", "so", "however", "of course", "for example", "for instance", "e.g.", "similarly", "likewise", "beyond coding",
+        "beyond pure coding skills", "beyond that", "this involves", "this means", "note that", "keep in mind that",
+    ]
+
+    /// `text` without a leading discourse word or phrase ("Alongside proficiency in CI/CD" reads "proficiency in
+    /// CI/CD"; "Remember, ..." reads "..."), unless nothing would be left.
+    static func withoutDiscourseOpener(_ text: String) -> String {
+        var current = Substring(text)
+        for _ in 0..<2 {
+            let lower = current.lowercased()
+            guard let opener = discourseOpeners.first(where: { lower.hasPrefix($0) }) else { break }
+            let rest = current.dropFirst(opener.count)
+            guard let next = rest.first, next == "," || next == " " || next == ":" else { break }
+            let trimmed = rest.drop { $0 == "," || $0 == " " || $0 == ":" }
+            guard Tokenizer.tokens(String(trimmed)).count >= 2 else { break }
+            current = trimmed
+        }
+        return String(current)
+    }
 
     /// Markdown markup removed (emphasis, code marks, HTML tags, link targets: `[text](url)` reads `text`),
     /// white space folded, first letter capitalised, shortened at a word boundary.

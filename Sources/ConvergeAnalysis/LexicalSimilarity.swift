@@ -21,6 +21,10 @@ public struct LexicalSimilarity: SimilarityModel {
     public var name: String { "lexical" }
     public var clusterThreshold: Double
     public var rubricThreshold: Double
+    /// Word overlap misses paraphrases that share one telling word; a second pass at 0.7 × the cluster
+    /// threshold, between groups of different panelists only, joins them (measured on the consolidation corpus:
+    /// mean F1 0.706 without it, 0.725 with it).
+    public var mergeThreshold: Double? { clusterThreshold * 0.7 }
     public var maxPostings: Int
 
     public init(clusterThreshold: Double = 0.45, rubricThreshold: Double = 0.6, maxPostings: Int = 128) {

@@ -30,13 +30,43 @@ public enum Segmenter {
     ]
     static let listCues: Set<String> = ["like", "e.g", "eg", "including", "example", "instance", "namely",
                                         "especially", "include", "includes", "incl"]
+    /// Words that open a dependent clause or phrase: a fragment that starts with one elaborates on its
+    /// neighbour (`..., which can provide more control`, `If it slides around, ...`) and is not a point of its own.
+    static let dependentOpeners: Set<String> = [
+        "if", "when", "whenever", "which", "who", "whom", "whose", "where", "while", "as", "because", "since", "so",
+        "to", "in", "for", "with", "without", "by", "just", "especially", "even", "then", "than", "unless", "until",
+        "although", "though", "whether", "rather", "instead", "from", "at", "on", "into", "through", "once", "before",
+        "after", "not", "like", "such", "thus", "thereby", "otherwise", "whereas", "across", "over", "under", "via",
+        "per", "about", "again", "also", "too", "both", "either", "neither", "all", "each", "every", "especially",
+        "ideally", "preferably", "typically", "usually", "often", "sometimes", "always", "never", "more", "less",
+        "most", "least", "very", "much", "really", "quite", "that", "this", "these", "those", "it", "they",
+    ]
+    /// Words that open a sentence's leading dependent phrase (`To protect your fingers, ...`): it joins the
+    /// clause after it.
+    static let leadingOpeners: Set<String> = [
+        "if", "when", "whenever", "while", "as", "because", "since", "to", "for", "by", "with", "without", "in",
+        "although", "though", "once", "before", "after", "unless", "until", "on", "at", "from", "during", "whether",
+        "even", "instead", "rather", "like", "unlike", "besides", "beyond", "alongside", "despite",
+    ]
 
     private struct State {
         let scalars: [Unicode.Scalar]
         let answerIndex: Int
         var output: [Statement] = []
         var section: String?
-        var block: (start: Int, end: Int, isItem: Bool)?
+        var block: (start: Int, end: Int, isItem: Bool, indent: Int)?
+        /// Every block so far, in order; `emit` gives statements the index of the last one.
+        var blocks: [BlockInfo] = []
+
+        struct BlockInfo {
+            var kind: Statement.BlockKind
+            var indent: Int
+            /// Heading level (1-6); 0 for other blocks.
+            var level: Int
+            /// The block's last character other than white space and emphasis marks is a colon.
+            var endsWithColon: Bool
+            var statements: [Int] = []
+        }
 
         init(scalars: [Unicode.Scalar], answerIndex: Int) {
             self.scalars = scalars
@@ -54,6 +84,59 @@ public enum Segmenter {
                 lineStart = lineEnd + 1
             }
             flush()
+            markSections()
+        }
+
+        /// Which headings and labels announce a section (and which statements they cover), and which headings
+        /// name the one point that the paragraph under them explains (those act as lead-ins).
+        mutating func markSections() {
+            var label: [String?] = Array(repeating: nil, count: blocks.count)
+            for (b, info) in blocks.enumerated() {
+                guard let first = info.statements.first else { continue }
+                var scope: [Int] = []
+                if info.kind == .heading {
+                    var j = b + 1
+                    while j < blocks.count, !(blocks[j].kind == .heading && blocks[j].level <= info.level) {
+                        scope.append(j)
+                        j += 1
+                    }
+                    if scope.isEmpty { continue }
+                    let items = scope.filter { blocks[$0].kind == .listItem || blocks[$0].kind == .tableRow }.count
+                    let sentences = scope.reduce(0) { $0 + blocks[$1].statements.count }
+                    if items == 0 && scope.count == 1 && sentences <= 3 {
+                        // `### Use a sharp knife` over one short paragraph: the heading names that point.
+                        for s in info.statements { output[s].isLeadIn = true }
+                        continue
+                    }
+                } else if info.kind == .listItem || info.kind == .paragraph {
+                    guard info.statements.count == 1, output[first].kind != .clause,
+                          Tokenizer.tokens(output[first].text).count <= 6 else { continue }
+                    var j = b + 1
+                    while j < blocks.count, blocks[j].kind == .listItem,
+                          info.kind == .paragraph || blocks[j].indent > info.indent {
+                        scope.append(j)
+                        j += 1
+                    }
+                    let opensList = info.kind == .listItem ? !scope.isEmpty : info.endsWithColon && !scope.isEmpty
+                    guard opensList || (info.endsWithColon && b + 1 < blocks.count) else { continue }
+                    if scope.isEmpty {
+                        // `Additional tips:` over paragraphs: up to the next heading or label.
+                        var k = b + 1
+                        while k < blocks.count, blocks[k].kind != .heading, !blocks[k].endsWithColon {
+                            scope.append(k)
+                            k += 1
+                        }
+                    }
+                } else {
+                    continue
+                }
+                for s in info.statements { output[s].announcesSection = true }
+                let text = Labels.plain(output[first].text)
+                for j in scope { label[j] = text }
+            }
+            for (b, info) in blocks.enumerated() {
+                for s in info.statements { output[s].sectionLabel = label[b] }
+            }
         }
 
         func isSpace(_ i: Int) -> Bool {
@@ -87,6 +170,7 @@ public enum Segmenter {
                     while ce > cs, scalars[ce - 1] == "#" { ce -= 1 }
                     while ce > cs, isSpace(ce - 1) { ce -= 1 }
                     if let range = trimmed(cs, ce) {
+                        blocks.append(BlockInfo(kind: .heading, indent: 0, level: h - s, endsWithColon: endsWithColon(cs, ce)))
                         emit(range, kind: .heading)
                         section = plain(range)
                     }
@@ -98,6 +182,8 @@ public enum Segmenter {
                scalars[s..<e].allSatisfy({ $0 == c }) {
                 block = nil
                 if let range = trimmed(current.start, current.end) {
+                    blocks.append(BlockInfo(kind: .heading, indent: 0, level: c == "=" ? 1 : 2,
+                                            endsWithColon: endsWithColon(current.start, current.end)))
                     emit(range, kind: .heading)
                     section = plain(range)
                 }
@@ -112,7 +198,10 @@ public enum Segmenter {
                     if ce > cs, scalars[ce - 1] == "|" { ce -= 1 }
                     while cs < ce, isSpace(cs) { cs += 1 }
                     while ce > cs, isSpace(ce - 1) { ce -= 1 }
-                    if let range = trimmed(cs, ce) { emit(range, kind: .item) }
+                    if let range = trimmed(cs, ce) {
+                        blocks.append(BlockInfo(kind: .tableRow, indent: 0, level: 0, endsWithColon: false))
+                        emit(range, kind: .item)
+                    }
                 }
                 return
             }
@@ -123,13 +212,13 @@ public enum Segmenter {
             }
             if let itemStart = listMarkerEnd(cs, e) {
                 flush()
-                block = (itemStart, e, true)
+                block = (itemStart, e, true, cs - ls)
                 return
             }
             if block != nil {
                 block!.end = e
             } else {
-                block = (cs, e, false)
+                block = (cs, e, false, cs - ls)
             }
         }
 
@@ -163,20 +252,34 @@ public enum Segmenter {
             return i < e ? i : nil
         }
 
+        /// The last scalar of `s..<e` other than white space and emphasis marks is a colon.
+        func endsWithColon(_ s: Int, _ e: Int) -> Bool {
+            var i = e
+            while i > s, isSpace(i - 1) || scalars[i - 1] == "*" || scalars[i - 1] == "_" { i -= 1 }
+            return i > s && scalars[i - 1] == ":"
+        }
+
         mutating func flush() {
             guard let current = block else { return }
             block = nil
             var start = current.start
             let end = current.end
             var first = true
+            var named = false
+            blocks.append(BlockInfo(kind: current.isItem ? .listItem : .paragraph, indent: current.indent, level: 0,
+                                    endsWithColon: endsWithColon(start, end)))
             if let (leadRange, rest) = leadIn(start, end) {
                 emit(leadRange, kind: .item)
+                output[output.count - 1].isLeadIn = true
+                named = true
                 section = plain(leadRange)
                 start = rest
                 first = false
             }
             for sentence in sentences(start, end) {
-                let clauses = self.clauses(sentence)
+                // A block whose lead-in names its point explains that one point: its sentences are not split
+                // into clauses (the examples it lists belong to it).
+                let clauses = named ? [sentence] : self.clauses(sentence)
                 if clauses.count == 1 {
                     emit(clauses[0], kind: first && current.isItem ? .item : .sentence)
                 } else {
@@ -298,29 +401,45 @@ public enum Segmenter {
                 if let range = trimmedClause(start, cut) { fragments.append(range) }
                 start = cut + 1
             }
+            // A serial list ("X, Y, and Z") enumerates parallel points, whatever words open them; elsewhere a
+            // fragment has to stand on its own to be a point.
+            let lastCut = cuts[cuts.count - 1] + 1
+            let tail = scalars.string(lastCut..<min(sentence.upperBound, lastCut + 5)).lowercased()
+            let serial = fragments.count >= 3 && (tail.hasPrefix(" and ") || tail.hasPrefix(" or ")
+                                                  || tail.hasPrefix("and ") || tail.hasPrefix("or "))
+            let minimumContent = serial ? 2 : 3
             struct Group { var range: Range<Int>; var weak: Bool; var listOpen: Bool }
             var groups: [Group] = []
             for fragment in fragments {
                 let tokens = Tokenizer.tokens(scalars, in: fragment)
                 let lower = tokens.map { $0.text.lowercased() }
                 let content = lower.filter { !StopWords.contains($0) }.count
-                let nameOnly = !tokens.isEmpty && zip(tokens, lower).allSatisfy { token, word in
-                    token.isCapitalized || token.hasDigit || word == "and" || word == "or"
-                }
+                // (A capital that opens the sentence does not make a name: "Remember, ...".)
+                let nameOnly = !tokens.isEmpty && !(groups.isEmpty && tokens.count == 1)
+                    && zip(tokens, lower).allSatisfy { token, word in
+                        token.isCapitalized || token.hasDigit || word == "and" || word == "or"
+                    }
                 let hasCue = lower.contains { listCues.contains($0) }
                     || zip(lower, lower.dropFirst()).contains { $0 == "such" && $1 == "as" }
-                // A fragment that opens with a cue ("e.g. with p99 latency") elaborates on the one before.
-                let elaborates = lower.first.map { listCues.contains($0) || $0 == "i.e" || $0 == "ie" } ?? false
+                // A fragment that opens with a cue ("e.g. with p99 latency"), a dependent word ("which can
+                // provide more control", "just past the handle") or a participle ("tucking your fingertips
+                // under") elaborates on the one before; so does one with fewer than three content words.
+                let opener = lower.first ?? ""
+                let elaborates = listCues.contains(opener) || opener == "i.e" || opener == "ie"
+                    || (!serial && Segmenter.dependentOpeners.contains(opener))
+                    || (!serial && opener.hasSuffix("ing") && opener.count > 4 && !groups.isEmpty)
+                let leading = groups.isEmpty && Segmenter.leadingOpeners.contains(opener)
                 if var last = groups.last {
-                    if (last.listOpen && nameOnly) || last.weak || (content < 2 && !nameOnly) || elaborates {
+                    if (last.listOpen && nameOnly) || last.weak || (content < minimumContent && !nameOnly) || elaborates {
                         last.range = last.range.lowerBound..<fragment.upperBound
-                        last.weak = last.weak && content < 2
+                        last.weak = last.weak && content < minimumContent
                         last.listOpen = last.listOpen || hasCue
                         groups[groups.count - 1] = last
                         continue
                     }
                 }
-                groups.append(Group(range: fragment, weak: content < 2 && !nameOnly, listOpen: hasCue))
+                groups.append(Group(range: fragment, weak: (content < minimumContent && !nameOnly) || leading,
+                                    listOpen: hasCue))
             }
             if groups.count > 1, groups[groups.count - 1].weak {
                 let last = groups.removeLast()
@@ -364,7 +483,9 @@ public enum Segmenter {
         mutating func emit(_ range: Range<Int>, kind: Statement.Kind, sentence: Range<Int>? = nil) {
             output.append(Statement(answerIndex: answerIndex, start: range.lowerBound, end: range.upperBound,
                                     text: scalars.string(range), kind: kind,
-                                    section: kind == .heading ? nil : section, sentence: sentence))
+                                    section: kind == .heading ? nil : section, sentence: sentence,
+                                    block: blocks.count - 1, blockKind: blocks[blocks.count - 1].kind))
+            blocks[blocks.count - 1].statements.append(output.count - 1)
         }
     }
 }

@@ -50,8 +50,16 @@ public protocol SimilarityModel: Sendable {
     var clusterThreshold: Double { get }
     /// A statement whose rubric score is at least this makes the rubric item.
     var rubricThreshold: Double { get }
+    /// Groups of statements from different panelists whose best pair reaches this are one key point (the second
+    /// clustering pass, `KeyPointMerger`); `nil`: no second pass (the model's first pass already joins
+    /// paraphrases as well as it can).
+    var mergeThreshold: Double? { get }
     /// Prepares the model for one panel.
     func prepare(_ input: SimilarityInput) -> any PreparedSimilarity
+}
+
+extension SimilarityModel {
+    public var mergeThreshold: Double? { nil }
 }
 
 /// A similarity model prepared for one panel. Indices are positions in `SimilarityInput`.

@@ -40,6 +40,7 @@ extension Report {
             p.stability = point.stability.map { Dictionary(uniqueKeysWithValues: $0.map { (map($0.key), $0.value) }) }
             return p
         }
+        report.filler = filler.map { $0.map { Filler(evidence: map($0.evidence), reason: $0.reason) } }
         report.terms = terms.map { term in
             var t = term
             t.support = term.support.map(map)

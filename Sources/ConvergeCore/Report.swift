@@ -212,6 +212,22 @@ public struct Report: Sendable, Equatable, Codable {
     public var omissions: [Omission]
     public var convergence: Convergence
     public var analysis: Analysis?
+    /// What the analysis set aside as filler (text that makes no point: introductions, "here are some tips",
+    /// section headings, closing pleasantries), each with its exact place and the reason (addition to schema
+    /// v1; absent from reports made before it), so that nothing silently disappears.
+    public var filler: [Filler]?
+
+    /// One piece of filler: where it is, and why it was set aside (`FillerDetector.Reason` in ConvergeAnalysis:
+    /// `section heading`, `announcement`, `pleasantry`, `introduction`, `closing`, `question`).
+    public struct Filler: Sendable, Equatable, Codable {
+        public var evidence: Evidence
+        public var reason: String
+
+        public init(evidence: Evidence, reason: String) {
+            self.evidence = evidence
+            self.reason = reason
+        }
+    }
     /// For surveys asked live: every turn's prompt and responses (addition to schema v1; absent for
     /// `converge analyze`). The key points analyse the last turn.
     public var turns: [Turn]?
@@ -261,8 +277,9 @@ public struct Report: Sendable, Equatable, Codable {
 
     public init(prompt: String?, panelists: [PanelistEntry], keyPoints: [KeyPoint], terms: [Term],
                 conflicts: [Conflict], rubric: RubricCoverage?, omissions: [Omission], convergence: Convergence,
-                analysis: Analysis?) {
+                analysis: Analysis?, filler: [Filler]? = nil) {
         self.schemaVersion = Self.schemaVersion
+        self.filler = filler
         self.prompt = prompt
         self.panelists = panelists
         self.keyPoints = keyPoints
@@ -286,6 +303,7 @@ public struct Report: Sendable, Equatable, Codable {
         try c.encode(omissions, forKey: .omissions)
         try c.encode(convergence, forKey: .convergence)
         try c.encodeIfPresent(analysis, forKey: .analysis)
+        try c.encodeIfPresent(filler, forKey: .filler)
         try c.encodeIfPresent(turns, forKey: .turns)
     }
 

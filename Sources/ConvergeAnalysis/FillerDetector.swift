@@ -1,0 +1,150 @@
+import ConvergeCore
+
+/// Recognises filler: text of an answer that makes no point (DESIGN.md, "filler"; the consolidation corpus's
+/// ANNOTATION.md, rule 6): greetings and pleasantries, introductions that restate the question, sentences that
+/// announce a list ("Here are some tips to help you dice safely:"), headings and labels that only announce a
+/// section ("Proper Grip", "Additional tips:"), empty closing summaries ("By following these tips, ..."),
+/// and questions handed back to the reader.
+///
+/// The rules read the answer's structure (which block a statement is in, whether a list follows) and its words
+/// (cue phrases, and the prompt's words for restatements); they never look at other answers, so an answer is
+/// judged the same whatever panel it is in. Linear in the number of statements.
+public enum FillerDetector {
+    /// Why a statement was set aside.
+    public enum Reason: String, Sendable, Codable {
+        /// A heading or label that only announces the section below it.
+        case sectionHeading = "section heading"
+        /// A sentence that announces the list after it.
+        case announcement
+        /// A greeting, pleasantry, compliment or sympathy formula.
+        case pleasantry
+        /// An opening that restates the question before the answer proper.
+        case introduction
+        /// A closing that sums up nothing ("By following these tips, ...").
+        case closing
+        /// A question handed back to the reader.
+        case question
+    }
+
+    /// The filler among `statements`, with the reason for each (indexed by statement).
+    ///
+    /// - Parameters:
+    ///   - statements: every statement of the panel, as `Segmenter` made them (answers in order).
+    ///   - answers: the answers' scalars, indexed by `Statement.answerIndex`.
+    ///   - prompt: the question, if known (restatements of it are filler in an answer's opening).
+    public static func classify(_ statements: [Statement], answers: [[Unicode.Scalar]], prompt: String?) -> [Int: Reason] {
+        let promptStems = Set(prompt.map(LexicalSpace.features(of:)) ?? [])
+        var result: [Int: Reason] = [:]
+        // Per answer: its blocks' statements, and whether a list or heading comes after the opening paragraph.
+        var byAnswer: [Int: [Int]] = [:]
+        for (i, s) in statements.enumerated() { byAnswer[s.answerIndex, default: []].append(i) }
+        for (answer, members) in byAnswer {
+            let scalars = answers[answer]
+            let structured = members.contains {
+                statements[$0].blockKind == .listItem || statements[$0].blockKind == .heading
+            }
+            let firstBlock = members.map { statements[$0].block }.min() ?? 0
+            let lastBlock = members.map { statements[$0].block }.max() ?? 0
+            let opening = structured && members.contains {
+                statements[$0].block == firstBlock && statements[$0].blockKind == .paragraph
+            }
+            var closingSentence: Range<Int>?
+            for i in members {
+                let s = statements[i]
+                let words = Tokenizer.tokens(s.text).map { $0.text.lowercased().replacingApostrophes }
+                let sentence = s.sentence ?? s.start..<s.end
+                if s.announcesSection {
+                    result[i] = .sectionHeading
+                } else if let closing = closingSentence, closing == sentence {
+                    result[i] = .closing
+                } else if isPleasantry(words, scalars: scalars, end: s.end) {
+                    result[i] = .pleasantry
+                } else if isAnnouncement(words, endsWithColon: followedByColon(scalars, s.end)) {
+                    result[i] = .announcement
+                } else if isClosing(words) {
+                    result[i] = .closing
+                    closingSentence = sentence
+                } else if s.block == lastBlock, endsWithQuestionMark(scalars, s.end), s.blockKind == .paragraph {
+                    result[i] = .question
+                } else if opening, s.block == firstBlock,
+                          restates(scalars.string(sentence), promptStems)
+                            || endsWithExclamation(scalars, sentence.upperBound) {
+                    // The opening's restatements and exclamations ("The eternal struggle of dicing ...!"),
+                    // judged on the whole sentence a clause is part of.
+                    result[i] = .introduction
+                }
+            }
+        }
+        return result
+    }
+
+    static let interjections: Set<String> = ["absolutely", "sure", "certainly", "yes", "well", "great", "ok", "okay",
+                                              "indeed", "of", "course", "so", "oh", "ah", "wow", "hi", "hello"]
+    static let interjectionStems = Set(interjections.flatMap { LexicalSpace.features(of: $0) })
+    static let listNouns: Set<String> = [
+        "tips", "ways", "steps", "strategies", "reasons", "suggestions", "things", "ideas", "points", "concepts",
+        "principles", "options", "factors", "methods", "examples", "techniques", "guidelines", "practices",
+        "recommendations", "basics", "key", "considerations", "approaches", "aspects", "elements", "areas",
+    ]
+
+    /// "Here are some tips ...:", "There are several reasons why:", "..., try the following:".
+    static func isAnnouncement(_ words: [String], endsWithColon: Bool) -> Bool {
+        guard let first = words.first else { return false }
+        let second = words.count > 1 ? words[1] : ""
+        if first == "here" && ["are", "is", "s", "'s"].contains(second) { return true }
+        if words.starts(with: ["here's"]) || words.contains("here's") && words.count < 14 { return true }
+        guard endsWithColon else { return false }
+        if words.contains("following") || words.contains("below") || words.last == "include" { return true }
+        let quantifiers: Set<String> = ["some", "several", "few", "many", "various", "number", "these", "following"]
+        return zip(words, words.dropFirst()).contains { quantifiers.contains($0) && listNouns.contains($1) }
+            || words.contains { listNouns.contains($0) } && words.count <= 12
+    }
+
+    /// Sympathy, greetings and compliments to the asker, and short exclamations.
+    static func isPleasantry(_ words: [String], scalars: [Unicode.Scalar], end: Int) -> Bool {
+        let text = " " + words.joined(separator: " ") + " "
+        let formulas = [" sorry to hear ", " sorry for your ", " great question ", " good question ", " great goal ",
+                        " excellent goal ", " great idea ", " congratulations ", " hope this helps ", " good luck ",
+                        " best of luck ", " feel free to ", " let me know ", " lucky to have ", " it's great that you ",
+                        " happy to help ", " glad you asked ", " what a great ", " thank you for "]
+        if formulas.contains(where: text.contains) { return true }
+        // "Excellent goal!", "That's a great goal!": an exclamation of a few words.
+        return words.count <= 5 && endsWithExclamation(scalars, end)
+    }
+
+    /// "By following these tips, ...", "With these strategies, ...": a closing that restates the promise.
+    static func isClosing(_ words: [String]) -> Bool {
+        guard words.count >= 3 else { return false }
+        let verbs: Set<String> = ["following", "practicing", "keeping", "implementing", "using", "incorporating",
+                                  "applying", "trying", "taking"]
+        let these: Set<String> = ["these", "this", "the", "those", "such"]
+        if words[0] == "by", verbs.contains(words[1]), these.contains(words[2]) { return true }
+        if (words[0] == "with" || words[0] == "following"), words[1] == "these" { return true }
+        return false
+    }
+
+    /// An opening sentence whose subject is the question's own words ("Dicing safely is a key skill",
+    /// "Improving your networking skills at work can be beneficial").
+    static func restates(_ text: String, _ promptStems: Set<String>) -> Bool {
+        guard !promptStems.isEmpty else { return false }
+        let stems = LexicalSpace.features(of: text).filter { !interjectionStems.contains($0) }
+        guard !stems.isEmpty else { return true }
+        let lead = stems.prefix(2)
+        return lead.contains(where: promptStems.contains)
+    }
+
+    static func nextNonSpace(_ scalars: [Unicode.Scalar], _ end: Int) -> Unicode.Scalar? {
+        var i = end
+        while i < scalars.count {
+            let c = scalars[i]
+            if !(c.properties.isWhitespace || c == "*" || c == "_") { return c }
+            if c == "\n" { return nil }
+            i += 1
+        }
+        return nil
+    }
+
+    static func followedByColon(_ scalars: [Unicode.Scalar], _ end: Int) -> Bool { nextNonSpace(scalars, end) == ":" }
+    static func endsWithExclamation(_ scalars: [Unicode.Scalar], _ end: Int) -> Bool { nextNonSpace(scalars, end) == "!" }
+    static func endsWithQuestionMark(_ scalars: [Unicode.Scalar], _ end: Int) -> Bool { nextNonSpace(scalars, end) == "?" }
+}
