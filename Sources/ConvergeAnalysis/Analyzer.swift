@@ -142,7 +142,8 @@ private struct Run {
         }
         let free = matchable.filter { !anchored.contains($0) }
         let clusterer = KeyPointClusterer(threshold: model.clusterThreshold)
-        var clusters = clusterer.cluster(free, answerOf: answerOf, similarity: prepared, rank: canonicalRank())
+        let rank = canonicalRank()
+        var clusters = clusterer.cluster(free, answerOf: answerOf, similarity: prepared, rank: rank)
         clusters = BlockJoiner(statements: statements, similarity: prepared, threshold: model.clusterThreshold)
             .join(clusters)
         if let mergeThreshold = model.mergeThreshold {
@@ -168,7 +169,7 @@ private struct Run {
             let item = group.rubricItem.map { rubricItems[$0] }
             keyPoints.append(Report.KeyPoint(
                 id: "kp-\(n + 1)",
-                label: item?.item.text ?? label(group.statements, prepared),
+                label: item?.item.text ?? label(group.statements, prepared, rank: rank),
                 category: item?.category ?? (n >= firstCluster ? clusterCategories[n - firstCluster] : nil),
                 support: supporters.map { panelists[$0].id },
                 consensus: ConsensusLevel(support: supporters.count, panelSize: answered),
@@ -259,15 +260,16 @@ private struct Run {
 
     /// The label of a cluster: the statement most similar to the rest (the medoid), preferring the lead-ins and
     /// headings that name the point when there are any, as plain text without discourse words.
-    func label(_ group: [Int], _ prepared: any PreparedSimilarity) -> String {
+    func label(_ group: [Int], _ prepared: any PreparedSimilarity, rank: [Int]) -> String {
         let named = group.filter { statements[$0].isLeadIn && Tokenizer.tokens(statements[$0].text).count >= 2 }
-        let candidates = named.isEmpty ? group : named
+        // Candidates in canonical order, and sums in sorted order: the label does not depend on answer order.
+        let candidates = (named.isEmpty ? group : named).sorted { rank[$0] < rank[$1] }
         var best = candidates[0]
         if group.count > 1 {
             var bestScore = -1.0
             for s in candidates {
-                let score = group.reduce(0.0) { $1 == s ? $0 : $0 + prepared.similarity(s, $1) }
-                if score > bestScore + 1e-12 { best = s; bestScore = score }
+                let score = group.filter { $0 != s }.map { prepared.similarity(s, $0) }.sorted().reduce(0, +)
+                if score > bestScore + 1e-9 { best = s; bestScore = score }
             }
         }
         return Labels.plain(Labels.withoutDiscourseOpener(statements[best].text))

@@ -103,7 +103,7 @@ public enum Segmenter {
                     if scope.isEmpty { continue }
                     let items = scope.filter { blocks[$0].kind == .listItem || blocks[$0].kind == .tableRow }.count
                     let sentences = scope.reduce(0) { $0 + blocks[$1].statements.count }
-                    if items == 0 && scope.count == 1 && sentences <= 3 {
+                    if items == 0 && scope.count == 1 && blocks[scope[0]].kind == .paragraph && sentences <= 3 {
                         // `### Use a sharp knife` over one short paragraph: the heading names that point.
                         for s in info.statements { output[s].isLeadIn = true }
                         continue
@@ -405,8 +405,8 @@ public enum Segmenter {
             // fragment has to stand on its own to be a point.
             let lastCut = cuts[cuts.count - 1] + 1
             let tail = scalars.string(lastCut..<min(sentence.upperBound, lastCut + 5)).lowercased()
-            let serial = fragments.count >= 3 && (tail.hasPrefix(" and ") || tail.hasPrefix(" or ")
-                                                  || tail.hasPrefix("and ") || tail.hasPrefix("or "))
+            let serial = fragments.count >= 4 || fragments.count >= 3 && (tail.hasPrefix(" and ") || tail.hasPrefix(" or ")
+                                                                         || tail.hasPrefix("and ") || tail.hasPrefix("or "))
             let minimumContent = serial ? 2 : 3
             struct Group { var range: Range<Int>; var weak: Bool; var listOpen: Bool }
             var groups: [Group] = []

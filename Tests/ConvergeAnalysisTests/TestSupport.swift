@@ -36,6 +36,10 @@ func quoteViolations(_ report: Report, answers: [String: String]) -> [String] {
     for item in report.rubric?.items ?? [] {
         for e in item.evidence { check(e.panelist, e.quote, e.start, e.end, item.id) }
     }
+    for filler in report.filler ?? [] {
+        let e = filler.evidence
+        check(e.panelist, e.quote, e.start, e.end, "filler")
+    }
     return violations
 }
 

@@ -1,0 +1,148 @@
+import ConvergeAnalysis
+import ConvergeCore
+import Foundation
+import Testing
+
+/// Facts read from the human consolidations in ../shared/corpus/consolidation (`gold.json`), checked on the
+/// report `converge analyze --no-rubric` makes with lexical matching (the default without the embedding model).
+@Suite struct ConsolidationTests {
+    static func load(_ name: String) throws -> (AnalysisInput, Report) {
+        let folder = Paths.corpus.appendingPathComponent("consolidation/\(name)").path
+        let input = try SurveyFolder.load(paths: [folder], useFolderRubric: false)
+        return (input, Analyzer().analyze(input))
+    }
+
+    static func evidence(_ report: Report) -> Set<[String]> {
+        Set(report.keyPoints.flatMap { point in point.evidence.map { [$0.panelist, $0.quote] } })
+    }
+
+    @Test func aSharpKnifeIsOneKeyPointMadeByAllFive() throws {
+        let (_, report) = try Self.load("ae-005")
+        let sharp = report.keyPoints.filter { point in
+            point.evidence.contains { $0.quote.localizedCaseInsensitiveContains("sharp knife") && $0.panelist == "gpt-4o" }
+        }
+        #expect(sharp.count == 1)
+        #expect(sharp.first?.support.count == 5)
+        #expect(sharp.first?.consensus == .unanimous)
+        // The heading that names the point and the sentence that explains it are one key point.
+        let quotes = Set(sharp.first?.evidence.map(\.quote) ?? [])
+        #expect(quotes.contains("Use a Sharp Knife"))
+        #expect(quotes.contains("A sharp knife requires less force and is less likely to slip compared to a dull one"))
+    }
+
+    @Test func noIntroductionIsAKeyPoint() throws {
+        let (_, report) = try Self.load("ae-005")
+        let evidence = Self.evidence(report)
+        let filler = Set((report.filler ?? []).map { [$0.evidence.panelist, $0.evidence.quote] })
+        // Each answer announces its list ("Here are some tips to help you dice safely:"): set aside, with reason.
+        let announcements = (report.filler ?? []).filter { $0.evidence.quote.hasPrefix("Here are some") }
+        #expect(Set(announcements.map(\.evidence.panelist)).count == 5)
+        #expect(announcements.allSatisfy { $0.reason == "announcement" })
+        for quote in [["gpt-4o", "Dicing ingredients can be done safely with the right techniques and precautions"],
+                      ["llama-3.1-405b", "The eternal struggle of dicing ingredients without sacrificing a finger"],
+                      ["gpt-4o", "Proper Grip"], ["llama-3.1-405b", "Additional tips"]] {
+            #expect(filler.contains(quote), "\(quote) is filler")
+            #expect(!evidence.contains(quote), "\(quote) is no key point")
+        }
+        #expect(!report.keyPoints.contains { $0.label.hasPrefix("Here are") || $0.label == "Remember" })
+    }
+
+    @Test func aListItemExplainingOnePointIsOneKeyPoint() throws {
+        let (_, report) = try Self.load("ae-005")
+        // qwen2-72b: "**Cut in Sections**: Don't try to cut a whole large vegetable at once. Cut it in manageable
+        // sections, and then proceed with dicing." The gold has one point, made by this answer alone.
+        let sections = report.keyPoints.filter { point in point.evidence.contains { $0.quote == "Cut in Sections" } }
+        #expect(sections.count == 1)
+        #expect(sections.first?.evidence.contains { $0.quote == "Don't try to cut a whole large vegetable at once" } == true)
+    }
+
+    @Test func theReportHasAboutAsManyKeyPointsAsTheEditor() throws {
+        // Gold key point counts; the engine 0.1.0 listed 3-5 times as many.
+        for (name, gold) in [("ae-005", 28), ("ae-015", 33), ("ae-041", 30), ("ae-215", 49), ("senior-backend", 28)] {
+            let (_, report) = try Self.load(name)
+            #expect(Double(report.keyPoints.count) <= 1.6 * Double(gold), "\(name): \(report.keyPoints.count) key points")
+            #expect(Double(report.keyPoints.count) >= 0.5 * Double(gold), "\(name): \(report.keyPoints.count) key points")
+        }
+    }
+
+    @Test func labelsHaveNoDiscourseOpeners() throws {
+        for name in ["ae-005", "ae-015", "ae-127", "senior-backend"] {
+            let (_, report) = try Self.load(name)
+            for point in report.keyPoints {
+                for opener in ["Remember,", "Alongside ", "Coupled with ", "Additionally,", "Most importantly,"] {
+                    #expect(!point.label.hasPrefix(opener), "\(name): \(point.label)")
+                }
+            }
+        }
+    }
+
+    @Test func fillerIsExactAndNeverEvidence() throws {
+        for name in ["ae-005", "ae-015", "ae-041", "ae-048", "ae-127", "ae-215", "senior-backend"] {
+            let (input, report) = try Self.load(name)
+            let answers = Dictionary(uniqueKeysWithValues: input.answers.map { ($0.panelist.id, $0.text) })
+            #expect(quoteViolations(report, answers: answers) == [], "\(name)")
+            let filler = Set((report.filler ?? []).map { [$0.evidence.panelist, "\($0.evidence.start)"] })
+            let used = Set(report.keyPoints.flatMap { $0.evidence.map { [$0.panelist, "\($0.start)"] } })
+            #expect(filler.isDisjoint(with: used), "\(name)")
+        }
+    }
+
+    @Test func keyPointsDoNotDependOnAnswerOrder() throws {
+        let (input, report) = try Self.load("ae-127")
+        var reversed = input
+        reversed.answers.reverse()
+        let other = Analyzer().analyze(reversed)
+        func points(_ r: Report) -> Set<[String]> {
+            Set(r.keyPoints.map { [$0.label, $0.category ?? "-"] + $0.support.sorted() + $0.evidence.map(\.quote).sorted() })
+        }
+        #expect(points(other) == points(report))
+        #expect(Set((other.filler ?? []).map(\.evidence)) == Set((report.filler ?? []).map(\.evidence)))
+    }
+}
+
+@Suite struct FillerDetectorTests {
+    func filler(_ text: String, prompt: String? = nil) -> [String: FillerDetector.Reason] {
+        let scalars = Array(text.unicodeScalars)
+        let statements = Segmenter.statements(of: scalars, answerIndex: 0)
+        let found = FillerDetector.classify(statements, answers: [scalars], prompt: prompt)
+        return Dictionary(uniqueKeysWithValues: found.map { (statements[$0.key].text, $0.value) })
+    }
+
+    @Test func announcementsPleasantriesAndClosings() {
+        let text = """
+            That's a great goal! Networking at work can open up many opportunities. Here are some tips:
+
+            1. **Be Patient:** Building a network takes time.
+            2. **Additional tips:**
+               - Join a club at work.
+
+            By following these tips, you'll build a strong network. What would you like to focus on?
+            """
+        let found = filler(text, prompt: "I want to get better at networking at work")
+        #expect(found["That's a great goal"] == .pleasantry)
+        #expect(found["Networking at work can open up many opportunities"] == .introduction)
+        #expect(found["Here are some tips"] == .announcement)
+        #expect(found["Additional tips"] == .sectionHeading)
+        #expect(found["By following these tips, you'll build a strong network"] == .closing)
+        #expect(found["What would you like to focus on"] == .question)
+        #expect(found["Be Patient"] == nil)
+        #expect(found["Building a network takes time"] == nil)
+        #expect(found["Join a club at work"] == nil)
+    }
+
+    @Test func anOpeningThatMakesAPointIsKept() {
+        let text = """
+            Losing a pet can be incredibly painful. Here are a few ways you can comfort them:
+
+            - Listen to them.
+            """
+        let found = filler(text, prompt: "My friend's dog just died and they're really sad. How do I comfort them?")
+        #expect(found["Losing a pet can be incredibly painful"] == nil)
+        #expect(found["Here are a few ways you can comfort them"] == .announcement)
+    }
+
+    @Test func proseWithoutListsHasNoIntroductionRule() {
+        let text = "You can see the moon during the day because it reflects sunlight. It orbits the Earth."
+        #expect(filler(text, prompt: "Why can I see the moon during the day?").isEmpty)
+    }
+}
