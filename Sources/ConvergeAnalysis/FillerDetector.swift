@@ -24,6 +24,8 @@ public enum FillerDetector {
         case closing
         /// A question handed back to the reader.
         case question
+        /// A phrase that only links a sentence to what came before ("Beyond coding,", "Most importantly,").
+        case transition
     }
 
     /// The filler among `statements`, with the reason for each (indexed by statement).
@@ -55,6 +57,9 @@ public enum FillerDetector {
                 let sentence = s.sentence ?? s.start..<s.end
                 if s.announcesSection {
                     result[i] = .sectionHeading
+                } else if s.kind == .clause, let sentence = s.sentence, s.start == sentence.lowerBound,
+                          Segmenter.isTransition(words), followedByComma(scalars, s.end) {
+                    result[i] = .transition
                 } else if let closing = closingSentence, closing == sentence {
                     result[i] = .closing
                 } else if isPleasantry(words, scalars: scalars, end: s.end) {
@@ -144,6 +149,7 @@ public enum FillerDetector {
         return nil
     }
 
+    static func followedByComma(_ scalars: [Unicode.Scalar], _ end: Int) -> Bool { nextNonSpace(scalars, end) == "," }
     static func followedByColon(_ scalars: [Unicode.Scalar], _ end: Int) -> Bool { nextNonSpace(scalars, end) == ":" }
     static func endsWithExclamation(_ scalars: [Unicode.Scalar], _ end: Int) -> Bool { nextNonSpace(scalars, end) == "!" }
     static func endsWithQuestionMark(_ scalars: [Unicode.Scalar], _ end: Int) -> Bool { nextNonSpace(scalars, end) == "?" }

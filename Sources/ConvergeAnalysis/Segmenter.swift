@@ -41,6 +41,14 @@ public enum Segmenter {
         "ideally", "preferably", "typically", "usually", "often", "sometimes", "always", "never", "more", "less",
         "most", "least", "very", "much", "really", "quite", "that", "this", "these", "those", "it", "they",
     ]
+    /// Words that open a leading phrase that only links the sentence to what came before ("Beyond coding, ...",
+    /// "Most importantly, ...", "Remember, ..."): such a phrase is a clause of its own (filler), not part of the
+    /// point.
+    static let transitionOpeners: Set<String> = [
+        "beyond", "besides", "alongside", "additionally", "moreover", "furthermore", "importantly", "most",
+        "remember", "overall", "ultimately", "finally", "lastly", "also", "again", "plus", "similarly", "likewise",
+        "however", "above", "first", "firstly", "second", "secondly", "third", "next", "in",
+    ]
     /// Words that open a sentence's leading dependent phrase (`To protect your fingers, ...`): it joins the
     /// clause after it.
     static let leadingOpeners: Set<String> = [
@@ -48,6 +56,22 @@ public enum Segmenter {
         "although", "though", "once", "before", "after", "unless", "until", "on", "at", "from", "during", "whether",
         "even", "instead", "rather", "like", "unlike", "besides", "beyond", "alongside", "despite",
     ]
+
+    /// Whether lower-cased words are a transition phrase: "beyond coding", "most importantly", "remember", "in
+    /// addition", "first" (not "in a small bowl").
+    static func isTransition(_ words: [String]) -> Bool {
+        guard let first = words.first, transitionOpeners.contains(first) else { return false }
+        switch first {
+        case "in": return words.count == 2 && ["addition", "short", "summary", "conclusion", "general"].contains(words[1])
+        case "most": return words.count == 2 && ["importantly", "of"].contains(words[1])
+        case "above": return words.count == 2 && words[1] == "all"
+        case "first", "firstly", "second", "secondly", "third", "next", "also", "again", "remember", "however",
+             "additionally", "moreover", "furthermore", "importantly", "overall", "ultimately", "finally", "lastly",
+             "similarly", "likewise", "plus":
+            return words.count == 1
+        default: return words.count <= 4  // beyond/besides/alongside + a short noun phrase
+        }
+    }
 
     private struct State {
         let scalars: [Unicode.Scalar]
@@ -408,7 +432,7 @@ public enum Segmenter {
             let serial = fragments.count >= 4 || fragments.count >= 3 && (tail.hasPrefix(" and ") || tail.hasPrefix(" or ")
                                                                          || tail.hasPrefix("and ") || tail.hasPrefix("or "))
             let minimumContent = serial ? 2 : 3
-            struct Group { var range: Range<Int>; var weak: Bool; var listOpen: Bool }
+            struct Group { var range: Range<Int>; var weak: Bool; var listOpen: Bool; var closed = false }
             var groups: [Group] = []
             for fragment in fragments {
                 let tokens = Tokenizer.tokens(scalars, in: fragment)
@@ -429,7 +453,12 @@ public enum Segmenter {
                     || (!serial && Segmenter.dependentOpeners.contains(opener))
                     || (!serial && opener.hasSuffix("ing") && opener.count > 4 && !groups.isEmpty)
                 let leading = groups.isEmpty && Segmenter.leadingOpeners.contains(opener)
-                if var last = groups.last {
+                if groups.isEmpty, fragments.count > 1, tokens.count <= 4, Segmenter.isTransition(lower),
+                   Tokenizer.tokens(scalars, in: fragments[1].lowerBound..<sentence.upperBound).count >= 3 {
+                    groups.append(Group(range: fragment, weak: false, listOpen: false, closed: true))
+                    continue
+                }
+                if var last = groups.last, !last.closed {
                     if (last.listOpen && nameOnly) || last.weak || (content < minimumContent && !nameOnly) || elaborates {
                         last.range = last.range.lowerBound..<fragment.upperBound
                         last.weak = last.weak && content < minimumContent
@@ -441,7 +470,7 @@ public enum Segmenter {
                 groups.append(Group(range: fragment, weak: (content < minimumContent && !nameOnly) || leading,
                                     listOpen: hasCue))
             }
-            if groups.count > 1, groups[groups.count - 1].weak {
+            if groups.count > 1, groups[groups.count - 1].weak, !groups[groups.count - 2].closed {
                 let last = groups.removeLast()
                 groups[groups.count - 1].range = groups[groups.count - 1].range.lowerBound..<last.range.upperBound
             }

@@ -218,7 +218,7 @@ public struct Report: Sendable, Equatable, Codable {
     public var filler: [Filler]?
 
     /// One piece of filler: where it is, and why it was set aside (`FillerDetector.Reason` in ConvergeAnalysis:
-    /// `section heading`, `announcement`, `pleasantry`, `introduction`, `closing`, `question`).
+    /// `section heading`, `announcement`, `pleasantry`, `introduction`, `closing`, `question`, `transition`).
     public struct Filler: Sendable, Equatable, Codable {
         public var evidence: Evidence
         public var reason: String
