@@ -9,7 +9,7 @@ import ConvergeCore
 /// Panelists of `AnalysisInput.panel` without answers are reported as failed, with their error; consensus
 /// levels and the convergence index count answering panelists only.
 public struct Analyzer: Sendable {
-    public static let engineVersion = "converge-analysis 0.1.0"
+    public static let engineVersion = "converge-analysis 0.2.0"
 
     public var similarity: any SimilarityModel
     /// Report panelists as `AI 1`, `AI 2`, ... with ids `ai-1`, `ai-2`, ... and no model names.
@@ -258,19 +258,32 @@ private struct Run {
                                sample: multiSample ? sampleOfAnswer[statement.answerIndex] : nil)
     }
 
-    /// The label of a cluster: the statement most similar to the rest (the medoid), preferring the lead-ins and
-    /// headings that name the point when there are any, as plain text without discourse words.
+    /// The label of a cluster: the statement most similar to the rest (the medoid), or the lead-in or heading
+    /// that names the point of the medoid's block when the cluster holds it, as plain text without discourse
+    /// words.
     func label(_ group: [Int], _ prepared: any PreparedSimilarity, rank: [Int]) -> String {
-        let named = group.filter { statements[$0].isLeadIn && Tokenizer.tokens(statements[$0].text).count >= 2 }
         // Candidates in canonical order, and sums in sorted order: the label does not depend on answer order.
-        let candidates = (named.isEmpty ? group : named).sorted { rank[$0] < rank[$1] }
+        let candidates = group.sorted { rank[$0] < rank[$1] }
         var best = candidates[0]
         if group.count > 1 {
-            var bestScore = -1.0
-            for s in candidates {
-                let score = group.filter { $0 != s }.map { prepared.similarity(s, $0) }.sorted().reduce(0, +)
-                if score > bestScore + 1e-9 { best = s; bestScore = score }
+            // The shortest of the statements nearly as central as the medoid (an editor's bullet is short).
+            let scores = candidates.map { s in group.filter { $0 != s }.map { prepared.similarity(s, $0) }.sorted().reduce(0, +) }
+            let top = scores.max() ?? 0
+            var bestLength = Int.max
+            for (s, score) in zip(candidates, scores) where score >= 0.8 * top - 1e-9 {
+                let length = Tokenizer.tokens(statements[s].text).count
+                if length >= 2 || candidates.count == 1, length < bestLength { best = s; bestLength = length }
             }
+            if bestLength == Int.max { best = candidates[scores.firstIndex(of: top) ?? 0] }
+        }
+        let medoid = statements[best]
+        if !medoid.isLeadIn, let lead = candidates.first(where: { s in
+            let st = statements[s]
+            return st.isLeadIn && st.answerIndex == medoid.answerIndex
+                && (st.block == medoid.block || (st.blockKind == .heading && st.block + 1 == medoid.block))
+                && Tokenizer.tokens(st.text).count >= 2
+        }) {
+            best = lead
         }
         return Labels.plain(Labels.withoutDiscourseOpener(statements[best].text))
     }
