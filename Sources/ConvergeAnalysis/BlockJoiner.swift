@@ -124,7 +124,9 @@ struct BlockJoiner {
                 let ay = Set(members[y].map { statements[$0].answerIndex })
                 guard min(ax.count, ay.count) >= 2, pairs[key]!.count * 2 >= min(ax.count, ay.count) else { continue }
                 var top = 0.0
-                for a in members[x] { for b in members[y] { top = max(top, similarity.similarity(a, b)) } }
+                for a in members[x].prefix(64) {
+                    for b in members[y].prefix(64) { top = max(top, similarity.similarity(a, b)) }
+                }
                 guard top >= threshold * paragraphFactor else { continue }
                 members[x] += members[y]
                 members[y] = []

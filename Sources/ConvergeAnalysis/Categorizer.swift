@@ -15,6 +15,7 @@ struct Categorizer {
     var minCategories = 3
     var maxCategories = 8
     var joinFactor = 0.9
+    var maxComparisons = 2_000_000
 
     /// The category of each group (indexed like `groups`), or nil.
     func categories(_ groups: [[Int]], statements: [Statement], similarity: any PreparedSimilarity,
@@ -49,7 +50,11 @@ struct Categorizer {
         var result: [String?] = hints.map { $0.flatMap { keptSet.contains($0) ? $0 : nil } }
         // Unhinted key points join the category of their most similar categorised statement.
         let categorised = groups.indices.filter { result[$0] != nil }
+        // Bounded work: past `maxComparisons` statement pairs (a very long answer), the rest stay uncategorised.
+        var comparisons = 0
         for g in groups.indices where result[g] == nil {
+            comparisons += groups[g].count * categorised.reduce(0) { $0 + groups[$1].count }
+            guard comparisons <= maxComparisons else { break }
             var best: (category: String, score: Double)?
             for other in categorised {
                 for a in groups[g] {

@@ -13,6 +13,7 @@
 struct KeyPointMerger {
     var minimum: Double
     var linkThreshold: Double
+    var maxMembers = 64
 
     func merge(_ groups: [[Int]], panelistOf: [Int], answerOf: [Int], similarity: any PreparedSimilarity) -> [[Int]] {
         var members = groups
@@ -29,8 +30,9 @@ struct KeyPointMerger {
         /// Single linkage: the best cross-answer pair (two groups that each explain a point share its best words).
         func linkage(_ x: Int, _ y: Int) -> Double {
             var top = 0.0
-            for a in members[x] {
-                for b in members[y] where answerOf[a] != answerOf[b] {
+            // At most `maxMembers` statements of each side are compared, which bounds the cost of a merge test.
+            for a in members[x].prefix(maxMembers) {
+                for b in members[y].prefix(maxMembers) where answerOf[a] != answerOf[b] {
                     top = max(top, known[KeyPointClusterer.key(a, b)] ?? similarity.similarity(a, b))
                 }
             }
