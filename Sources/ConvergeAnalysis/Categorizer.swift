@@ -9,13 +9,11 @@ import ConvergeCore
 /// support, and only those that hold two key points or more; a key point without a kept hint joins the category holding its most similar statement when that
 /// similarity reaches `joinFactor` × the model's cluster threshold, and stays uncategorised otherwise. With fewer
 /// than `minCategories` categories the answers give no usable grouping and every key point stays uncategorised
-/// (reports then group by consensus level). Deterministic; O(k · n) similarity calls for k key points over n
-/// categorised statements.
+/// (reports then group by consensus level). Deterministic; one pass over the model's candidate pairs.
 struct Categorizer {
     var minCategories = 3
     var maxCategories = 8
     var joinFactor = 0.9
-    var maxComparisons = 2_000_000
 
     /// The category of each group (indexed like `groups`), or nil.
     func categories(_ groups: [[Int]], statements: [Statement], similarity: any PreparedSimilarity,
@@ -48,24 +46,21 @@ struct Categorizer {
         guard kept.count >= minCategories else { return groups.map { _ in nil } }
         let keptSet = Set(kept)
         var result: [String?] = hints.map { $0.flatMap { keptSet.contains($0) ? $0 : nil } }
-        // Unhinted key points join the category of their most similar categorised statement.
-        let categorised = groups.indices.filter { result[$0] != nil }
-        // Bounded work: past `maxComparisons` statement pairs (a very long answer), the rest stay uncategorised.
-        var comparisons = 0
-        for g in groups.indices where result[g] == nil {
-            comparisons += groups[g].count * categorised.reduce(0) { $0 + groups[$1].count }
-            guard comparisons <= maxComparisons else { break }
-            var best: (category: String, score: Double)?
-            for other in categorised {
-                for a in groups[g] {
-                    for b in groups[other] where statements[a].answerIndex != statements[b].answerIndex {
-                        let score = similarity.similarity(a, b)
-                        if best == nil || score > best!.score { best = (result[other]!, score) }
-                    }
-                }
+        // Unhinted key points join the category of their most similar categorised statement, among the model's
+        // candidate pairs (near-linear for lexical matching).
+        var groupOf: [Int: Int] = [:]
+        for (g, group) in groups.enumerated() { for s in group { groupOf[s] = g } }
+        var best: [Int: (category: String, score: Double)] = [:]
+        for pair in similarity.pairs(minimum: threshold * joinFactor) {
+            guard let x = groupOf[pair.a], let y = groupOf[pair.b] else { continue }
+            for (from, to) in [(x, y), (y, x)] where result[from] == nil {
+                guard let category = result[to] else { continue }
+                if let current = best[from], current.score > pair.score
+                    || (current.score == pair.score && current.category <= category) { continue }
+                best[from] = (category, pair.score)
             }
-            if let best, best.score >= threshold * joinFactor { result[g] = best.category }
         }
+        for (g, choice) in best { result[g] = choice.category }
         return result.map { key in
             key.map { k in
                 let counts = forms[k] ?? [:]
