@@ -126,6 +126,13 @@ public enum MarkdownRenderer {
                 doc.block(group.keyPoints.map { keyPointItem($0, names: names, panelSize: n) }.joined(separator: "\n"))
             }
         }
+        // What was set aside: counted, so that nothing silently disappears (the JSON lists each passage).
+        if let filler = report.filler, !filler.isEmpty {
+            var counts: [String: Int] = [:]
+            for item in filler { counts[item.reason, default: 0] += 1 }
+            let reasons = counts.keys.sorted().map { "\(counts[$0]!) \(inline($0))" }.joined(separator: ", ")
+            doc.block("Set aside as filler (no point made; listed in the JSON report): \(reasons).")
+        }
 
         // Terms.
         doc.block("## Terms")

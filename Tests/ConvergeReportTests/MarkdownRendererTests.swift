@@ -14,6 +14,19 @@ import Testing
         try #require(lines.firstIndex(of: line), "missing line: \(line)", sourceLocation: sourceLocation)
     }
 
+    @Test func fillerIsCountedNotListedAsPoints() throws {
+        let fixture = SeniorBackend()
+        var report = try fixture.report()
+        #expect(!MarkdownRenderer.render(report).contains("Set aside as filler"))
+        report.filler = [
+            .init(evidence: try fixture.evidence("ai-1", "To be a Senior Backend Software Engineer means"), reason: "introduction"),
+            .init(evidence: try fixture.evidence("ai-2", "Beyond pure coding skills"), reason: "transition"),
+            .init(evidence: try fixture.evidence("ai-2", "Most importantly"), reason: "transition"),
+        ]
+        let md = MarkdownRenderer.render(report)
+        #expect(lines(md).contains("Set aside as filler (no point made; listed in the JSON report): 1 introduction, 2 transition."))
+    }
+
     @Test func sectionsAppearInOrder() throws {
         let report = try SeniorBackend().report()
         let md = MarkdownRenderer.render(report)
