@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func fillerIsCountedNotListedAsPoints() throws {
-        let fixture = SeniorBackend()
+        let fixture = try SeniorBackend()
         var report = try fixture.report()
         #expect(!MarkdownRenderer.render(report).contains("Set aside as filler"))
         report.filler = [
