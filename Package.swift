@@ -3,7 +3,11 @@ import PackageDescription
 
 let package = Package(
     name: "Converge",
-    platforms: [.macOS(.v14)],
+    // macOS 15: Synchronization's Mutex.
+    platforms: [.macOS(.v15)],
+    // The libraries others may depend on (no unsafe flags, no system library: usable as a versioned
+    // dependency; scripts/check-dependency proves it). Test support and the HTTP API's generated types are
+    // internal targets, not products.
     products: [
         .library(name: "ConvergeCore", targets: ["ConvergeCore"]),
         .library(name: "ConvergeAnalysis", targets: ["ConvergeAnalysis"]),
@@ -12,8 +16,6 @@ let package = Package(
         .library(name: "ConvergeProviders", targets: ["ConvergeProviders"]),
         .library(name: "ConvergeStore", targets: ["ConvergeStore"]),
         .library(name: "ConvergeRunner", targets: ["ConvergeRunner"]),
-        .library(name: "ConvergeTestSupport", targets: ["ConvergeTestSupport"]),
-        .library(name: "ConvergeAPI", targets: ["ConvergeAPI"]),
         .library(name: "ConvergeServer", targets: ["ConvergeServer"]),
         .executable(name: "converge", targets: ["converge"]),
         .executable(name: "converge-eval", targets: ["converge-eval"]),
@@ -46,16 +48,14 @@ let package = Package(
         .target(name: "ConvergeCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The pure analysis engine: segmentation, lexical representation, matching, scoring.
         .target(name: "ConvergeAnalysis", dependencies: ["ConvergeCore"]),
-        // CBLAS from OpenBLAS (Debian's libopenblas-dev; scripts/test installs it).
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS",
-                       providers: [.apt(["libopenblas-dev"])]),
-        // Native sentence embeddings: WordPiece tokenizer, safetensors reader, BERT encoder over BLAS, model
-        // installation. Implements ConvergeAnalysis's `SentenceEncoder`.
+        // Native sentence embeddings: WordPiece tokenizer, safetensors reader, BERT encoder, model installation.
+        // Implements ConvergeAnalysis's `SentenceEncoder`. Matrix products go through a CBLAS opened at run time
+        // (dlopen: OpenBLAS or any CBLAS, Accelerate on macOS) or a native Swift kernel: nothing to install to
+        // build it.
         .target(
             name: "ConvergeEmbeddings",
-            dependencies: ["ConvergeCore", "ConvergeAnalysis", "COpenBLAS",
-                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"])]
+            dependencies: ["ConvergeCore", "ConvergeAnalysis",
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         // Renderers: Markdown, JSON, CSV.
         .target(name: "ConvergeReport", dependencies: ["ConvergeCore"]),

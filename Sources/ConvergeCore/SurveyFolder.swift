@@ -86,7 +86,10 @@ public enum SurveyFolder {
             for name in names where !name.hasPrefix(".") {
                 let file = url.appendingPathComponent(name)
                 var childIsDirectory: ObjCBool = false
-                guard fm.fileExists(atPath: file.path, isDirectory: &childIsDirectory), !childIsDirectory.boolValue
+                // A link to nothing stays in (reading it says so); links to folders are skipped as folders are.
+                let danglingLink = (try? fm.destinationOfSymbolicLink(atPath: file.path)) != nil
+                guard fm.fileExists(atPath: file.path, isDirectory: &childIsDirectory) || danglingLink,
+                      !childIsDirectory.boolValue
                 else { continue }
                 let stem = file.deletingPathExtension().lastPathComponent.lowercased()
                 let ext = file.pathExtension.lowercased()
@@ -150,14 +153,23 @@ public enum SurveyFolder {
         }
     }
 
-    /// Reads a file as UTF-8 text, exactly (no newline or BOM translation).
+    /// Reads a file as UTF-8 text, exactly (no newline or BOM translation). A symbolic link is followed (to the
+    /// end of a chain): a link to a regular file is read as that file.
     ///
-    /// - Throws: `InputError` when the file cannot be read, is larger than `maxAnswerBytes`, holds a NUL byte
-    ///   (binary), or is not valid UTF-8 (with the byte offset and line of the first bad byte).
+    /// - Throws: `InputError` when the file cannot be read, is a link to nothing, is not a regular file (a
+    ///   folder, device, pipe or socket, also through a link), is larger than `maxAnswerBytes`, holds a NUL
+    ///   byte (binary), or is not valid UTF-8 (with the byte offset and line of the first bad byte).
     public static func readText(_ path: String) throws -> String {
         let data: Data
         do {
-            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            var attributes = try FileManager.default.attributesOfItem(atPath: path)
+            if attributes[.type] as? FileAttributeType == .typeSymbolicLink {
+                let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+                guard let resolved = try? FileManager.default.attributesOfItem(atPath: target),
+                      resolved[.type] as? FileAttributeType != .typeSymbolicLink
+                else { throw InputError(file: path, "is a symbolic link to a file that does not exist") }
+                attributes = resolved
+            }
             if let type = attributes[.type] as? FileAttributeType, type != .typeRegular {
                 throw InputError(file: path, type == .typeDirectory ? "is a folder, not a file"
                                  : "is not a regular file (a device, pipe or socket)")

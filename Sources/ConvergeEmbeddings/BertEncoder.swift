@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// The shape of a BERT encoder, from a Hugging Face `config.json`.
@@ -41,7 +40,8 @@ public struct BertConfig: Sendable, Equatable {
     }
 }
 
-/// A BERT encoder's weights and its forward pass, in Float32 through CBLAS (OpenBLAS).
+/// A BERT encoder's weights and its forward pass, in Float32; matrix products go through `kernel` (a CBLAS
+/// found at run time, or the native Swift kernel: see `MatrixKernel`).
 ///
 /// Forward pass as in Devlin et al. (2019) and Hugging Face `BertModel`: word + position + token-type
 /// embeddings and LayerNorm; then per layer multi-head self-attention (scaled dot product, padding masked out),
@@ -51,6 +51,8 @@ public struct BertConfig: Sendable, Equatable {
 public final class BertEncoder: @unchecked Sendable {
     // @unchecked: every stored property is immutable after init; `forward` allocates its own buffers.
     public let config: BertConfig
+    /// Where the matrix products run; `kernel.backend` says which implementation was loaded.
+    public let kernel: MatrixKernel
 
     struct Layer {
         var qkvWeight: [Float]  // [3H, H]: query, key, value rows stacked
@@ -67,9 +69,11 @@ public final class BertEncoder: @unchecked Sendable {
     let layers: [Layer]
 
     /// Loads the weights named as in Hugging Face `BertModel` (with or without a `bert.` prefix) from
-    /// `weights`, checking every shape against `config`. Throws `EmbeddingModelError.damaged` naming the tensor.
-    public init(config: BertConfig, weights: SafeTensorsFile) throws {
+    /// `weights`, checking every shape against `config`, to run on `kernel` (default: `MatrixKernel.shared`,
+    /// chosen by `CONVERGE_BLAS`). Throws `EmbeddingModelError.damaged` naming the tensor.
+    public init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared) throws {
         self.config = config
+        self.kernel = kernel
         let h = config.hiddenSize, f = config.intermediateSize
         let prefix = weights.tensors["embeddings.word_embeddings.weight"] == nil
             && weights.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
@@ -107,21 +111,26 @@ public final class BertEncoder: @unchecked Sendable {
         let hidden = forward(ids)
         let h = config.hiddenSize
         let length = ids.map(\.count).max() ?? 0
-        return ids.enumerated().map { b, sequence in
-            var v = [Float](repeating: 0, count: h)
-            for t in 0..<sequence.count {
-                let row = (b * length + t) * h
-                for k in 0..<h { v[k] += hidden[row + k] }
+        return hidden.withUnsafeBufferPointer { hp in
+            ids.enumerated().map { b, sequence in
+                var v = [Float](repeating: 0, count: h)
+                v.withUnsafeMutableBufferPointer { vp in
+                    for t in 0..<sequence.count {
+                        let row = hp.baseAddress! + (b * length + t) * h
+                        for k in 0..<h { vp[k] += row[k] }
+                    }
+                    var norm: Float = 0
+                    for k in 0..<h { vp[k] /= Float(max(sequence.count, 1)); norm += vp[k] * vp[k] }
+                    norm = max(norm.squareRoot(), 1e-12)
+                    for k in 0..<h { vp[k] /= norm }
+                }
+                return v
             }
-            var norm: Float = 0
-            for k in 0..<h { v[k] /= Float(max(sequence.count, 1)); norm += v[k] * v[k] }
-            norm = max(norm.squareRoot(), 1e-12)
-            for k in 0..<h { v[k] /= norm }
-            return v
         }
     }
 
-    /// Last hidden states, `[batch * length * hidden]` row-major, padded positions included.
+    /// Last hidden states, `[batch * length * hidden]` row-major, padded positions included (`length` is the
+    /// longest sequence of the batch).
     func forward(_ ids: [[Int32]]) -> [Float] {
         let h = config.hiddenSize, f = config.intermediateSize
         let batch = ids.count
@@ -150,7 +159,7 @@ public final class BertEncoder: @unchecked Sendable {
         let scale = 1 / Float(headSize).squareRoot()
 
         for layer in layers {
-            Self.linear(x, rows: rows, inWidth: h, weight: layer.qkvWeight, bias: layer.qkvBias, outWidth: 3 * h, into: &qkv)
+            linear(x, rows: rows, inWidth: h, weight: layer.qkvWeight, bias: layer.qkvBias, outWidth: 3 * h, into: &qkv)
             qkv.withUnsafeBufferPointer { qkvp in
                 context.withUnsafeMutableBufferPointer { cp in
                     scores.withUnsafeMutableBufferPointer { sp in
@@ -162,9 +171,8 @@ public final class BertEncoder: @unchecked Sendable {
                                 let k = q + h, v = q + 2 * h
                                 // scores[valid x valid] = scale * Q K^T over the real tokens only; padded
                                 // query rows are never read, padded keys get weight 0 (masked).
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(valid), Int32(valid),
-                                            Int32(headSize), scale, q, Int32(3 * h), k, Int32(3 * h), 0,
-                                            sp.baseAddress!, Int32(valid))
+                                kernel.sgemm(transposeB: true, m: valid, n: valid, k: headSize, alpha: scale,
+                                             a: q, lda: 3 * h, b: k, ldb: 3 * h, beta: 0, c: sp.baseAddress!, ldc: valid)
                                 for i in 0..<valid {
                                     let row = sp.baseAddress! + i * valid
                                     var m = -Float.infinity
@@ -175,58 +183,79 @@ public final class BertEncoder: @unchecked Sendable {
                                     for j in 0..<valid { row[j] *= inv }
                                 }
                                 let out = cp.baseAddress! + b * length * h + head * headSize
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(valid), Int32(headSize),
-                                            Int32(valid), 1, sp.baseAddress!, Int32(valid), v, Int32(3 * h), 0,
-                                            out, Int32(h))
+                                kernel.sgemm(transposeB: false, m: valid, n: headSize, k: valid, alpha: 1,
+                                             a: sp.baseAddress!, lda: valid, b: v, ldb: 3 * h, beta: 0, c: out, ldc: h)
                             }
                         }
                     }
                 }
             }
-            Self.linear(context, rows: rows, inWidth: h, weight: layer.attentionOutWeight, bias: layer.attentionOutBias,
-                        outWidth: h, into: &attended)
-            for i in 0..<(rows * h) { attended[i] += x[i] }
+            linear(context, rows: rows, inWidth: h, weight: layer.attentionOutWeight, bias: layer.attentionOutBias,
+                   outWidth: h, into: &attended)
+            Self.addInPlace(&attended, x)
             Self.layerNorm(&attended, rows: rows, width: h, weight: layer.attentionNormWeight,
                            bias: layer.attentionNormBias, eps: eps)
-            Self.linear(attended, rows: rows, inWidth: h, weight: layer.intermediateWeight, bias: layer.intermediateBias,
-                        outWidth: f, into: &intermediate)
+            linear(attended, rows: rows, inWidth: h, weight: layer.intermediateWeight, bias: layer.intermediateBias,
+                   outWidth: f, into: &intermediate)
             intermediate.withUnsafeMutableBufferPointer { p in
                 for i in 0..<p.count {
                     let v = p[i]
                     p[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752))
                 }
             }
-            Self.linear(intermediate, rows: rows, inWidth: f, weight: layer.outputWeight, bias: layer.outputBias,
-                        outWidth: h, into: &x)
-            for i in 0..<(rows * h) { x[i] += attended[i] }
+            linear(intermediate, rows: rows, inWidth: f, weight: layer.outputWeight, bias: layer.outputBias,
+                   outWidth: h, into: &x)
+            Self.addInPlace(&x, attended)
             Self.layerNorm(&x, rows: rows, width: h, weight: layer.outputNormWeight, bias: layer.outputNormBias, eps: eps)
         }
         return x
     }
 
     /// out[rows x outWidth] = input[rows x inWidth] * weight^T + bias, weight stored `[outWidth, inWidth]` as
-    /// in PyTorch's `Linear`.
-    static func linear(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], bias: [Float], outWidth: Int,
-                       into out: inout [Float]) {
-        out.withUnsafeMutableBufferPointer { o in
-            for r in 0..<rows { (o.baseAddress! + r * outWidth).update(from: bias, count: outWidth) }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outWidth), Int32(inWidth), 1,
-                        input, Int32(inWidth), weight, Int32(inWidth), 1, o.baseAddress!, Int32(outWidth))
+    /// in PyTorch's `Linear`; `input` holds at least `rows * inWidth` floats, `out` `rows * outWidth`.
+    func linear(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], bias: [Float], outWidth: Int,
+                into out: inout [Float]) {
+        precondition(input.count >= rows * inWidth && out.count >= rows * outWidth
+                     && weight.count == outWidth * inWidth && bias.count == outWidth)
+        input.withUnsafeBufferPointer { i in
+            weight.withUnsafeBufferPointer { w in
+                out.withUnsafeMutableBufferPointer { o in
+                    for r in 0..<rows { (o.baseAddress! + r * outWidth).update(from: bias, count: outWidth) }
+                    kernel.sgemm(transposeB: true, m: rows, n: outWidth, k: inWidth, alpha: 1, a: i.baseAddress!,
+                                 lda: inWidth, b: w.baseAddress!, ldb: inWidth, beta: 1, c: o.baseAddress!, ldc: outWidth)
+                }
+            }
         }
     }
 
+    /// `x[i] += y[i]` for every `i` (same count).
+    static func addInPlace(_ x: inout [Float], _ y: [Float]) {
+        precondition(x.count == y.count)
+        y.withUnsafeBufferPointer { yp in
+            x.withUnsafeMutableBufferPointer { xp in
+                for i in 0..<xp.count { xp[i] += yp[i] }
+            }
+        }
+    }
+
+    /// LayerNorm of each of the `rows` rows of `width` floats in `x`, with `weight` and `bias` of `width`.
     static func layerNorm(_ x: inout [Float], rows: Int, width: Int, weight: [Float], bias: [Float], eps: Float) {
-        x.withUnsafeMutableBufferPointer { p in
-            for r in 0..<rows {
-                let row = p.baseAddress! + r * width
-                var mean: Float = 0
-                for k in 0..<width { mean += row[k] }
-                mean /= Float(width)
-                var variance: Float = 0
-                for k in 0..<width { let d = row[k] - mean; variance += d * d }
-                variance /= Float(width)
-                let inv = 1 / (variance + eps).squareRoot()
-                for k in 0..<width { row[k] = (row[k] - mean) * inv * weight[k] + bias[k] }
+        precondition(x.count >= rows * width && weight.count == width && bias.count == width)
+        weight.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { bp in
+                x.withUnsafeMutableBufferPointer { p in
+                    for r in 0..<rows {
+                        let row = p.baseAddress! + r * width
+                        var mean: Float = 0
+                        for k in 0..<width { mean += row[k] }
+                        mean /= Float(width)
+                        var variance: Float = 0
+                        for k in 0..<width { let d = row[k] - mean; variance += d * d }
+                        variance /= Float(width)
+                        let inv = 1 / (variance + eps).squareRoot()
+                        for k in 0..<width { row[k] = (row[k] - mean) * inv * w[k] + bp[k] }
+                    }
+                }
             }
         }
     }

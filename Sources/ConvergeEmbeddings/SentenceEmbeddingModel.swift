@@ -17,8 +17,11 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
 
     public var dimension: Int { encoder.config.hiddenSize }
 
-    /// Loads the model in `directory`. Throws `EmbeddingModelError` naming the missing or damaged file.
-    public init(directory: String, name: String = "all-MiniLM-L6-v2", batchSize: Int = 64) throws {
+    /// Loads the model in `directory`, to run its matrix products on `kernel` (default: the CBLAS or native
+    /// kernel `CONVERGE_BLAS` chooses; `encoder.kernel.backend` says which). Throws `EmbeddingModelError`
+    /// naming the missing or damaged file.
+    public init(directory: String, name: String = "all-MiniLM-L6-v2", batchSize: Int = 64,
+                kernel: MatrixKernel = .shared) throws {
         self.directory = directory
         self.modelName = name
         self.batchSize = max(1, batchSize)
@@ -26,7 +29,7 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
         let config = try BertConfig(path: url.appendingPathComponent("config.json").path)
         tokenizer = try WordPieceTokenizer(path: url.appendingPathComponent("tokenizer.json").path)
         let weightsPath = url.appendingPathComponent("model.safetensors").path
-        encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath))
+        encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath), kernel: kernel)
         guard tokenizer.vocabulary.count <= config.vocabSize,
               tokenizer.vocabulary.values.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize })
         else {

@@ -3,8 +3,10 @@ import ConvergeEmbeddings
 import Foundation
 
 /// `converge-eval bench encode`: native all-MiniLM-L6-v2 encoding speed at batch 64 on ArgKP dev arguments,
-/// beside the numpy reference (scripts/minilm-reference.py --bench) on the same sentences in the same run,
-/// and the native run's peak RSS.
+/// with the matrix kernel `CONVERGE_BLAS` chooses (a CBLAS found at run time, else the native Swift kernel)
+/// and, when that is a CBLAS, again with the native kernel (their ratio, and the least cosine between the two
+/// runs' vectors); beside the numpy reference (scripts/minilm-reference.py --bench) on the same sentences in
+/// the same run; and the first run's peak RSS.
 struct BenchEncode: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "encode",
                                                     abstract: "Sentence embedding throughput vs the numpy reference.")
@@ -37,11 +39,30 @@ struct BenchEncode: ParsableCommand {
         let texts = Array(data.arguments.map(\.text).prefix(sentences))
         let model = try loadEncoder(batchSize: batch)
         print("bench encode: \(texts.count) ArgKP dev arguments, batch \(batch), model \(model.directory)")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; matrix products: \(model.encoder.kernel.backend)")
         _ = model.encode(Array(texts.prefix(batch)))  // warm-up
-        let (_, seconds) = Measure.time { model.encode(texts) }
+        let (vectors, seconds) = Measure.time { model.encode(texts) }
         let native = Double(texts.count) / seconds
-        print(String(format: "native    sentences/s=%.1f  (%.2f s)  peak RSS %.0f MiB", native, seconds, Measure.peakRSSMiB()))
+        let label = model.encoder.kernel.backend.isNative ? "native-kernel" : "cblas"
+        print(String(format: "native    sentences/s=%.1f  (%.2f s, ", native, seconds) + label
+              + String(format: ")  peak RSS %.0f MiB", Measure.peakRSSMiB()))
+        if !model.encoder.kernel.backend.isNative {
+            let kernelModel: SentenceEmbeddingModel
+            do {
+                kernelModel = try SentenceEmbeddingModel(directory: model.directory, name: model.modelName, batchSize: batch,
+                                                         kernel: .native(reason: "bench encode"))
+            } catch let error as EmbeddingModelError {
+                throw EvalError(error.description)
+            }
+            _ = kernelModel.encode(Array(texts.prefix(batch)))  // warm-up
+            let (kernelVectors, kernelSeconds) = Measure.time { kernelModel.encode(texts) }
+            let kernelRate = Double(texts.count) / kernelSeconds
+            let leastCosine = zip(vectors, kernelVectors).map { a, b in zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+                .min() ?? 1
+            print(String(format: "native    sentences/s=%.1f  (%.2f s, native-kernel)", kernelRate, kernelSeconds))
+            print(String(format: "native-kernel / cblas = %.2fx  (least cosine between their vectors %.7f)",
+                         kernelRate / native, leastCosine))
+        }
         guard !script.isEmpty else { return }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -59,6 +80,6 @@ struct BenchEncode: ParsableCommand {
             return
         }
         print(String(format: "reference sentences/s=%.1f  (numpy float32, tokenizers)", value))
-        print(String(format: "native / reference = %.2fx", native / value))
+        print("native (\(label)) / reference = " + String(format: "%.2fx", native / value))
     }
 }

@@ -9,7 +9,8 @@ struct Analyze: ParsableCommand {
         abstract: "Consolidate a panel's answers into evidence-linked key points.",
         discussion: """
             PATH is a survey folder (prompt.md, one *.md or *.txt answer per panelist, rubric.yaml) or answer \
-            files; the panelist id is the file stem.
+            files; the panelist id is the file stem. Without --similarity, matching is hybrid; the first run \
+            without the embedding model installs it (as `converge models install minilm` does) unless --offline.
             """
     )
 
@@ -29,6 +30,12 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup var matching: SimilarityOptions
 
+    @Flag(help: """
+        Never download: without the embedding model, match lexically instead of installing it first (also \
+        CONVERGE_OFFLINE=1).
+        """)
+    var offline = false
+
     func validate() throws {
         if rubric != nil && noRubric {
             throw ValidationError("--rubric and --no-rubric cannot be used together")
@@ -39,7 +46,7 @@ struct Analyze: ParsableCommand {
         let input = try SurveyFolder.load(paths: paths, promptFile: promptFile, rubricFile: rubric,
                                           useFolderRubric: !noRubric)
         try report.checkOutput(against: input.sources)
-        var result = Analyzer(similarity: try matching.model()).analyze(input)
+        var result = Analyzer(similarity: try matching.model(whenMissing: .fetch(offline: offline))).analyze(input)
         // The HTML page shows quotes in context and the answers in full: it reads them from the report.
         if report.format == .html { result = result.attachingAnswers(input.answers) }
         if report.blind { result = result.blinded() }

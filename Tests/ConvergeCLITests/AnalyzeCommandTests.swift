@@ -105,6 +105,38 @@ import Testing
         #expect(result.stdout.isEmpty, "\(name)")
     }
 
+    /// A symbolic link to a regular answer file (absolute or relative, in a folder or given as a file) is read as
+    /// that file; a link to nothing or to a device is an input error naming the link.
+    @Test func symbolicLinksToRegularFilesAreRead() throws {
+        let elsewhere = try CLI.temporaryFolder(["answer.md": Data("Use Go for services. Test everything.".utf8)])
+        let dir = try CLI.temporaryFolder(["a.md": Data("Use Go for services. Write tests.".utf8)])
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: elsewhere) }
+        let fm = FileManager.default
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("b.md").path,
+                                  withDestinationPath: elsewhere.appendingPathComponent("answer.md").path)
+        // A relative link, and a link to that link (a chain).
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("c.md").path, withDestinationPath: "a.md")
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("d.md").path, withDestinationPath: "c.md")
+        let result = try CLI.run(["analyze", dir.path, "-f", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let panelists = try #require(json["panelists"] as? [[String: Any]], "\(json.keys)")
+        #expect(panelists.compactMap { $0["id"] as? String } == ["a", "b", "c", "d"], "\(panelists)")
+        let single = try CLI.run(["analyze", dir.appendingPathComponent("b.md").path,
+                                  dir.appendingPathComponent("d.md").path, "-f", "json"])
+        #expect(single.status == 0, "\(single.stderr)")
+
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("e.md").path, withDestinationPath: "missing.md")
+        let dangling = try CLI.run(["analyze", dir.path])
+        #expect(dangling.status == 2)
+        #expect(dangling.stderr.contains("e.md: is a symbolic link to a file that does not exist"), "\(dangling.stderr)")
+        try fm.removeItem(atPath: dir.appendingPathComponent("e.md").path)
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("prompt.md").path, withDestinationPath: "/dev/null")
+        let device = try CLI.run(["analyze", dir.path])
+        #expect(device.status == 2)
+        #expect(device.stderr.contains("is not a regular file"), "\(device.stderr)")
+    }
+
     @Test func aTenMegabyteAnswerFinishes() throws {
         // Real text (the example's answers) repeated to 10 MB beside two ordinary answers.
         let base = try ["ai-1.md", "ai-2.md", "ai-3.md"].map {

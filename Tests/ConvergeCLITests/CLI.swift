@@ -18,11 +18,13 @@ enum CLI {
     }()
 
     /// This process's environment with no local embedding model to find (data directory and Hugging Face cache
-    /// pointed at an empty folder), so that `converge analyze` keeps its lexical default whatever the machine
-    /// has installed; tests of the embedding model pass `--similarity` and `installedModelEnvironment`.
+    /// pointed at an empty folder) and none to fetch (`CONVERGE_OFFLINE=1`), so that `converge analyze` keeps
+    /// its lexical default whatever the machine has installed; tests of the embedding model pass `--similarity`
+    /// and `installedModelEnvironment`, tests of the first-use fetch their own.
     static let isolatedEnvironment: [String: String] = {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("converge-no-models").path
-        return ProcessInfo.processInfo.environment.merging(["XDG_DATA_HOME": empty, "HF_HOME": empty]) { $1 }
+        return ProcessInfo.processInfo.environment.merging(["XDG_DATA_HOME": empty, "HF_HOME": empty,
+                                                            "CONVERGE_OFFLINE": "1"]) { $1 }
     }()
 
     /// This process's environment as is (the installed all-MiniLM-L6-v2 is found).

@@ -21,6 +21,13 @@ import Testing
         let result = try CLI.run(["analyze", CLI.example, "-f", "json"])
         #expect(result.status == 0)
         #expect(try similarity(result) == "lexical")
+        // Offline (CONVERGE_OFFLINE=1 in the isolated environment): one line says so and how to install.
+        #expect(result.stderr == "converge: matching is lexical: the embedding model all-MiniLM-L6-v2 is not installed "
+                + "and CONVERGE_OFFLINE=1 is set; `converge models install minilm` installs it (about 80 MB) for "
+                + "hybrid matching\n", "\(result.stderr)")
+        let lexical = try CLI.run(["analyze", CLI.example, "-f", "json", "--similarity", "lexical"])
+        #expect(lexical.status == 0)
+        #expect(lexical.stderr.isEmpty, "\(lexical.stderr)")
         let missing = try CLI.run(["analyze", CLI.example, "--similarity", "embedding"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("converge models install minilm"), "\(missing.stderr)")
@@ -44,6 +51,42 @@ import Testing
         let embedding = try CLI.run(["analyze", CLI.example, "-f", "json", "--similarity", "embedding"],
                                     environment: CLI.installedModelEnvironment)
         #expect(try similarity(embedding) == "embedding")
+    }
+
+    /// With no BLAS (`CONVERGE_BLAS=none`: the native kernel, no library looked for) the hybrid report of the
+    /// example is the one made with the CBLAS found at run time, key point for key point; `converge models` says
+    /// which kernel the encoder loads.
+    @Test(.enabled(if: available, "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (scripts/test installs it)"))
+    func theNativeKernelMakesTheSameReportAsOpenBLAS() throws {
+        _ = try #require(Self.installed, "all-MiniLM-L6-v2 must be installed")
+        var native = CLI.installedModelEnvironment
+        native["CONVERGE_BLAS"] = "none"
+        var blas = CLI.installedModelEnvironment
+        blas["CONVERGE_BLAS"] = nil
+        let nativeModels = try CLI.run(["models"], environment: native)
+        #expect(nativeModels.stdout.contains("matrix products: native Swift kernel (CONVERGE_BLAS=none)"),
+                "\(nativeModels.stdout)")
+        let blasModels = try CLI.run(["models"], environment: blas)
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            // scripts/test installs OpenBLAS's runtime library (libopenblas0), and nothing at build time.
+            #expect(blasModels.stdout.contains("matrix products: cblas_sgemm from libopenblas.so.0"), "\(blasModels.stdout)")
+        }
+        let withNative = try CLI.run(["analyze", CLI.example, "-f", "json"], environment: native)
+        let withBLAS = try CLI.run(["analyze", CLI.example, "-f", "json"], environment: blas)
+        #expect(withNative.status == 0, "\(withNative.stderr)")
+        #expect(withBLAS.status == 0, "\(withBLAS.stderr)")
+        #expect(try similarity(withNative) == "hybrid")
+        func keyPoints(_ result: CLI.Result) throws -> [[String: Any]] {
+            let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return try #require(json?["keyPoints"] as? [[String: Any]])
+        }
+        let a = try keyPoints(withNative), b = try keyPoints(withBLAS)
+        #expect(a.count == b.count)
+        #expect(a.count > 10)
+        for (x, y) in zip(a, b) {
+            #expect(NSDictionary(dictionary: x).isEqual(to: y), "\(x) != \(y)")
+        }
+        #expect(withNative.stdout == withBLAS.stdout)
     }
 
     @Test(.enabled(if: available, "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (scripts/test installs it)"))
