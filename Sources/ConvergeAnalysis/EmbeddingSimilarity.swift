@@ -66,10 +66,12 @@ public struct HybridSimilarity: SimilarityModel {
     /// Pairs whose embedding cosine is below this are not scored by the matcher (candidate generation).
     public var candidateCosine: Double
 
-    public init(encoder: any SentenceEncoder, matcher: KeyPointMatcher = .miniLM, lexical: LexicalSimilarity = LexicalSimilarity(),
+    /// `matcher` defaults to the one trained for `encoder`: `KeyPointMatcher.miniLMArgKP` for the ArgKP-tuned
+    /// encoder (model name ending `+argkp`), `KeyPointMatcher.miniLM` otherwise.
+    public init(encoder: any SentenceEncoder, matcher: KeyPointMatcher? = nil, lexical: LexicalSimilarity = LexicalSimilarity(),
                 clusterThreshold: Double = 0.98, rubricThreshold: Double = 0.9, candidateCosine: Double = 0.4) {
         self.encoder = encoder
-        self.matcher = matcher
+        self.matcher = matcher ?? (encoder.modelName.hasSuffix("+argkp") ? .miniLMArgKP : .miniLM)
         self.lexical = lexical
         self.clusterThreshold = clusterThreshold
         self.rubricThreshold = rubricThreshold

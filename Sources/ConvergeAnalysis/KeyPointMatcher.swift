@@ -53,6 +53,11 @@ public struct KeyPointMatcher: Sendable, Codable, Equatable {
     /// Probability that the statement makes the point, in (0, 1).
     public func score(_ e: MatchEvidence) -> Double { 1 / (1 + exp(-logit(e))) }
 
-    /// The shipped matcher for all-MiniLM-L6-v2.
+    /// The first matcher, for the base all-MiniLM-L6-v2 (frozen).
     public static let miniLM: KeyPointMatcher = KeyPointMatcherWeights.miniLM
+
+    /// The shipped matcher, for all-MiniLM-L6-v2 with the ArgKP adapter merged (`ModelAdapter.argKP` in
+    /// ConvergeEmbeddings): the same features, with the tuned encoder's cosines; fitted by
+    /// `converge-eval kpa-train --adapter argkp` on train topics the adapter was not trained on.
+    public static let miniLMArgKP: KeyPointMatcher = KeyPointMatcherArgKPWeights.miniLMArgKP
 }

@@ -67,13 +67,22 @@ public final class BertEncoder: @unchecked Sendable {
     let layers: [Layer]
 
     /// Loads the weights named as in Hugging Face `BertModel` (with or without a `bert.` prefix) from
-    /// `weights`, checking every shape against `config`. Throws `EmbeddingModelError.damaged` naming the tensor.
-    public init(config: BertConfig, weights: SafeTensorsFile) throws {
+    /// `weights`, checking every shape against `config`, and merges `adapter`'s low-rank deltas into the dense
+    /// layers it names (`ModelAdapter.merge`). Throws `EmbeddingModelError.damaged` naming the tensor.
+    public init(config: BertConfig, weights: SafeTensorsFile, adapter: ModelAdapter? = nil) throws {
         self.config = config
         let h = config.hiddenSize, f = config.intermediateSize
         let prefix = weights.tensors["embeddings.word_embeddings.weight"] == nil
             && weights.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
-        func t(_ name: String, _ shape: [Int]) throws -> [Float] { try weights.floats(prefix + name, shape: shape) }
+        var merged = Set<String>()
+        func t(_ name: String, _ shape: [Int]) throws -> [Float] {
+            var w = try weights.floats(prefix + name, shape: shape)
+            if let adapter, name.hasSuffix(".weight"), shape.count == 2,
+               try adapter.merge(into: &w, layer: String(name.dropLast(".weight".count)), rows: shape[0], columns: shape[1]) {
+                merged.insert(String(name.dropLast(".weight".count)))
+            }
+            return w
+        }
         wordEmbeddings = try t("embeddings.word_embeddings.weight", [config.vocabSize, h])
         positionEmbeddings = try t("embeddings.position_embeddings.weight", [config.maxPositions, h])
         typeEmbeddings = try t("embeddings.token_type_embeddings.weight", [config.typeVocabSize, h])
@@ -96,6 +105,9 @@ public final class BertEncoder: @unchecked Sendable {
                 outputBias: try t(p + "output.dense.bias", [h]),
                 outputNormWeight: try t(p + "output.LayerNorm.weight", [h]),
                 outputNormBias: try t(p + "output.LayerNorm.bias", [h]))
+        }
+        if let adapter, let unused = adapter.layers.subtracting(merged).sorted().first {
+            throw EmbeddingModelError.damaged(path: adapter.file.path, reason: "adapter layer \(unused) is not a dense layer of the model")
         }
     }
 

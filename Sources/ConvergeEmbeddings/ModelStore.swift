@@ -87,14 +87,15 @@ public struct ModelStore: Sendable {
 
     /// Loads the installed model `name`. Throws `EmbeddingModelError.notInstalled` when it is nowhere,
     /// `.missingFile` when its folder lacks a required file, and the loader's errors when its files are damaged.
-    public func load(_ name: String = ModelStore.miniLM, batchSize: Int = 64) throws -> SentenceEmbeddingModel {
+    /// With `adapter`, its low-rank update is merged into the loaded weights (`ModelAdapter`).
+    public func load(_ name: String = ModelStore.miniLM, batchSize: Int = 64, adapter: ModelAdapter? = nil) throws -> SentenceEmbeddingModel {
         switch installation(name) {
         case .notInstalled:
             throw EmbeddingModelError.notInstalled(model: name, searched: [installDirectory(for: name), "the Hugging Face cache"])
         case let .damaged(path, missing):
             throw EmbeddingModelError.missingFile(path: path + "/" + missing)
         case let .installed(dir):
-            return try SentenceEmbeddingModel(directory: dir, name: name, batchSize: batchSize)
+            return try SentenceEmbeddingModel(directory: dir, name: name, batchSize: batchSize, adapter: adapter)
         }
     }
 

@@ -17,16 +17,21 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
 
     public var dimension: Int { encoder.config.hiddenSize }
 
-    /// Loads the model in `directory`. Throws `EmbeddingModelError` naming the missing or damaged file.
-    public init(directory: String, name: String = "all-MiniLM-L6-v2", batchSize: Int = 64) throws {
+    /// The low-rank update merged into the encoder's weights, if any.
+    public let adapter: ModelAdapter?
+
+    /// Loads the model in `directory`, with `adapter` merged into its weights (its name is then
+    /// `NAME+ADAPTER`). Throws `EmbeddingModelError` naming the missing or damaged file.
+    public init(directory: String, name: String = "all-MiniLM-L6-v2", batchSize: Int = 64, adapter: ModelAdapter? = nil) throws {
         self.directory = directory
-        self.modelName = name
+        self.modelName = adapter.map { name + "+" + $0.name } ?? name
+        self.adapter = adapter
         self.batchSize = max(1, batchSize)
         let url = URL(fileURLWithPath: directory)
         let config = try BertConfig(path: url.appendingPathComponent("config.json").path)
         tokenizer = try WordPieceTokenizer(path: url.appendingPathComponent("tokenizer.json").path)
         let weightsPath = url.appendingPathComponent("model.safetensors").path
-        encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath))
+        encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath), adapter: adapter)
         guard tokenizer.vocabulary.count <= config.vocabSize,
               tokenizer.vocabulary.values.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize })
         else {

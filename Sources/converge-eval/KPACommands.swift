@@ -5,10 +5,10 @@ import ConvergeEmbeddings
 import ConvergeTestSupport
 import Foundation
 
-/// Loads the installed all-MiniLM-L6-v2, or exits with the loader's message.
-func loadEncoder(batchSize: Int = 64) throws -> SentenceEmbeddingModel {
+/// Loads the installed all-MiniLM-L6-v2 (with `adapter` merged into it), or exits with the loader's message.
+func loadEncoder(batchSize: Int = 64, adapter: ModelAdapter? = nil) throws -> SentenceEmbeddingModel {
     do {
-        return try ModelStore().load(batchSize: batchSize)
+        return try ModelStore().load(batchSize: batchSize, adapter: adapter)
     } catch let error as EmbeddingModelError {
         throw EvalError(error.description)
     }
@@ -23,7 +23,10 @@ struct KPAPredict: ParsableCommand {
     @Argument(help: "ArgKP folder (arguments_SPLIT.csv, key_points_SPLIT.csv, labels_SPLIT.csv).") var dataDir: String
     @Argument(help: "Split: train or dev.") var split: String
     @Option(help: "Predictions file to write.") var output: String
-    @Option(help: "lexical (TF-IDF cosine), embedding (MiniLM cosine), average (their mean), hybrid (the learned matcher).")
+    @Option(help: """
+        lexical (TF-IDF cosine), embedding (MiniLM cosine), average (their mean), hybrid-v1 (the first learned \
+        matcher, base MiniLM), tuned (cosine of the ArgKP-tuned MiniLM), hybrid (the shipped matcher over the tuned MiniLM).
+        """)
     var similarity: String = "hybrid"
 
     func run() throws {
@@ -31,21 +34,28 @@ struct KPAPredict: ParsableCommand {
             throw EvalError("--similarity must be one of \(KPASimilarity.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let data = try KPAData(directory: dataDir, split: split)
-        let evidence = KPAEvidence(data: data, encoder: kind.needsEncoder ? try loadEncoder() : nil)
-        let predictions = evidence.predictions(kind.scorer(matcher: .miniLM))
+        let encoder = kind.needsEncoder ? try loadEncoder(adapter: kind.tunedEncoder ? .argKP : nil) : nil
+        let start = Date()
+        let evidence = KPAEvidence(data: data, encoder: encoder)
+        let predictions = evidence.predictions(kind.scorer())
+        let seconds = Date().timeIntervalSince(start)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try AtomicFile.write(String(decoding: try encoder.encode(predictions), as: UTF8.self), to: output)
-        let map = KPAEvidence.score(predictions, data: data)
+        let pairs = data.groups.reduce(0) { $0 + $1.arguments.count * $1.keyPoints.count }
         print("wrote \(predictions.count) arguments to \(output) (\(similarity)); "
-              + String(format: "mAP strict=%.3f relaxed=%.3f", map.strict, map.relaxed))
+              + String(format: "%d texts encoded and %d pairs scored in %.2f s (%.0f texts/s)",
+                       data.arguments.count + data.keyPoints.count, pairs, seconds,
+                       Double(data.arguments.count + data.keyPoints.count) / max(seconds, 1e-9)))
+        print(KPAEvidence.scores(predictions, data: data).summary)
     }
 }
 
-/// `converge-eval kpa-score DATA_DIR SPLIT preds.json`: prints `mAP strict=X relaxed=Y`.
+/// `converge-eval kpa-score DATA_DIR SPLIT preds.json`: prints both versions of the track 1 metric, one line
+/// each: `current metric (AP x share of positives): mAP strict=X relaxed=Y` and `leaderboard metric (AP): ...`.
 struct KPAScore: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "kpa-score", abstract: "KPA-2021 track 1 mAP (strict and relaxed) of a predictions file.")
+        commandName: "kpa-score", abstract: "KPA-2021 track 1 mAP (strict and relaxed; current and leaderboard metric) of a predictions file.")
 
     @Argument(help: "ArgKP folder.") var dataDir: String
     @Argument(help: "Split: train or dev.") var split: String
@@ -67,8 +77,7 @@ struct KPAScore: ParsableCommand {
             throw EvalError("\(predictions): not scored: " + problems.prefix(5).joined(separator: "; ")
                             + (problems.count > 5 ? "; and \(problems.count - 5) more" : ""))
         }
-        let map = KPAEvidence.score(decoded, data: data)
-        print(String(format: "mAP strict=%.3f relaxed=%.3f", map.strict, map.relaxed))
+        print(KPAEvidence.scores(decoded, data: data).summary)
     }
 }
 
@@ -82,12 +91,24 @@ struct KPATrain: ParsableCommand {
     @Argument(help: "ArgKP folder.") var dataDir: String
     @Option(help: "Random seed (minibatch order).") var seed: UInt64 = 1
     @Option(help: "Epochs of the calibration fit.") var epochs = 10
-    @Option(help: "Swift file to write the weights to.")
-    var output = "Sources/ConvergeAnalysis/KeyPointMatcherWeights.swift"
+    @Option(help: "Encoder adapter: none (base MiniLM; writes KeyPointMatcher.miniLM) or argkp (the ArgKP-tuned MiniLM; writes KeyPointMatcher.miniLMArgKP).")
+    var adapter = "none"
+    @Option(help: "Fit on the last N topics of train only (those scripts/train-matcher.py --holdout-topics N held out of the encoder's training); 0: all.")
+    var fitTopics = 0
+    @Option(help: "Swift file to write the weights to (default by --adapter).")
+    var output: String?
 
     func run() throws {
-        let encoder = try loadEncoder()
-        let train = KPAEvidence(data: try KPAData(directory: dataDir, split: "train"), encoder: encoder)
+        guard ["none", "argkp"].contains(adapter) else { throw EvalError("--adapter must be none or argkp, not \(adapter)") }
+        let tuned = adapter == "argkp"
+        let encoder = try loadEncoder(adapter: tuned ? .argKP : nil)
+        var trainData = try KPAData(directory: dataDir, split: "train")
+        if fitTopics > 0 {
+            let topics = trainData.topics
+            guard fitTopics < topics.count else { throw EvalError("--fit-topics must be below the \(topics.count) train topics") }
+            trainData = trainData.keeping(topics: Set(topics.suffix(fitTopics)))
+        }
+        let train = KPAEvidence(data: trainData, encoder: encoder)
         // Labelled training pairs.
         var xs: [MatchEvidence] = [], ys: [Double] = []
         for (g, group) in train.data.groups.enumerated() {
@@ -124,14 +145,21 @@ struct KPATrain: ParsableCommand {
         let (scale, bias) = Trainer.calibrate(xs.map { Trainer.dotFeatures(direction, $0) }, ys, epochs: epochs, seed: seed)
         var matcher = KeyPointMatcher(weights: direction.map { $0 * scale }, bias: bias, provenance: "")
         let dev = KPAEvidence(data: try KPAData(directory: dataDir, split: "dev"), encoder: encoder)
-        let map = KPAEvidence.score(dev.predictions(matcher.score), data: dev.data)
-        print(String(format: "  calibrated: scale=%.3f bias=%.3f  dev mAP strict=%.3f relaxed=%.3f", scale, bias, map.strict, map.relaxed))
-        matcher.provenance = "converge-eval kpa-train ../shared/corpus/argkp --seed \(seed) --epochs \(epochs): "
-            + String(format: "mix alpha=%.2f beta=%.2f coverage=%.2f chosen on ArgKP train (mAP strict=%.3f relaxed=%.3f); ",
-                     chosen.alpha, chosen.beta, chosen.c, chosen.map.strict, chosen.map.relaxed)
-            + String(format: "dev mAP strict=%.3f relaxed=%.3f", map.strict, map.relaxed)
-        try AtomicFile.write(Trainer.swiftSource(matcher), to: output)
-        print("wrote \(output): \(matcher.provenance)")
+        let scores = KPAEvidence.scores(dev.predictions(matcher.score), data: dev.data)
+        print(String(format: "  calibrated: scale=%.3f bias=%.3f; dev:", scale, bias))
+        print(scores.summary)
+        let options = (tuned ? " --adapter argkp" : "") + (fitTopics > 0 ? " --fit-topics \(fitTopics)" : "")
+        matcher.provenance = "converge-eval kpa-train ../shared/corpus/argkp --seed \(seed) --epochs \(epochs)\(options): "
+            + String(format: "mix alpha=%.2f beta=%.2f coverage=%.2f chosen on ArgKP train%@ (mAP strict=%.3f relaxed=%.3f); ",
+                     chosen.alpha, chosen.beta, chosen.c, fitTopics > 0 ? " (last \(fitTopics) topics)" : "",
+                     chosen.map.strict, chosen.map.relaxed)
+            + String(format: "dev mAP strict=%.3f relaxed=%.3f (current metric), %.3f / %.3f (leaderboard metric)",
+                     scores.current.strict, scores.current.relaxed, scores.leaderboard.strict, scores.leaderboard.relaxed)
+        let file = output ?? (tuned ? "Sources/ConvergeAnalysis/KeyPointMatcherWeights+ArgKP.swift"
+                                    : "Sources/ConvergeAnalysis/KeyPointMatcherWeights.swift")
+        try AtomicFile.write(Trainer.swiftSource(matcher, enumName: tuned ? "KeyPointMatcherArgKPWeights" : "KeyPointMatcherWeights",
+                                                 constant: tuned ? "miniLMArgKP" : "miniLM"), to: file)
+        print("wrote \(file): \(matcher.provenance)")
     }
 }
 
@@ -175,13 +203,13 @@ enum Trainer {
         return (w[0], w[1])
     }
 
-    static func swiftSource(_ matcher: KeyPointMatcher) -> String {
+    static func swiftSource(_ matcher: KeyPointMatcher, enumName: String, constant: String) -> String {
         func f(_ x: Double) -> String { String(format: "%.6g", x) }
         return """
         // Generated by `converge-eval kpa-train`; do not edit.
         // \(matcher.provenance)
-        enum KeyPointMatcherWeights {
-            static let miniLM = KeyPointMatcher(
+        enum \(enumName) {
+            static let \(constant) = KeyPointMatcher(
                 weights: [\(matcher.weights.map(f).joined(separator: ", "))], bias: \(f(matcher.bias)),
                 provenance: \(String(reflecting: matcher.provenance)))
         }

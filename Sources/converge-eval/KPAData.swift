@@ -16,6 +16,33 @@ struct KPAData {
 
     static func labelKey(_ arg: String, _ kp: String) -> String { arg + "\u{1F}" + kp }
 
+    /// Topics in the order of their first argument.
+    var topics: [String] {
+        var seen = Set<String>()
+        return arguments.map(\.topic).filter { seen.insert($0).inserted }
+    }
+
+    /// The same split restricted to the arguments and key points of `topics`.
+    func keeping(topics: Set<String>) -> KPAData {
+        var copy = self
+        copy.arguments = arguments.filter { topics.contains($0.topic) }
+        copy.keyPoints = keyPoints.filter { topics.contains($0.topic) }
+        copy.groups = Self.groups(arguments: copy.arguments, keyPoints: copy.keyPoints)
+        return copy
+    }
+
+    static func groups(arguments: [Text], keyPoints: [Text]) -> [(arguments: [Int], keyPoints: [Int])] {
+        var order: [String] = []
+        var byKey: [String: (arguments: [Int], keyPoints: [Int])] = [:]
+        for (i, a) in arguments.enumerated() {
+            let key = a.topic + "\u{1F}" + a.stance
+            if byKey[key] == nil { order.append(key); byKey[key] = ([], []) }
+            byKey[key]!.arguments.append(i)
+        }
+        for (i, k) in keyPoints.enumerated() { byKey[k.topic + "\u{1F}" + k.stance]?.keyPoints.append(i) }
+        return order.map { byKey[$0]! }
+    }
+
     /// Splits `directory` holds: the SPLIT of every `arguments_SPLIT.csv`, sorted.
     static func splits(in directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
@@ -85,15 +112,7 @@ struct KPAData {
             labels[Self.labelKey(row[0], row[1])] = row[2] == "1"
         }
         self.labels = labels
-        var order: [String] = []
-        var byKey: [String: (arguments: [Int], keyPoints: [Int])] = [:]
-        for (i, a) in arguments.enumerated() {
-            let key = a.topic + "\u{1F}" + a.stance
-            if byKey[key] == nil { order.append(key); byKey[key] = ([], []) }
-            byKey[key]!.arguments.append(i)
-        }
-        for (i, k) in keyPoints.enumerated() { byKey[k.topic + "\u{1F}" + k.stance]?.keyPoints.append(i) }
-        groups = order.map { byKey[$0]! }
+        groups = Self.groups(arguments: arguments, keyPoints: keyPoints)
     }
 }
 
@@ -193,9 +212,19 @@ struct KPAEvidence {
         return result
     }
 
-    /// mAP of predictions against the labels (`KeyPointMatchingMetric`).
+    /// mAP of predictions against the labels (`KeyPointMatchingMetric`), current metric.
     static func score(_ predictions: [String: [String: Double]], data: KPAData) -> (strict: Double, relaxed: Double) {
-        let groups = data.groups.map { group in
+        KeyPointMatchingMetric.meanAveragePrecision(choices(predictions, data: data))
+    }
+
+    /// mAP of predictions against the labels, both variants of the metric.
+    static func scores(_ predictions: [String: [String: Double]], data: KPAData) -> KeyPointMatchingMetric.Scores {
+        KeyPointMatchingMetric.scores(choices(predictions, data: data))
+    }
+
+    /// Each argument's best key point, per topic-and-stance group.
+    static func choices(_ predictions: [String: [String: Double]], data: KPAData) -> [[KeyPointMatchingMetric.Choice]] {
+        data.groups.map { group in
             group.arguments.map { a -> KeyPointMatchingMetric.Choice in
                 let id = data.arguments[a].id
                 guard let scores = predictions[id], let best = scores.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }) else {
@@ -204,22 +233,27 @@ struct KPAEvidence {
                 return .init(score: best.value, label: data.labels[KPAData.labelKey(id, best.key)])
             }
         }
-        return KeyPointMatchingMetric.meanAveragePrecision(groups)
     }
 }
 
 /// The ways `kpa-predict` can score a pair.
 enum KPASimilarity: String, CaseIterable {
-    case lexical, embedding, average, hybrid
+    /// TF-IDF cosine; base MiniLM cosine; their mean; the first learned matcher (`KeyPointMatcher.miniLM` over
+    /// the base model); the cosine of the ArgKP-tuned encoder (`ModelAdapter.argKP`) alone; the shipped
+    /// hybrid (`KeyPointMatcher.miniLMArgKP` over the tuned encoder).
+    case lexical, embedding, average, hybridV1 = "hybrid-v1", tuned, hybrid
 
     var needsEncoder: Bool { self != .lexical }
+    /// Whether the pairs are scored with the ArgKP-tuned encoder.
+    var tunedEncoder: Bool { self == .tuned || self == .hybrid }
 
-    func scorer(matcher: KeyPointMatcher) -> (MatchEvidence) -> Double {
+    func scorer() -> (MatchEvidence) -> Double {
         switch self {
         case .lexical: return { $0.lexicalCosine }
-        case .embedding: return { $0.cosine }
+        case .embedding, .tuned: return { $0.cosine }
         case .average: return { ($0.cosine + $0.lexicalCosine) / 2 }
-        case .hybrid: return { matcher.score($0) }
+        case .hybridV1: return { KeyPointMatcher.miniLM.score($0) }
+        case .hybrid: return { KeyPointMatcher.miniLMArgKP.score($0) }
         }
     }
 }

@@ -27,7 +27,8 @@ struct SimilarityOptions: ParsableArguments {
         if choice == "lexical" { return LexicalSimilarity() }
         let encoder: SentenceEmbeddingModel
         do {
-            encoder = try store.load()
+            // Hybrid matching uses the ArgKP-tuned encoder its matcher was trained with; embedding, the base one.
+            encoder = try store.load(adapter: choice == "hybrid" ? .argKP : nil)
         } catch let error as EmbeddingModelError {
             throw InputError(similarity == nil ? "the embedding model for the default hybrid matching: \(error.description)"
                              : "--similarity \(choice): \(error.description)")
