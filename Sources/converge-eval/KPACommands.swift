@@ -34,9 +34,9 @@ struct KPAPredict: ParsableCommand {
             throw EvalError("--similarity must be one of \(KPASimilarity.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let data = try KPAData(directory: dataDir, split: split)
-        let encoder = kind.needsEncoder ? try loadEncoder(adapter: kind.tunedEncoder ? .argKP : nil) : nil
+        let model = kind.needsEncoder ? try loadEncoder(adapter: kind.tunedEncoder ? .argKP : nil) : nil
         let start = Date()
-        let evidence = KPAEvidence(data: data, encoder: encoder)
+        let evidence = KPAEvidence(data: data, encoder: model)
         let predictions = evidence.predictions(kind.scorer())
         let seconds = Date().timeIntervalSince(start)
         let encoder = JSONEncoder()

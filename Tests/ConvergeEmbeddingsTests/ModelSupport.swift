@@ -15,6 +15,8 @@ enum InstalledModel {
     static let skipReason: Comment = "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (run scripts/test, or `converge models install minilm`); the embedding tests did not run"
 
     static let model: SentenceEmbeddingModel? = directory.flatMap { try? SentenceEmbeddingModel(directory: $0) }
+    /// The model with the ArgKP adapter merged (`ModelAdapter.argKP`), as `converge analyze --similarity hybrid` uses it.
+    static let tuned: SentenceEmbeddingModel? = directory.flatMap { try? SentenceEmbeddingModel(directory: $0, adapter: .argKP) }
 }
 
 enum Paths {
