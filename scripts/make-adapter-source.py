@@ -15,7 +15,8 @@ folder, output = sys.argv[1], sys.argv[2]
 raw = open(f"{folder}/adapter.safetensors", "rb").read()
 log = json.load(open(f"{folder}/train-log.json"))
 dev = log["dev"]
-provenance = (f"scripts/train-matcher.py {' '.join(log['command'])} on ArgKP train "
+command = ["MODEL_DIR"] + log["command"][1:]  # the base model's folder (all-MiniLM-L6-v2), machine-specific
+provenance = (f"scripts/train-matcher.py {' '.join(command)} on ArgKP train "
               f"(held out of training: {'; '.join(log['held_out_topics'])}); seed {log['settings']['seed']}; "
               f"{log['total_steps']} steps in {log['train_seconds']:.0f} s on 2 cores; tuned cosine alone, dev: "
               f"current metric {dev['current_strict']:.3f} / {dev['current_relaxed']:.3f}, "
@@ -31,7 +32,7 @@ extension ModelAdapter {{
     /// The ArgKP adapter for all-MiniLM-L6-v2 (LoRA rank {log['settings']['rank']} on the dense layers of the top
     /// {log['settings']['train_layers']} BERT layers, {len(raw)} bytes of safetensors): {provenance}.
     public static let argKP: ModelAdapter = {{
-        // The bytes are checked by ModelAdapterTests; a failure here is a build artefact error, not an input error.
+        // The bytes are checked by AdapterTests; a failure here is a build artefact error, not an input error.
         let data = Data(base64Encoded: argKPBase64, options: .ignoreUnknownCharacters)!
         return try! ModelAdapter(name: "argkp", base: "all-MiniLM-L6-v2", provenance: {json.dumps(provenance)},
                                  file: SafeTensorsFile(path: "ModelAdapter.argKP", data: data))

@@ -246,7 +246,7 @@ public struct ModelStore: Sendable {
         }
         return ((try? fm.subpathsOfDirectory(atPath: root)) ?? []).sorted().compactMap { relative in
             var isDirectory: ObjCBool = false
-            fm.fileExists(atPath: root + "/" + relative, isDirectory: &isDirectory)
+            _ = fm.fileExists(atPath: root + "/" + relative, isDirectory: &isDirectory)
             return isDirectory.boolValue ? nil : (relative, root + "/" + relative)
         }
     }

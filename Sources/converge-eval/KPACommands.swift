@@ -125,7 +125,8 @@ struct KPATrain: ParsableCommand {
         //    cosine (alpha), how much of the statement's mean over its candidates is subtracted (beta), and
         //    the coverage weight (c). Only the ranking matters for mAP.
         var best: (alpha: Double, beta: Double, c: Double, map: (strict: Double, relaxed: Double))?
-        for alpha in stride(from: 0.3, through: 0.9, by: 0.1) {
+        // alpha up to 1 (the embedding cosine alone): with a tuned encoder the lexical evidence may not help.
+        for alpha in (3...10).map({ Double($0) / 10 }) {
             for beta in stride(from: 0.0, through: 1.5, by: 0.25) {
                 for c in [0.0, 0.1, 0.2, 0.4] {
                     let direction = Trainer.direction(alpha: alpha, beta: beta, coverage: c)
