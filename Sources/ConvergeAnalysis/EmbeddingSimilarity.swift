@@ -67,14 +67,16 @@ public struct HybridSimilarity: SimilarityModel {
     public var candidateCosine: Double
 
     /// `matcher` defaults to the one trained for `encoder`: `KeyPointMatcher.miniLMArgKP` for the ArgKP-tuned
-    /// encoder (model name ending `+argkp`), `KeyPointMatcher.miniLM` otherwise.
+    /// encoder (model name ending `+argkp`), `KeyPointMatcher.miniLM` otherwise; the thresholds default to the
+    /// matcher's own (0.98 and 0.9 for `miniLM`), calibrated for its score scale.
     public init(encoder: any SentenceEncoder, matcher: KeyPointMatcher? = nil, lexical: LexicalSimilarity = LexicalSimilarity(),
-                clusterThreshold: Double = 0.98, rubricThreshold: Double = 0.9, candidateCosine: Double = 0.4) {
+                clusterThreshold: Double? = nil, rubricThreshold: Double? = nil, candidateCosine: Double = 0.4) {
         self.encoder = encoder
-        self.matcher = matcher ?? (encoder.modelName.hasSuffix("+argkp") ? .miniLMArgKP : .miniLM)
+        let matcher = matcher ?? (encoder.modelName.hasSuffix("+argkp") ? .miniLMArgKP : .miniLM)
+        self.matcher = matcher
         self.lexical = lexical
-        self.clusterThreshold = clusterThreshold
-        self.rubricThreshold = rubricThreshold
+        self.clusterThreshold = clusterThreshold ?? matcher.clusterThreshold
+        self.rubricThreshold = rubricThreshold ?? matcher.rubricThreshold
         self.candidateCosine = candidateCosine
     }
 

@@ -37,12 +37,18 @@ public struct KeyPointMatcher: Sendable, Codable, Equatable {
     public var bias: Double
     /// Where the weights came from (command, data, seed, dev mAP).
     public var provenance: String
+    /// The probabilities `HybridSimilarity` reads as "same point" (statement pairs) and "makes the rubric
+    /// item", calibrated for this matcher's score scale (`scripts/calibrate-thresholds.py`).
+    public var clusterThreshold: Double
+    public var rubricThreshold: Double
 
-    public init(weights: [Double], bias: Double, provenance: String) {
+    public init(weights: [Double], bias: Double, provenance: String, clusterThreshold: Double = 0.98, rubricThreshold: Double = 0.9) {
         precondition(weights.count == 5)
         self.weights = weights
         self.bias = bias
         self.provenance = provenance
+        self.clusterThreshold = clusterThreshold
+        self.rubricThreshold = rubricThreshold
     }
 
     /// The linear score before the logistic function.

@@ -97,6 +97,9 @@ struct KPATrain: ParsableCommand {
     var fitTopics = 0
     @Option(help: "Swift file to write the weights to (default by --adapter).")
     var output: String?
+    @Option(help: "The analysis thresholds written with the weights (scripts/calibrate-thresholds.py calibrates them).")
+    var clusterThreshold = 0.98
+    @Option var rubricThreshold = 0.9
 
     func run() throws {
         guard ["none", "argkp"].contains(adapter) else { throw EvalError("--adapter must be none or argkp, not \(adapter)") }
@@ -144,12 +147,15 @@ struct KPATrain: ParsableCommand {
         //    match probabilities (the analysis thresholds read them).
         let direction = Trainer.direction(alpha: chosen.alpha, beta: chosen.beta, coverage: chosen.c)
         let (scale, bias) = Trainer.calibrate(xs.map { Trainer.dotFeatures(direction, $0) }, ys, epochs: epochs, seed: seed)
-        var matcher = KeyPointMatcher(weights: direction.map { $0 * scale }, bias: bias, provenance: "")
+        var matcher = KeyPointMatcher(weights: direction.map { $0 * scale }, bias: bias, provenance: "",
+                                      clusterThreshold: clusterThreshold, rubricThreshold: rubricThreshold)
         let dev = KPAEvidence(data: try KPAData(directory: dataDir, split: "dev"), encoder: encoder)
         let scores = KPAEvidence.scores(dev.predictions(matcher.score), data: dev.data)
         print(String(format: "  calibrated: scale=%.3f bias=%.3f; dev:", scale, bias))
         print(scores.summary)
         let options = (tuned ? " --adapter argkp" : "") + (fitTopics > 0 ? " --fit-topics \(fitTopics)" : "")
+            + (clusterThreshold != 0.98 || rubricThreshold != 0.9
+               ? " --cluster-threshold \(clusterThreshold) --rubric-threshold \(rubricThreshold)" : "")
         matcher.provenance = "converge-eval kpa-train ../shared/corpus/argkp --seed \(seed) --epochs \(epochs)\(options): "
             + String(format: "mix alpha=%.2f beta=%.2f coverage=%.2f chosen on ArgKP train%@ (mAP strict=%.3f relaxed=%.3f); ",
                      chosen.alpha, chosen.beta, chosen.c, fitTopics > 0 ? " (last \(fitTopics) topics)" : "",
@@ -212,7 +218,8 @@ enum Trainer {
         enum \(enumName) {
             static let \(constant) = KeyPointMatcher(
                 weights: [\(matcher.weights.map(f).joined(separator: ", "))], bias: \(f(matcher.bias)),
-                provenance: \(String(reflecting: matcher.provenance)))
+                provenance: \(String(reflecting: matcher.provenance)),
+                clusterThreshold: \(f(matcher.clusterThreshold)), rubricThreshold: \(f(matcher.rubricThreshold)))
         }
 
         """
