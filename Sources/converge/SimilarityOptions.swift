@@ -3,8 +3,9 @@ import ConvergeAnalysis
 import ConvergeCore
 import ConvergeEmbeddings
 
-/// `--similarity lexical|embedding|hybrid`: how statements are matched. Without it, hybrid when the
-/// all-MiniLM-L6-v2 model is installed (`converge models install minilm`), lexical otherwise.
+/// `--similarity lexical|embedding|hybrid|hybrid-v1`: how statements are matched. Without it, hybrid when the
+/// all-MiniLM-L6-v2 model is installed (`converge models install minilm`), lexical otherwise. `hybrid-v1` is
+/// the previous hybrid (`KeyPointMatcher.miniLM` over the base model), kept for comparisons.
 struct SimilarityOptions: ParsableArguments {
     @Option(help: """
         How statements are matched: lexical (TF-IDF words), embedding (MiniLM sentence embeddings) or hybrid \
@@ -13,7 +14,7 @@ struct SimilarityOptions: ParsableArguments {
     var similarity: String?
 
     func validate() throws {
-        if let similarity, !["lexical", "embedding", "hybrid"].contains(similarity) {
+        if let similarity, !["lexical", "embedding", "hybrid", "hybrid-v1"].contains(similarity) {
             throw ValidationError("--similarity must be lexical, embedding or hybrid, not \(similarity)")
         }
     }
@@ -33,6 +34,8 @@ struct SimilarityOptions: ParsableArguments {
             throw InputError(similarity == nil ? "the embedding model for the default hybrid matching: \(error.description)"
                              : "--similarity \(choice): \(error.description)")
         }
-        return choice == "embedding" ? EmbeddingSimilarity(encoder: encoder) : HybridSimilarity(encoder: encoder)
+        if choice == "embedding" { return EmbeddingSimilarity(encoder: encoder) }
+        // hybrid-v1: the base encoder, so HybridSimilarity picks KeyPointMatcher.miniLM and its thresholds.
+        return HybridSimilarity(encoder: encoder)
     }
 }
