@@ -4,8 +4,10 @@
 HybridSimilarity's clusterThreshold and rubricThreshold were set for KeyPointMatcher.miniLM's probabilities.
 For a new matcher, each threshold is moved to the same quantile: over every (argument, key point) pair of the
 given ArgKP topics (the train topics held out of the adapter's training), the new threshold is the score of
-the new matcher that as many pairs reach as reach the old threshold under the old matcher. Prints the
-thresholds and, for both matchers, the precision of the labelled pairs above them.
+the new matcher that as many pairs reach as reach the old threshold under the old matcher (equal volume);
+and, second rule, the lowest threshold on a grid of 0.05 from 0.5 at which the labelled pairs that reach it
+are at least as precise as the old matcher's at its threshold (equal precision: a better matcher then
+credits more at the same precision). Prints both, with the precision of the labelled pairs above them.
 
   converge-eval kpa-predict ../shared/corpus/argkp train --output old.json --similarity hybrid-v1
   converge-eval kpa-predict ../shared/corpus/argkp train --output new.json --similarity hybrid
@@ -41,4 +43,9 @@ for t in thresholds:
     p_old, n_old = precision(old_scores, t)
     p_new, n_new = precision([new[a][k] for a, k in pairs], t_new)
     print(f"old threshold {t}: {count} pairs reach it (labelled precision {p_old:.3f} over {n_old}); "
-          f"new threshold {t_new:.4f} (labelled precision {p_new:.3f} over {n_new})")
+          f"equal volume: new threshold {t_new:.4f} (labelled precision {p_new:.3f} over {n_new})")
+    for g in [0.5 + 0.05 * i for i in range(10)]:
+        p_g, n_g = precision([new[a][k] for a, k in pairs], g)
+        if n_g and p_g >= p_old:
+            print(f"  equal precision: new threshold {g:.2f} (labelled precision {p_g:.3f} over {n_g})")
+            break
