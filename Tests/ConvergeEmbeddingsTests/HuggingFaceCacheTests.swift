@@ -8,7 +8,7 @@ struct HuggingFaceCacheTests {
     static func snapshot(_ home: String, _ hash: String, files: [String] = ModelStore.requiredFiles) throws -> String {
         let dir = home + "/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/" + hash
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for file in files { FileManager.default.createFile(atPath: dir + "/" + file, contents: Data()) }
+        for file in files { _ = FileManager.default.createFile(atPath: dir + "/" + file, contents: Data()) }
         return dir
     }
 

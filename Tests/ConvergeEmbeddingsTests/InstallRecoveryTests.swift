@@ -24,7 +24,7 @@ struct InstallRecoveryTests {
         let staging = models + "/.install-all-MiniLM-L6-v2-\(dead)"
         for dir in [old, staging] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            for file in ModelStore.requiredFiles { FileManager.default.createFile(atPath: dir + "/" + file, contents: Data(file.utf8)) }
+            for file in ModelStore.requiredFiles { _ = FileManager.default.createFile(atPath: dir + "/" + file, contents: Data(file.utf8)) }
         }
         #expect(store.installation() == .installed(path: store.installDirectory(for: ModelStore.miniLM)))
         #expect(!FileManager.default.fileExists(atPath: old))
@@ -42,7 +42,7 @@ struct InstallRecoveryTests {
     @Test func refusedSourceNamesNoStagingFolder() throws {
         let home = temporaryDirectory(), source = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: home); try? FileManager.default.removeItem(atPath: source) }
-        for file in ModelStore.requiredFiles { FileManager.default.createFile(atPath: source + "/" + file, contents: Data("{".utf8)) }
+        for file in ModelStore.requiredFiles { _ = FileManager.default.createFile(atPath: source + "/" + file, contents: Data("{".utf8)) }
         let store = ModelStore(environment: ["XDG_DATA_HOME": home, "HOME": home, "HF_HOME": home])
         do {
             _ = try store.install(ModelStore.miniLM, from: source)

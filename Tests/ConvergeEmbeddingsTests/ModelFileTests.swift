@@ -90,7 +90,7 @@ struct ModelFileTests {
         let home = temporaryDirectory()
         let snapshot = home + "/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/abc"
         try FileManager.default.createDirectory(atPath: snapshot, withIntermediateDirectories: true)
-        for file in ModelStore.requiredFiles { FileManager.default.createFile(atPath: snapshot + "/" + file, contents: Data()) }
+        for file in ModelStore.requiredFiles { _ = FileManager.default.createFile(atPath: snapshot + "/" + file, contents: Data()) }
         let store = ModelStore(environment: ["XDG_DATA_HOME": home + "/data", "HOME": home, "HF_HOME": home])
         #expect(store.locate() == snapshot)
     }
