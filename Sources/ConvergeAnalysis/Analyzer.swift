@@ -74,11 +74,12 @@ private struct Run {
         var statements: [Statement] = []
         for (a, s) in scalars.enumerated() { statements += Segmenter.statements(of: s, answerIndex: a) }
         self.statements = statements
-        // Filler is set aside, unless an answer has nothing else (then all of it is matched).
+        // Filler is set aside. An answer of nothing but headings keeps them as its points (they are all it
+        // says); an answer of nothing but pleasantries or announcements makes no point.
         var filler = FillerDetector.classify(statements, answers: scalars, prompt: input.prompt)
-        var onlyFiller = Set(scalars.indices)
-        for (i, s) in statements.enumerated() where filler[i] == nil { onlyFiller.remove(s.answerIndex) }
-        for i in statements.indices where onlyFiller.contains(statements[i].answerIndex) { filler[i] = nil }
+        var onlyHeadings = Set(scalars.indices)
+        for (i, s) in statements.enumerated() where filler[i] != .sectionHeading { onlyHeadings.remove(s.answerIndex) }
+        for i in statements.indices where onlyHeadings.contains(statements[i].answerIndex) { filler[i] = nil }
         self.filler = filler
         self.matchable = statements.indices.filter { filler[$0] == nil }
     }
@@ -155,6 +156,7 @@ private struct Run {
             let (l, r) = (support(lhs).count, support(rhs).count)
             return l != r ? l > r : lhs[0] < rhs[0]
         }
+        clusters = Run.joiningRepeats(clusters, statements: statements)
         let clusterCategories = input.rubric == nil
             ? Categorizer().categories(clusters, statements: statements, similarity: prepared,
                                        threshold: model.clusterThreshold)
@@ -228,6 +230,32 @@ private struct Run {
             filler: filler.keys.sorted().map { i in
                 Report.Filler(evidence: evidence(i), reason: filler[i]!.rawValue)
             })
+    }
+
+    /// Groups holding the same words twice in one answer (a repeated sentence or paragraph) are one key point:
+    /// an answer that says a thing again still makes one point.
+    static func joiningRepeats(_ groups: [[Int]], statements: [Statement]) -> [[Int]] {
+        var parent = Array(groups.indices)
+        func find(_ x: Int) -> Int {
+            var r = x
+            while parent[r] != r { r = parent[r] }
+            return r
+        }
+        var first: [String: Int] = [:]
+        for (g, group) in groups.enumerated() {
+            for s in group {
+                let key = "\(statements[s].answerIndex)\u{1}" + Labels.plain(statements[s].text).lowercased()
+                if let other = first[key] {
+                    let (a, b) = (find(other), find(g))
+                    if a != b { parent[max(a, b)] = min(a, b) }
+                } else {
+                    first[key] = g
+                }
+            }
+        }
+        var merged: [Int: [Int]] = [:]
+        for g in groups.indices { merged[find(g), default: []] += groups[g] }
+        return merged.values.map { $0.sorted() }.sorted { $0[0] < $1[0] }
     }
 
     var multiSample: Bool { samplesOfPanelist.contains { $0 > 1 } || (input.samplesPerPanelist ?? 1) > 1 }

@@ -80,8 +80,36 @@ public enum FillerDetector {
                 }
             }
         }
+        // A lead-in or heading whose explanation is all filler ("## Conclusion" over "Stay safe!"), and a
+        // heading that names no point ("Conclusion", "Summary", "Final thoughts"), only announce.
+        var blockFiller: [[Int]: (all: Bool, any: Bool)] = [:]
+        for (i, s) in statements.enumerated() where !s.isLeadIn {
+            let key = [s.answerIndex, s.block]
+            let current = blockFiller[key] ?? (true, false)
+            blockFiller[key] = (current.all && result[i] != nil, true)
+        }
+        for (i, s) in statements.enumerated() where s.isLeadIn && result[i] == nil {
+            let body = s.blockKind == .heading ? [s.answerIndex, s.block + 1] : [s.answerIndex, s.block]
+            let words = Tokenizer.tokens(s.text).map { $0.text.lowercased() }
+            if let state = blockFiller[body], state.any, state.all {
+                result[i] = .sectionHeading
+            } else if genericHeadings.contains(words.joined(separator: " ")) {
+                result[i] = .sectionHeading
+            }
+        }
+        for (i, s) in statements.enumerated() where s.kind == .heading && result[i] == nil {
+            let words = Tokenizer.tokens(s.text).map { $0.text.lowercased() }
+            if genericHeadings.contains(words.joined(separator: " ")) { result[i] = .sectionHeading }
+        }
         return result
     }
+
+    /// Headings that name a part of the answer, not a point.
+    static let genericHeadings: Set<String> = [
+        "conclusion", "conclusions", "summary", "in summary", "in conclusion", "introduction", "overview",
+        "final thoughts", "final words", "key takeaways", "takeaways", "tips", "additional tips", "more tips",
+        "other tips", "bonus tips", "notes", "note", "details", "background", "tl;dr", "tldr", "bottom line",
+    ]
 
     static let interjections: Set<String> = ["absolutely", "sure", "certainly", "yes", "well", "great", "ok", "okay",
                                               "indeed", "of", "course", "so", "oh", "ah", "wow", "hi", "hello"]

@@ -47,7 +47,7 @@ public enum Segmenter {
     static let transitionOpeners: Set<String> = [
         "beyond", "besides", "alongside", "additionally", "moreover", "furthermore", "importantly", "most",
         "remember", "overall", "ultimately", "finally", "lastly", "also", "again", "plus", "similarly", "likewise",
-        "however", "above", "first", "firstly", "second", "secondly", "third", "next", "in",
+        "however", "above", "first", "firstly", "second", "secondly", "third", "next", "in", "to",
     ]
     /// Words that open a sentence's leading dependent phrase (`To protect your fingers, ...`): it joins the
     /// clause after it.
@@ -63,6 +63,8 @@ public enum Segmenter {
         guard let first = words.first, transitionOpeners.contains(first) else { return false }
         switch first {
         case "in": return words.count == 2 && ["addition", "short", "summary", "conclusion", "general"].contains(words[1])
+        case "to": return words == ["to", "summarize"] || words == ["to", "sum", "up"] || words == ["to", "conclude"]
+        case "first" where words.count == 3: return words == ["first", "and", "foremost"]
         case "most": return words.count == 2 && ["importantly", "of"].contains(words[1])
         case "above": return words.count == 2 && words[1] == "all"
         case "first", "firstly", "second", "secondly", "third", "next", "also", "again", "remember", "however",
@@ -89,6 +91,8 @@ public enum Segmenter {
             var level: Int
             /// The block's last character other than white space and emphasis marks is a colon.
             var endsWithColon: Bool
+            /// The block ends like a sentence (`.`, `!`, `?`): it says something, it does not label a section.
+            var endsWithSentence = false
             var statements: [Int] = []
         }
 
@@ -133,7 +137,7 @@ public enum Segmenter {
                         continue
                     }
                 } else if info.kind == .listItem || info.kind == .paragraph {
-                    guard info.statements.count == 1, output[first].kind != .clause,
+                    guard info.statements.count == 1, output[first].kind != .clause, !info.endsWithSentence,
                           Tokenizer.tokens(output[first].text).count <= 6 else { continue }
                     var j = b + 1
                     while j < blocks.count, blocks[j].kind == .listItem,
@@ -277,10 +281,13 @@ public enum Segmenter {
         }
 
         /// The last scalar of `s..<e` other than white space and emphasis marks is a colon.
-        func endsWithColon(_ s: Int, _ e: Int) -> Bool {
+        func endsWithColon(_ s: Int, _ e: Int) -> Bool { endsWith(":", s, e) }
+
+        /// The last scalar of `s..<e` other than white space and emphasis marks is one of `marks`.
+        func endsWith(_ marks: String, _ s: Int, _ e: Int) -> Bool {
             var i = e
             while i > s, isSpace(i - 1) || scalars[i - 1] == "*" || scalars[i - 1] == "_" { i -= 1 }
-            return i > s && scalars[i - 1] == ":"
+            return i > s && marks.unicodeScalars.contains(scalars[i - 1])
         }
 
         mutating func flush() {
@@ -291,7 +298,8 @@ public enum Segmenter {
             var first = true
             var named = false
             blocks.append(BlockInfo(kind: current.isItem ? .listItem : .paragraph, indent: current.indent, level: 0,
-                                    endsWithColon: endsWithColon(start, end)))
+                                    endsWithColon: endsWithColon(start, end),
+                                    endsWithSentence: endsWith(".!?", start, end)))
             if let (leadRange, rest) = leadIn(start, end) {
                 emit(leadRange, kind: .item)
                 output[output.count - 1].isLeadIn = true

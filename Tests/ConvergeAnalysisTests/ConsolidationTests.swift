@@ -87,6 +87,18 @@ import Testing
         }
     }
 
+    @Test func anAnswerOfPleasantriesMakesNoPointAndARepeatIsOnePoint() {
+        let paragraph = "A sharp knife is safer because it needs less force. Curl your fingers into a claw grip."
+        let report = Analyzer().analyze(AnalysisInput(prompt: nil, answers: [
+            Answer(panelist: Panelist(id: "a", label: "a"), text: [paragraph, paragraph, paragraph].joined(separator: "\n\n")),
+            Answer(panelist: Panelist(id: "b", label: "b"), text: "Use a claw grip: curl your fingers."),
+            Answer(panelist: Panelist(id: "c", label: "c"), text: "Great question! I hope this helps."),
+        ], rubric: nil))
+        #expect(!report.keyPoints.contains { $0.support.contains("c") })
+        #expect(report.keyPoints.filter { point in point.evidence.contains { $0.quote.hasPrefix("A sharp knife") } }.count == 1)
+        #expect(Set((report.filler ?? []).filter { $0.evidence.panelist == "c" }.map(\.reason)) == ["pleasantry"])
+    }
+
     @Test func keyPointsDoNotDependOnAnswerOrder() throws {
         let (input, report) = try Self.load("ae-127")
         var reversed = input
@@ -139,6 +151,26 @@ import Testing
         let found = filler(text, prompt: "My friend's dog just died and they're really sad. How do I comfort them?")
         #expect(found["Losing a pet can be incredibly painful"] == nil)
         #expect(found["Here are a few ways you can comfort them"] == .announcement)
+    }
+
+    @Test func aHeadingOverFillerAndGenericHeadingsAreFiller() {
+        let found = filler("## Knife\nUse a sharp knife so it does not slip.\n\n## Conclusion\nStay safe!\n")
+        #expect(found["Conclusion"] == .sectionHeading)
+        #expect(found["Knife"] == nil)
+        #expect(found["Use a sharp knife so it does not slip"] == nil)
+    }
+
+    @Test func aListItemThatSaysSomethingIsNoSectionLabel() {
+        let found = filler("- Hold it with a pinch grip.\n  - Keep the thumb on the blade.\n- **Boards:**\n  - Use a large board.\n")
+        #expect(found["Hold it with a pinch grip"] == nil)
+        #expect(found["Boards"] == .sectionHeading)
+    }
+
+    @Test func transitionsAreSetApart() {
+        let found = filler("To summarize, curl your fingers under the knife. First and foremost, wash your hands well.")
+        #expect(found["To summarize"] == .transition)
+        #expect(found["First and foremost"] == .transition)
+        #expect(found["curl your fingers under the knife"] == nil)
     }
 
     @Test func proseWithoutListsHasNoIntroductionRule() {
