@@ -232,6 +232,8 @@ private struct Run {
             })
     }
 
+    static let labelSample = 64
+
     /// Groups holding the same words twice in one answer (a repeated sentence or paragraph) are one key point:
     /// an answer that says a thing again still makes one point.
     static func joiningRepeats(_ groups: [[Int]], statements: [Statement]) -> [[Int]] {
@@ -239,6 +241,8 @@ private struct Run {
         func find(_ x: Int) -> Int {
             var r = x
             while parent[r] != r { r = parent[r] }
+            var node = x
+            while parent[node] != r { let next = parent[node]; parent[node] = r; node = next }
             return r
         }
         var first: [String: Int] = [:]
@@ -290,12 +294,13 @@ private struct Run {
     /// that names the point of the medoid's block when the cluster holds it, as plain text without discourse
     /// words.
     func label(_ group: [Int], _ prepared: any PreparedSimilarity, rank: [Int]) -> String {
-        // Candidates in canonical order, and sums in sorted order: the label does not depend on answer order.
-        let candidates = group.sorted { rank[$0] < rank[$1] }
+        // Candidates in canonical order, and sums in sorted order: the label does not depend on answer order. A
+        // very large group (a long answer that repeats itself) is judged on its first `labelSample` statements.
+        let candidates = Array(group.sorted { rank[$0] < rank[$1] }.prefix(Run.labelSample))
         var best = candidates[0]
         if group.count > 1 {
             // The shortest of the statements nearly as central as the medoid (an editor's bullet is short).
-            let scores = candidates.map { s in group.filter { $0 != s }.map { prepared.similarity(s, $0) }.sorted().reduce(0, +) }
+            let scores = candidates.map { s in candidates.filter { $0 != s }.map { prepared.similarity(s, $0) }.sorted().reduce(0, +) }
             let top = scores.max() ?? 0
             var bestLength = Int.max
             for (s, score) in zip(candidates, scores) where score >= 0.8 * top - 1e-9 {

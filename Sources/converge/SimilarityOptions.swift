@@ -35,7 +35,11 @@ struct SimilarityOptions: ParsableArguments {
                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any SimilarityModel {
         let store = ModelStore(environment: environment)
         if similarity == nil, case let .fetch(offline) = whenMissing, store.installation() == .notInstalled {
-            let reason = offline ? "--offline" : environment["CONVERGE_OFFLINE"] == "1" ? "CONVERGE_OFFLINE=1" : nil
+            // Any value but empty, 0, false, no or off means offline (a typo must not go online).
+            let variable = environment["CONVERGE_OFFLINE"]?.trimmingCharacters(in: .whitespaces).lowercased()
+            let offlineByEnvironment = variable.map { !["", "0", "false", "no", "off"].contains($0) } ?? false
+            let reason = offline ? "--offline"
+                : offlineByEnvironment ? "CONVERGE_OFFLINE=\(environment["CONVERGE_OFFLINE"]!)" : nil
             func lexical(_ why: String) -> any SimilarityModel {
                 FileHandle.standardError.write(Data(("converge: matching is lexical: the embedding model "
                     + "\(ModelStore.miniLM) \(why); `converge models install minilm` installs it "
