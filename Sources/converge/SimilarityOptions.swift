@@ -66,6 +66,11 @@ struct SimilarityOptions: ParsableArguments {
             throw InputError(similarity == nil ? "the embedding model for the default hybrid matching: \(error.description)"
                              : "--similarity \(choice): \(error.description)")
         }
+        // A CBLAS named in CONVERGE_BLAS that cannot be used is said, not silently replaced by the slower kernel.
+        let asked = environment[MatrixKernel.environmentVariable]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        if !["", "auto", "none", "native"].contains(asked), case let .native(reason) = MatrixKernel.shared.backend {
+            FileHandle.standardError.write(Data("converge: \(reason); using the native matrix kernel\n".utf8))
+        }
         return choice == "embedding" ? EmbeddingSimilarity(encoder: encoder) : HybridSimilarity(encoder: encoder)
     }
 }

@@ -89,6 +89,21 @@ import Testing
         #expect(withNative.stdout == withBLAS.stdout)
     }
 
+    /// A CBLAS named in CONVERGE_BLAS that cannot be opened is said on standard error (a fresh user's case:
+    /// it was silently replaced by the native kernel, six times slower here).
+    @Test(.enabled(if: available, "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (scripts/test installs it)"))
+    func aCBLASThatCannotBeOpenedIsSaid() throws {
+        _ = try #require(Self.installed, "all-MiniLM-L6-v2 must be installed")
+        var env = CLI.installedModelEnvironment
+        env["CONVERGE_BLAS"] = "/nonexistent/libcblas.so.3"
+        let result = try CLI.run(["analyze", CLI.example, "-f", "json"], environment: env)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("CONVERGE_BLAS=/nonexistent/libcblas.so.3"), "\(result.stderr)")
+        #expect(result.stderr.contains("using the native matrix kernel"), "\(result.stderr)")
+        let lexical = try CLI.run(["analyze", CLI.example, "-f", "json", "--similarity", "lexical"], environment: env)
+        #expect(!lexical.stderr.contains("matrix kernel"), "\(lexical.stderr)")
+    }
+
     @Test(.enabled(if: available, "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (scripts/test installs it)"))
     func installFromAFolderAndDamagedModelIsAClearError() throws {
         let source = try #require(Self.installed, "all-MiniLM-L6-v2 must be installed")
