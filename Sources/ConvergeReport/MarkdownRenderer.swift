@@ -247,8 +247,23 @@ public enum MarkdownRenderer {
         } ?? ""
         var lines = ["- **\(strong(label))** — \(keyPoint.support.count)/\(panelSize) · \(keyPoint.consensus.rawValue)"
             + (supporters.isEmpty ? "" : " · \(inline(supporters))") + stability]
-        var seen: Set<String> = []
-        let firstQuotes = keyPoint.evidence.filter { seen.insert($0.panelist).inserted }
+        // One quote per panelist: its most telling one, the longest of up to 200 characters (a lead-in such as
+        // "Board" says less than the sentence that explains it), else its shortest; ties go to the first.
+        func better(_ a: Report.Evidence, than b: Report.Evidence) -> Bool {
+            let (x, y) = (a.quote.count, b.quote.count)
+            switch (x <= 200, y <= 200) {
+            case (true, true): return x > y
+            case (true, false): return true
+            case (false, true): return false
+            case (false, false): return x < y
+            }
+        }
+        var chosen: [String: (evidence: Report.Evidence, position: Int)] = [:]
+        for (position, evidence) in keyPoint.evidence.enumerated() {
+            if let current = chosen[evidence.panelist], !better(evidence, than: current.evidence) { continue }
+            chosen[evidence.panelist] = (evidence, chosen[evidence.panelist]?.position ?? position)
+        }
+        let firstQuotes = chosen.values.sorted { $0.position < $1.position }.map(\.evidence)
         let inPanelOrder = firstQuotes.enumerated().sorted {
             (names.order($0.element.panelist), $0.offset) < (names.order($1.element.panelist), $1.offset)
         }.map(\.element)
