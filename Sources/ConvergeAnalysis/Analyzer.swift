@@ -36,6 +36,8 @@ private struct Run {
     let panelistOfAnswer: [Int]
     let scalars: [[Unicode.Scalar]]
     let statements: [Statement]
+    /// The block whose point each statement explains (`PointBlocks`).
+    let pointBlock: [[Int]]
     /// Statements that take part in matching (not filler).
     let matchable: [Int]
     /// Statements set aside as filler, with the reason.
@@ -74,9 +76,10 @@ private struct Run {
         var statements: [Statement] = []
         for (a, s) in scalars.enumerated() { statements += Segmenter.statements(of: s, answerIndex: a) }
         self.statements = statements
+        self.pointBlock = PointBlocks.of(statements)
         // Filler is set aside. An answer of nothing but headings keeps them as its points (they are all it
         // says); an answer of nothing but pleasantries or announcements makes no point.
-        var filler = FillerDetector.classify(statements, answers: scalars, prompt: input.prompt)
+        var filler = FillerDetector.classify(statements, answers: scalars, prompt: input.prompt, pointBlock: pointBlock)
         var onlyHeadings = Set(scalars.indices)
         for (i, s) in statements.enumerated() where filler[i] != .sectionHeading { onlyHeadings.remove(s.answerIndex) }
         for i in statements.indices where onlyHeadings.contains(statements[i].answerIndex) { filler[i] = nil }
@@ -145,18 +148,19 @@ private struct Run {
         let clusterer = KeyPointClusterer(threshold: model.clusterThreshold)
         let rank = canonicalRank()
         var clusters = clusterer.cluster(free, answerOf: answerOf, similarity: prepared, rank: rank)
-        clusters = BlockJoiner(statements: statements, similarity: prepared, threshold: model.clusterThreshold)
+        clusters = BlockJoiner(statements: statements, similarity: prepared, threshold: model.clusterThreshold,
+                               pointBlock: pointBlock)
             .join(clusters)
         if let mergeThreshold = model.mergeThreshold {
             let panelistOfStatement = statements.map { panelistOfAnswer[$0.answerIndex] }
             clusters = KeyPointMerger(minimum: mergeThreshold, linkThreshold: mergeThreshold)
                 .merge(clusters, panelistOf: panelistOfStatement, answerOf: answerOf, similarity: prepared)
         }
+        clusters = Run.joiningRepeats(clusters, statements: statements)
         clusters.sort { lhs, rhs in
             let (l, r) = (support(lhs).count, support(rhs).count)
             return l != r ? l > r : lhs[0] < rhs[0]
         }
-        clusters = Run.joiningRepeats(clusters, statements: statements)
         let clusterCategories = input.rubric == nil
             ? Categorizer().categories(clusters, statements: statements, similarity: prepared,
                                        threshold: model.clusterThreshold)
@@ -311,10 +315,7 @@ private struct Run {
         }
         let medoid = statements[best]
         if !medoid.isLeadIn, let lead = candidates.first(where: { s in
-            let st = statements[s]
-            return st.isLeadIn && st.answerIndex == medoid.answerIndex
-                && (st.block == medoid.block || (st.blockKind == .heading && st.block + 1 == medoid.block))
-                && Tokenizer.tokens(st.text).count >= 2
+            statements[s].isLeadIn && pointBlock[s] == pointBlock[best] && Tokenizer.tokens(statements[s].text).count >= 2
         }) {
             best = lead
         }

@@ -19,6 +19,8 @@ struct BlockJoiner {
     /// The similarity model's cluster threshold (its scale).
     let threshold: Double
     var paragraphFactor = 0.6
+    /// `PointBlocks.of(statements)`: the block whose point each statement explains.
+    let pointBlock: [[Int]]
 
     func join(_ clusters: [[Int]]) -> [[Int]] {
         var members = clusters
@@ -26,16 +28,8 @@ struct BlockJoiner {
         for (c, group) in clusters.enumerated() { for s in group { clusterOf[s] = c } }
 
         // Statements by block; a heading that names a point shares its block with the paragraph under it.
-        var headingOfNext: [[Int]: Int] = [:]
-        for s in statements where s.blockKind == .heading && s.isLeadIn {
-            headingOfNext[[s.answerIndex, s.block + 1]] = s.block
-        }
         var blocks: [[Int]: [Int]] = [:]
-        for s in clusterOf.keys {
-            let statement = statements[s]
-            let block = headingOfNext[[statement.answerIndex, statement.block]] ?? statement.block
-            blocks[[statement.answerIndex, block], default: []].append(s)
-        }
+        for s in clusterOf.keys { blocks[pointBlock[s], default: []].append(s) }
 
         func move(_ s: Int, to target: Int) {
             let from = clusterOf[s]!
@@ -91,10 +85,6 @@ struct BlockJoiner {
     /// across answers, and "A sharp knife requires less force" across the same answers).
     func mergeNamedPoints(_ groups: [[Int]]) -> [[Int]] {
         var members = groups
-        func blockKey(_ s: Int) -> [Int] {
-            let st = statements[s]
-            return [st.answerIndex, st.block]
-        }
         var changed = true
         var rounds = 0
         while changed && rounds < 8 {
@@ -102,18 +92,13 @@ struct BlockJoiner {
             rounds += 1
             var leadBlocks: [[Int]: Int] = [:]  // block of a lead-in -> its group
             for (g, group) in members.enumerated() {
-                for s in group where statements[s].isLeadIn { leadBlocks[blockKey(s)] = g }
+                for s in group where statements[s].isLeadIn { leadBlocks[pointBlock[s]] = g }
             }
             var pairs: [Int64: Set<Int>] = [:]  // (lead group, body group) -> answers where they share a block
             for (g, group) in members.enumerated() {
                 for s in group where !statements[s].isLeadIn {
-                    var key = blockKey(s)
-                    if let lead = leadBlocks[key], lead != g {
-                        pairs[KeyPointClusterer.key(lead, g), default: []].insert(key[0])
-                    }
-                    key[1] -= 1  // a heading that names the paragraph under it
-                    if let lead = leadBlocks[key], lead != g, statements[members[lead][0]].blockKind == .heading {
-                        pairs[KeyPointClusterer.key(lead, g), default: []].insert(key[0])
+                    if let lead = leadBlocks[pointBlock[s]], lead != g {
+                        pairs[KeyPointClusterer.key(lead, g), default: []].insert(statements[s].answerIndex)
                     }
                 }
             }

@@ -35,6 +35,12 @@ public enum FillerDetector {
     ///   - answers: the answers' scalars, indexed by `Statement.answerIndex`.
     ///   - prompt: the question, if known (restatements of it are filler in an answer's opening).
     public static func classify(_ statements: [Statement], answers: [[Unicode.Scalar]], prompt: String?) -> [Int: Reason] {
+        classify(statements, answers: answers, prompt: prompt, pointBlock: PointBlocks.of(statements))
+    }
+
+    /// `classify` with the statements' `PointBlocks` already computed.
+    static func classify(_ statements: [Statement], answers: [[Unicode.Scalar]], prompt: String?,
+                         pointBlock: [[Int]]) -> [Int: Reason] {
         let promptStems = Set(prompt.map(LexicalSpace.features(of:)) ?? [])
         var result: [Int: Reason] = [:]
         // Per answer: its blocks' statements, and whether a list or heading comes after the opening paragraph.
@@ -84,12 +90,11 @@ public enum FillerDetector {
         // heading that names no point ("Conclusion", "Summary", "Final thoughts"), only announce.
         var blockFiller: [[Int]: (all: Bool, any: Bool)] = [:]
         for (i, s) in statements.enumerated() where !s.isLeadIn {
-            let key = [s.answerIndex, s.block]
-            let current = blockFiller[key] ?? (true, false)
-            blockFiller[key] = (current.all && result[i] != nil, true)
+            let current = blockFiller[pointBlock[i]] ?? (true, false)
+            blockFiller[pointBlock[i]] = (current.all && result[i] != nil, true)
         }
         for (i, s) in statements.enumerated() where s.isLeadIn && result[i] == nil {
-            let body = s.blockKind == .heading ? [s.answerIndex, s.block + 1] : [s.answerIndex, s.block]
+            let body = pointBlock[i]
             let words = Tokenizer.tokens(s.text).map { $0.text.lowercased() }
             if let state = blockFiller[body], state.any, state.all {
                 result[i] = .sectionHeading

@@ -99,6 +99,14 @@ import Testing
         #expect(Set((report.filler ?? []).filter { $0.evidence.panelist == "c" }.map(\.reason)) == ["pleasantry"])
     }
 
+    @Test func keyPointsComeWidestSupportFirst() throws {
+        for name in ["ae-005", "ae-127", "ae-215"] {
+            let (_, report) = try Self.load(name)
+            let support = report.keyPoints.map(\.support.count)
+            #expect(support == support.sorted(by: >), "\(name): \(support)")
+        }
+    }
+
     @Test func keyPointsDoNotDependOnAnswerOrder() throws {
         let (input, report) = try Self.load("ae-127")
         var reversed = input
