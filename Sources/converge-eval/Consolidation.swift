@@ -228,21 +228,15 @@ struct Consolidation: ParsableCommand {
         }
     }
 
-    /// The matching as `converge analyze` chooses it (Sources/converge/SimilarityOptions.swift): the one asked
-    /// for, else hybrid when all-MiniLM-L6-v2 is installed and lexical when it is not; with its name.
+    /// The matching as `converge analyze` chooses it (`ModelStore.similarityModel`): the one asked for, else
+    /// hybrid when all-MiniLM-L6-v2 is installed and lexical when it is not; with its name.
     ///
     /// - Throws: `EvalError` when the embedding model is needed but missing or damaged.
     static func model(_ similarity: String?) throws -> (String, any SimilarityModel) {
-        let store = ModelStore()
-        let choice = similarity ?? (store.installation() == .notInstalled ? "lexical" : "hybrid")
-        if choice == "lexical" { return (choice, LexicalSimilarity()) }
-        let encoder: SentenceEmbeddingModel
         do {
-            encoder = try store.load()
-        } catch let error as EmbeddingModelError {
-            throw EvalError(similarity == nil ? "the embedding model for the default hybrid matching: \(error.description)"
-                            : "--similarity \(choice): \(error.description)")
+            return try ModelStore().similarityModel(similarity)
+        } catch let error as ModelStore.SimilarityError {
+            throw EvalError(error.description)
         }
-        return (choice, choice == "embedding" ? EmbeddingSimilarity(encoder: encoder) : HybridSimilarity(encoder: encoder))
     }
 }

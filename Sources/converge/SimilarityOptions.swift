@@ -56,21 +56,18 @@ struct SimilarityOptions: ParsableArguments {
                 return lexical("could not be installed (\(error))")
             }
         }
-        // A damaged install is an error, not a silent fall-back to lexical matching.
-        let choice = similarity ?? (store.installation() == .notInstalled ? "lexical" : "hybrid")
-        if choice == "lexical" { return LexicalSimilarity() }
-        let encoder: SentenceEmbeddingModel
+        let chosen: (name: String, model: any SimilarityModel)
         do {
-            encoder = try store.load()
-        } catch let error as EmbeddingModelError {
-            throw InputError(similarity == nil ? "the embedding model for the default hybrid matching: \(error.description)"
-                             : "--similarity \(choice): \(error.description)")
+            chosen = try store.similarityModel(similarity)
+        } catch let error as ModelStore.SimilarityError {
+            throw InputError(error.description)
         }
+        if chosen.name == "lexical" { return chosen.model }
         // A CBLAS named in CONVERGE_BLAS that cannot be used is said, not silently replaced by the slower kernel.
         let asked = environment[MatrixKernel.environmentVariable]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         if !["", "auto", "none", "native"].contains(asked), case let .native(reason) = MatrixKernel.shared.backend {
             FileHandle.standardError.write(Data("converge: \(reason); using the native matrix kernel\n".utf8))
         }
-        return choice == "embedding" ? EmbeddingSimilarity(encoder: encoder) : HybridSimilarity(encoder: encoder)
+        return chosen.model
     }
 }
