@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ConvergeProviders", targets: ["ConvergeProviders"]),
         .library(name: "ConvergeStore", targets: ["ConvergeStore"]),
         .library(name: "ConvergeRunner", targets: ["ConvergeRunner"]),
+        .library(name: "ConvergeJudge", targets: ["ConvergeJudge"]),
         .library(name: "ConvergeServer", targets: ["ConvergeServer"]),
         .executable(name: "converge", targets: ["converge"]),
         .executable(name: "converge-eval", targets: ["converge-eval"]),
@@ -72,6 +73,9 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // An optional judge model, held to the evidence: its brief (blind labels, shuffled order), the reply
+        // contract, quote location and verification against the answers and the matcher.
+        .target(name: "ConvergeJudge", dependencies: ["ConvergeCore", "ConvergeAnalysis", "ConvergeProviders"]),
         // Keeps surveys: one storage protocol over SQLKit, on SQLite (default) and PostgreSQL; migrations.
         .target(
             name: "ConvergeStore",
@@ -144,6 +148,7 @@ let package = Package(
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
                 "ConvergeStore",
                 "ConvergeServer",
+                "ConvergeJudge",
                 "ConvergeEmbeddings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -175,6 +180,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport"]),
+        .testTarget(name: "ConvergeJudgeTests",
+                    dependencies: ["ConvergeJudge", "ConvergeAnalysis", "ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeRunnerTests",
                     dependencies: ["ConvergeRunner", "ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeStoreTests", dependencies: ["ConvergeStore", "ConvergeTestSupport"]),

@@ -6,7 +6,8 @@ Usage:
 
 1. Validates REPORT.json against SCHEMA (JSON Schema draft 2020-12, jsonschema.Draft202012Validator).
 2. Checks every quote against the answers: for each evidence item (keyPoints[].evidence, terms[].evidence,
-   rubric.items[].evidence) and each conflict value (conflicts[].values[]), the answer of that panelist
+   rubric.items[].evidence, the judge's verified claims and contradiction sides) and each conflict value
+   (conflicts[].values[]), the answer of that panelist
    must satisfy text[start:end] == quote, with offsets in Unicode code points (DESIGN.md, "Report JSON").
 
 Answers are given as folders (every *.md, *.txt and *.markdown file in them) and/or files; a file's stem is
@@ -90,6 +91,17 @@ def quoted_items(report):
         for item_path, item in items(rubric.get("items"), ["rubric", "items"]):
             if isinstance(item, dict):
                 yield from items(item.get("evidence"), item_path + ["evidence"])
+    judge = report.get("judge")
+    if isinstance(judge, dict):
+        for kind in ("consensus", "unique"):
+            for claim_path, claim in items(judge.get(kind), ["judge", kind]):
+                if isinstance(claim, dict):
+                    yield from items(claim.get("evidence"), claim_path + ["evidence"])
+        for c_path, contradiction in items(judge.get("contradictions"), ["judge", "contradictions"]):
+            if isinstance(contradiction, dict):
+                for side_path, side in items(contradiction.get("sides"), c_path + ["sides"]):
+                    if isinstance(side, dict) and isinstance(side.get("evidence"), dict):
+                        yield side_path + ["evidence"], side["evidence"]
 
 
 def check_quotes(report, answers):

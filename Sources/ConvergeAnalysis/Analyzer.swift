@@ -24,6 +24,14 @@ public struct Analyzer: Sendable {
         let report = Run(input: input, model: similarity).report()
         return blind ? report.blinded() : report
     }
+
+    /// Which statements of the answers make each of `items` (points in plain words, as rubric items are),
+    /// by the same segmentation, filler rule and similarity model as `analyze`: for each item, the evidence of
+    /// every statement whose rubric score reaches the model's `rubricThreshold` (panelist ids unblinded; empty
+    /// when no panelist makes it). Used to check a judge's claimed blind spots.
+    public func coverage(of items: [String], in input: AnalysisInput) -> [[Report.Evidence]] {
+        Run(input: input, model: similarity).coverage(of: items)
+    }
 }
 
 /// One analysis, step by step.
@@ -234,6 +242,19 @@ private struct Run {
             filler: filler.keys.sorted().map { i in
                 Report.Filler(evidence: evidence(i), reason: filler[i]!.rawValue)
             })
+    }
+
+    func coverage(of items: [String]) -> [[Report.Evidence]] {
+        guard !items.isEmpty else { return [] }
+        let prepared = model.prepare(SimilarityInput(statements: statements.map(\.text),
+                                                     answerOfStatement: statements.map(\.answerIndex),
+                                                     rubricItems: items, prompt: input.prompt))
+        let matchableSet = Set(matchable)
+        return items.indices.map { item in
+            prepared.rubricCandidates(item: item).filter(matchableSet.contains).sorted()
+                .filter { prepared.rubricScore(item: item, statement: $0) >= model.rubricThreshold }
+                .map(evidence)
+        }
     }
 
     static let labelSample = 64

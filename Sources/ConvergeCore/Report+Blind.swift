@@ -1,7 +1,8 @@
 extension Report {
     /// The same report with panelists shown as `AI 1`, `AI 2`, ... (ids `ai-1`, `ai-2`, ... in panel order)
     /// and no model names: every panelist reference is rewritten (support, evidence, terms, conflicts,
-    /// rubric coverage, convergence, turns), and model names, ids and labels are replaced in error messages.
+    /// rubric coverage, convergence, turns, the judge's claims), and model names, ids and labels are replaced in
+    /// error messages and in the judge's text (a judge on the panel is named by its blind label).
     public func blinded() -> Report {
         var ids: [String: String] = [:]
         for (n, panelist) in panelists.enumerated() { ids[panelist.id] = "ai-\(n + 1)" }
@@ -80,6 +81,34 @@ extension Report {
                 }
                 return t
             }
+        }
+        report.judge = judge.map { judge in
+            var j = judge
+            // A judge on the panel is named by its blind label; another judge keeps its spec (it is no panelist).
+            if let index = panelists.firstIndex(where: { $0.model == judge.model || $0.id == judge.model }) {
+                j.model = "AI \(index + 1)"
+            }
+            j.error = scrub(judge.error)
+            func claim(_ c: JudgeClaim) -> JudgeClaim {
+                var claim = c
+                claim.text = scrub(c.text) ?? c.text
+                claim.support = c.support.map(map)
+                claim.evidence = c.evidence.map(map)
+                claim.removedSupport = c.removedSupport.map(map)
+                return claim
+            }
+            j.consensus = judge.consensus.map(claim)
+            j.unique = judge.unique.map(claim)
+            j.contradictions = judge.contradictions.map { c in
+                JudgeContradiction(topic: scrub(c.topic) ?? c.topic, sides: c.sides.map { side in
+                    JudgeContradiction.Side(panelist: map(side.panelist), stance: scrub(side.stance) ?? side.stance,
+                                            evidence: map(side.evidence))
+                })
+            }
+            j.synthesis = judge.synthesis.map { JudgeSynthesisSentence(text: scrub($0.text) ?? $0.text, keyPoints: $0.keyPoints) }
+            j.dropped = judge.dropped.map { JudgeDroppedClaim(kind: $0.kind, text: scrub($0.text) ?? $0.text,
+                                                              reason: scrub($0.reason) ?? $0.reason) }
+            return j
         }
         report.analysis?.blind = true
         return report

@@ -231,6 +231,9 @@ public struct Report: Sendable, Equatable, Codable {
     /// For surveys asked live: every turn's prompt and responses (addition to schema v1; absent for
     /// `converge analyze`). The key points analyse the last turn.
     public var turns: [Turn]?
+    /// What a judge model said, verified against the answers (addition to schema v1; absent unless a judge was
+    /// asked): `Report+Judge.swift`.
+    public var judge: Judge?
 
     /// One turn of a live survey.
     public struct Turn: Sendable, Equatable, Codable {
@@ -305,6 +308,7 @@ public struct Report: Sendable, Equatable, Codable {
         try c.encodeIfPresent(analysis, forKey: .analysis)
         try c.encodeIfPresent(filler, forKey: .filler)
         try c.encodeIfPresent(turns, forKey: .turns)
+        try c.encodeIfPresent(judge, forKey: .judge)
     }
 
     /// Panelists whose answers were analysed.

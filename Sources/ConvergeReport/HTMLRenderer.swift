@@ -102,12 +102,14 @@ struct HTMLPage {
             if !line.isEmpty { title += ": " + MarkdownRenderer.shorten(line, limit: 80) }
         }
         var body: [String] = [header, promptSection, panelSection, convergenceSection]
+        body.append(judgeSection)
         body.append(omissionsSection)
         body.append(rubricSection)
         body.append(heatmapSection)
         body.append(keyPointsSection)
         body.append(termsSection)
         body.append(conflictsSection)
+        body.append(judgeContradictionsSection)
         body.append(answersSection)
         body.append(footer)
         return """
@@ -136,11 +138,15 @@ struct HTMLPage {
 
     var header: String {
         var links: [(String, String)] = [("prompt", "Prompt"), ("panel", "Panel"), ("convergence", "Convergence")]
+        if report.judge != nil { links.append(("judge", "Synthesis")) }
         if !report.omissions.isEmpty { links.append(("omissions", "Nobody mentioned")) }
         if report.rubric != nil { links.append(("rubric", "Rubric coverage")) }
         if !keyPoints.isEmpty { links += [("heatmap", "Heatmap")] }
         links += [("key-points", "Key points"), ("terms", "Terms")]
         if !report.conflicts.isEmpty { links.append(("conflicts", "Conflicts")) }
+        if report.judge?.status == .verified && !(report.judge?.contradictions.isEmpty ?? true) {
+            links.append(("contradictions", "Contradictions"))
+        }
         links.append(("answers", "Answers"))
         let nav = links.map { "<a href=\"#\($0.0)\">\($0.1)</a>" }.joined(separator: "\n")
         return """

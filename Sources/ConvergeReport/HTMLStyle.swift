@@ -121,6 +121,9 @@ enum HTMLStyle {
         mark.lvl-unique { background: #f4eefc; box-shadow: inset 0 -1px var(--unique); }
         mark.conflict { background: var(--conflict-bg); box-shadow: inset 0 -2px var(--conflict); }
         mark.rubric { background: var(--rubric-bg); }
+        mark.judge { background: var(--rubric-bg); box-shadow: inset 0 -1px var(--line); }
+        ul.synthesis li { margin: .3rem 0; }
+        article.claim { margin: .6rem 0; }
         .sides { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: .7rem; }
         .side { border: 1px solid var(--line); border-top: 4px solid var(--conflict); border-radius: 6px; padding: .5rem .7rem; }
         .side .value { font-size: 1.4rem; font-weight: 700; margin: .2rem 0 .4rem; overflow-wrap: anywhere; }

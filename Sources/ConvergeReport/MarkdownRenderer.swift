@@ -56,6 +56,10 @@ import Foundation
 /// _Similarity: lexical · 42 statements · engine converge-lexical-1_  (only when `analysis` is set)
 /// ```
 ///
+/// With a judge (`Report.judge`, `MarkdownRenderer+Judge.swift`): `## Synthesis (judge: MODEL)` before the key
+/// points (or one line saying the judge failed), `## The judge's claims` before the terms, `## Contradictions
+/// (judge)` after the conflicts; its verified blind spots are omissions.
+///
 /// Support is `k/n`: k supporting panelists of the n that answered. Panelists are shown by label, in the
 /// order the report gives (support order for key points and terms, panel order for evidence and columns).
 /// Each key point shows at most one quote per panelist (its first evidence), shortened to about
@@ -116,6 +120,8 @@ public enum MarkdownRenderer {
             doc.block(partly.map { "- **\(strong($0.label))**: \(inline($0.error ?? ""))" }.joined(separator: "\n"))
         }
 
+        judgeSynthesis(report, into: &doc)
+
         // Key points.
         doc.block("## Key points")
         if report.keyPoints.isEmpty {
@@ -133,6 +139,8 @@ public enum MarkdownRenderer {
             let reasons = counts.keys.sorted().map { "\(counts[$0]!) \(inline($0))" }.joined(separator: ", ")
             doc.block("Set aside as filler (no point made; listed in the JSON report): \(reasons).")
         }
+
+        judgeClaims(report, names: names, into: &doc)
 
         // Terms.
         doc.block("## Terms")
@@ -157,6 +165,8 @@ public enum MarkdownRenderer {
                 }.joined(separator: "\n"))
             }
         }
+
+        judgeContradictions(report, names: names, into: &doc)
 
         // Rubric coverage and omissions.
         if let rubric = report.rubric {

@@ -3,14 +3,17 @@ import ConvergeAnalysis
 import ConvergeCore
 import ConvergeReport
 
-/// `converge analyze`: consolidate answers that are already on disk. No model is called.
-struct Analyze: ParsableCommand {
+/// `converge analyze`: consolidate answers that are already on disk. No model is called, except a judge named
+/// by `--judge`.
+struct Analyze: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Consolidate a panel's answers into evidence-linked key points.",
         discussion: """
             PATH is a survey folder (prompt.md, one *.md or *.txt answer per panelist, rubric.yaml) or answer \
             files; the panelist id is the file stem. Without --similarity, matching is hybrid; the first run \
-            without the embedding model installs it (as `converge models install minilm` does) unless --offline.
+            without the embedding model installs it (as `converge models install minilm` does) unless --offline. \
+            No model is called unless --judge names one; a judge that fails leaves the report as it would be \
+            without it (exit status 0, one line on standard error).
             """
     )
 
@@ -30,6 +33,8 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup var matching: SimilarityOptions
 
+    @OptionGroup var judging: JudgeOptions
+
     @Flag(help: """
         Never download: without the embedding model, match lexically instead of installing it first (also \
         CONVERGE_OFFLINE=1).
@@ -42,11 +47,14 @@ struct Analyze: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let input = try SurveyFolder.load(paths: paths, promptFile: promptFile, rubricFile: rubric,
                                           useFolderRubric: !noRubric)
         try report.checkOutput(against: input.sources)
-        var result = Analyzer(similarity: try matching.model(whenMissing: .fetch(offline: offline))).analyze(input)
+        let judge = try judging.judge()
+        let analyzer = Analyzer(similarity: try matching.model(whenMissing: .fetch(offline: offline)))
+        var result = analyzer.analyze(input)
+        if let judge { result = await judge.judgeReporting(result, input: input, analyzer: analyzer) }
         // The HTML page shows quotes in context and the answers in full: it reads them from the report.
         if report.format == .html { result = result.attachingAnswers(input.answers) }
         if report.blind { result = result.blinded() }

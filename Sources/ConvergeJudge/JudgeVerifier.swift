@@ -1,0 +1,188 @@
+import ConvergeAnalysis
+import ConvergeCore
+
+/// Holds a judge's reply to the answers: what it cites must be there, what it says nobody covers must be
+/// uncovered by the matcher, and what it summarises must cite the analysis's key points.
+///
+/// - A supporter (or a contradiction's side) counts only when its quote is found in that panelist's answer
+///   (`QuoteLocator`); its evidence is then the answer's exact words and offsets. A supporter whose answer does
+///   not hold the words is removed (`removedSupport`); an unknown label is removed the same way.
+/// - A consensus point needs two verified supporters, a unique point one, a contradiction two verified sides of
+///   different panelists; otherwise it is dropped, with the reason.
+/// - Each verified point is linked to the key point whose evidence overlaps its cited words most (by scalar
+///   offsets, same panelist), and `agreesWithMatcher` says whether the two supports are the same panelists.
+/// - A blind spot is kept only when `Analyzer.coverage` finds no statement making it; it then becomes an
+///   omission (`judge-1`, ...). Otherwise it is dropped, naming who covers it.
+/// - A synthesis sentence keeps only the key point ids that exist; with none left it is dropped.
+/// Pure and deterministic: the same reply gives the same section.
+public struct JudgeVerifier: Sendable {
+    public let input: AnalysisInput
+    public let report: Report
+    public let brief: JudgeBrief
+    public let analyzer: Analyzer
+
+    public init(input: AnalysisInput, report: Report, brief: JudgeBrief, analyzer: Analyzer) {
+        self.input = input
+        self.report = report
+        self.brief = brief
+        self.analyzer = analyzer
+    }
+
+    /// The omissions category that verified blind spots are listed under.
+    public static let blindSpotCategory = "Blind spots (judge)"
+
+    /// The verified parts of `reply` (in `judge`, whose model, status and timing fields the caller sets) and
+    /// the omissions its verified blind spots become.
+    public func verify(_ reply: JudgeReply) -> (claims: Claims, omissions: [Report.Omission]) {
+        var claims = Claims()
+        let locators = brief.answers.mapValues(QuoteLocator.init(answer:))
+        let labelOfId = Dictionary(uniqueKeysWithValues: report.panelists.map { ($0.id, $0.label) })
+
+        for malformed in reply.malformed {
+            claims.dropped.append(.init(kind: malformed.kind, text: malformed.text, reason: malformed.reason))
+        }
+
+        func panelist(_ label: String) -> String? {
+            let key = label.trimmingWhitespace
+            if let id = brief.panelistOf[key] { return id }
+            // "AI3", "ai-3", "ai 3": the same blind label.
+            let digits = key.drop { !$0.isNumber }
+            if key.lowercased().hasPrefix("ai"), let n = Int(digits), let id = brief.panelistOf["AI \(n)"] { return id }
+            return nil
+        }
+
+        /// The cited words of `label`, located; or why not.
+        func cite(_ label: String, _ quote: String) -> Result<(id: String, evidence: Report.Evidence), Unverified> {
+            guard let id = panelist(label) else { return .failure(Unverified("\(label) is not one of the answers")) }
+            switch locators[id]!.locate(quote) {
+            case .success(let range):
+                let scalars = locators[id]!.scalars[range]
+                var text = String.UnicodeScalarView()
+                text.append(contentsOf: scalars)
+                return .success((id, Report.Evidence(panelist: id, quote: String(text), start: range.lowerBound,
+                                                     end: range.upperBound)))
+            case .failure(let failure):
+                return .failure(Unverified("\(labelOfId[id] ?? id): \(failure)"))
+            }
+        }
+
+        func verifiedPoint(_ point: JudgeReply.Point, kind: Report.JudgeDroppedClaim.Kind, needs: Int) -> Report.JudgeClaim? {
+            var support: [String] = []
+            var evidence: [Report.Evidence] = []
+            var removed: [String] = []
+            var reasons: [String] = []
+            for citation in point.supporters {
+                switch cite(citation.panelist, citation.quote) {
+                case .success(let found):
+                    if !support.contains(found.id) { support.append(found.id) }
+                    evidence.append(found.evidence)
+                case .failure(let reason):
+                    if let id = panelist(citation.panelist), !removed.contains(id) { removed.append(id) }
+                    reasons.append(reason.reason)
+                }
+            }
+            removed.removeAll { support.contains($0) }
+            guard support.count >= needs else {
+                let why = point.supporters.isEmpty ? "no supporter was named"
+                    : support.isEmpty ? "no cited words were found in the answers (\(reasons.joined(separator: "; ")))"
+                    : "only \(support.count) supporter's words were found (\(reasons.joined(separator: "; ")))"
+                claims.dropped.append(.init(kind: kind, text: point.text, reason: why))
+                return nil
+            }
+            let order = Dictionary(uniqueKeysWithValues: report.panelists.enumerated().map { ($1.id, $0) })
+            support.sort { order[$0, default: .max] < order[$1, default: .max] }
+            let keyPoint = linkedKeyPoint(evidence)
+            return Report.JudgeClaim(text: point.text, support: support, evidence: evidence, removedSupport: removed,
+                                     keyPoint: keyPoint?.id,
+                                     agreesWithMatcher: keyPoint.map { Set($0.support) == Set(support) })
+        }
+
+        claims.consensus = reply.consensus.compactMap { verifiedPoint($0, kind: .consensus, needs: 2) }
+        claims.unique = reply.unique.compactMap { verifiedPoint($0, kind: .unique, needs: 1) }
+
+        for contradiction in reply.contradictions {
+            var sides: [Report.JudgeContradiction.Side] = []
+            var reasons: [String] = []
+            for side in contradiction.sides {
+                switch cite(side.panelist, side.quote) {
+                case .success(let found):
+                    sides.append(.init(panelist: found.id, stance: side.stance, evidence: found.evidence))
+                case .failure(let reason):
+                    reasons.append(reason.reason)
+                }
+            }
+            if Set(sides.map(\.panelist)).count >= 2 {
+                claims.contradictions.append(.init(topic: contradiction.topic, sides: sides))
+            } else {
+                let why = reasons.isEmpty ? "fewer than two sides" : reasons.joined(separator: "; ")
+                claims.dropped.append(.init(kind: .contradiction, text: contradiction.topic,
+                                            reason: "fewer than two sides verified (\(why))"))
+            }
+        }
+
+        var omissions: [Report.Omission] = []
+        let spots = reply.blindSpots
+        let coverage = analyzer.coverage(of: spots, in: input)
+        for (n, spot) in spots.enumerated() {
+            if let covering = coverage[n].first {
+                let who = labelOfId[covering.panelist] ?? covering.panelist
+                claims.dropped.append(.init(kind: .blindSpot, text: spot,
+                                            reason: "covered by \(who): “\(Self.shortened(covering.quote))”"))
+            } else {
+                let item = "judge-\(omissions.count + 1)"
+                claims.blindSpots.append(.init(text: spot, item: item))
+                omissions.append(Report.Omission(item: item, category: Self.blindSpotCategory, text: spot))
+            }
+        }
+
+        let ids = Set(report.keyPoints.map(\.id))
+        for sentence in reply.synthesis {
+            let cited = sentence.keyPoints.map(\.trimmingWhitespace).filter(ids.contains)
+            var unique: [String] = []
+            for id in cited where !unique.contains(id) { unique.append(id) }
+            if unique.isEmpty {
+                claims.dropped.append(.init(kind: .synthesis, text: sentence.text,
+                                            reason: sentence.keyPoints.isEmpty ? "cites no key point"
+                                                : "cites no key point of this report (\(sentence.keyPoints.joined(separator: ", ")))"))
+            } else {
+                claims.synthesis.append(.init(text: sentence.text, keyPoints: unique))
+            }
+        }
+        return (claims, omissions)
+    }
+
+    /// The verified lists of a judge section.
+    public struct Claims: Sendable, Equatable {
+        public var consensus: [Report.JudgeClaim] = []
+        public var unique: [Report.JudgeClaim] = []
+        public var contradictions: [Report.JudgeContradiction] = []
+        public var blindSpots: [Report.JudgeBlindSpot] = []
+        public var synthesis: [Report.JudgeSynthesisSentence] = []
+        public var dropped: [Report.JudgeDroppedClaim] = []
+    }
+
+    /// The key point whose evidence overlaps `evidence` most (scalars, same panelist); ties go to the first.
+    func linkedKeyPoint(_ evidence: [Report.Evidence]) -> Report.KeyPoint? {
+        var best: (point: Report.KeyPoint, overlap: Int)?
+        for point in report.keyPoints {
+            var overlap = 0
+            for e in evidence {
+                for k in point.evidence where k.panelist == e.panelist && (k.sample ?? 0) == (e.sample ?? 0) {
+                    overlap += max(0, min(e.end, k.end) - max(e.start, k.start))
+                }
+            }
+            if overlap > 0, best == nil || overlap > best!.overlap { best = (point, overlap) }
+        }
+        return best?.point
+    }
+
+    /// Why a citation was not verified.
+    struct Unverified: Error {
+        var reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+
+    static func shortened(_ text: String) -> String {
+        text.count <= 80 ? text : String(text.prefix(79)) + "…"
+    }
+}

@@ -1,0 +1,51 @@
+import ConvergeProviders
+
+/// One model that Converge itself asks (a judge, a rubric drafter): its provider, generation settings and
+/// limits, with the same retry policy as panel requests.
+public struct ModelClient: Sendable {
+    /// The model spec as the user gave it (`openai/gpt-4o`).
+    public var spec: String
+    public var provider: any LLMProvider
+    /// The model name as the provider expects it.
+    public var model: String
+    public var parameters: GenerationParameters
+    /// Longest one request may take.
+    public var timeout: Duration
+    public var retry: RetryPolicy
+
+    public init(spec: String, provider: any LLMProvider, model: String,
+                parameters: GenerationParameters = GenerationParameters(temperature: 0),
+                timeout: Duration = .seconds(300), retry: RetryPolicy = .default) {
+        self.spec = spec
+        self.provider = provider
+        self.model = model
+        self.parameters = parameters
+        self.timeout = timeout
+        self.retry = retry
+    }
+
+    /// One request, retried as `retry` decides.
+    public func send(_ messages: [ChatMessage]) async throws(ProviderError) -> ChatResponse {
+        let request = ChatRequest(model: model, messages: messages, parameters: parameters)
+        var attempt = 1
+        while true {
+            do {
+                return try await provider.complete(request, timeout: timeout)
+            } catch {
+                // `complete` throws ProviderError only (its contract); anything else counts as a broken connection.
+                let error = error as? ProviderError ?? .connection(String(describing: error))
+                switch retry.decide(after: error, attempt: attempt) {
+                case .giveUp:
+                    throw error
+                case .retry(let delay):
+                    do {
+                        try await Task.sleep(for: .seconds(delay))
+                    } catch {
+                        throw ProviderError.cancelled
+                    }
+                    attempt += 1
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import ConvergeAnalysis
+import ConvergeCore
+import ConvergeJudge
+import ConvergeProviders
+import Foundation
+
+/// `--judge MODEL_SPEC`: a judge model's verified claims added to the report (ConvergeJudge).
+struct JudgeOptions: ParsableArguments {
+    @Option(name: .customLong("judge"), help: ArgumentHelp("""
+        A judge model (provider/model spec) that compares the answers; every claim it makes is checked \
+        against them and kept only when verified.
+        """, valueName: "MODEL_SPEC"))
+    var spec: String?
+
+    @Option(name: .customLong("judge-timeout"), help: "The judge's per-request timeout in seconds (default 300).")
+    var timeout: Double?
+
+    @Option(name: .customLong("judge-max-tokens"), help: "Most tokens the judge's reply may have.")
+    var maxTokens: Int?
+
+    @Option(name: .customLong("config"),
+            help: "Configuration file for the judge's provider (default: ./converge.yaml, then $XDG_CONFIG_HOME/converge/converge.yaml).")
+    var config: String?
+
+    func validate() throws {
+        if let timeout, !(timeout > 0 && timeout <= 86_400) {
+            throw ValidationError("--judge-timeout must be a positive number of seconds, at most 86400")
+        }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--judge-max-tokens must be at least 1") }
+        if spec == nil && (timeout != nil || config != nil || maxTokens != nil) {
+            throw ValidationError("--judge-timeout, --judge-max-tokens and --config need --judge")
+        }
+    }
+
+    /// The judge, with its provider resolved (key present, base URL valid), or `nil` without `--judge`.
+    /// - Throws: `InputError` naming `--judge` for a bad spec, an unknown provider or a missing key.
+    func judge() throws -> Judge? {
+        guard let spec else { return nil }
+        let parsed: ModelSpec
+        do {
+            parsed = try ModelSpec(parsing: spec)
+        } catch {
+            throw InputError(field: "--judge", error.description)
+        }
+        let configuration = try ConvergeConfig.load(explicitPath: config)
+        let provider: any LLMProvider
+        do {
+            provider = try ProviderDirectory(config: configuration).provider(for: parsed)
+        } catch {
+            throw InputError(field: "--judge", error.description)
+        }
+        var client = ModelClient(spec: parsed.description, provider: provider, model: parsed.model)
+        if let timeout { client.timeout = .milliseconds(Int((timeout * 1000).rounded())) }
+        client.parameters.maxTokens = maxTokens
+        return Judge(client: client)
+    }
+}
+
+extension Judge {
+    /// `report` judged, with one line on standard error when the judge failed (the report stays whole).
+    func judgeReporting(_ report: Report, input: AnalysisInput, analyzer: Analyzer) async -> Report {
+        let judged = await judge(report, input: input, analyzer: analyzer)
+        if let section = judged.judge {
+            if section.status == .failed {
+                FileHandle.standardError.write(Data("converge: \(section.error ?? "the judge failed"); the report is the matcher's alone\n".utf8))
+            } else if !section.dropped.isEmpty {
+                FileHandle.standardError.write(Data("converge: the judge's claims: \(section.dropped.count) dropped as unverified (listed in the report)\n".utf8))
+            }
+        }
+        return judged
+    }
+}
