@@ -36,6 +36,10 @@ public struct JudgeVerifier: Sendable {
     public func verify(_ reply: JudgeReply) -> (claims: Claims, omissions: [Report.Omission]) {
         var claims = Claims()
         let locators = brief.answers.mapValues(QuoteLocator.init(answer:))
+        // With repeat sampling, the judge saw each panelist's first sample: evidence says so.
+        var answersOf: [String: Int] = [:]
+        for answer in input.answers { answersOf[answer.panelist.id, default: 0] += 1 }
+        let sample: Int? = answersOf.values.contains { $0 > 1 } || (input.samplesPerPanelist ?? 1) > 1 ? 0 : nil
         let labelOfId = Dictionary(uniqueKeysWithValues: report.panelists.map { ($0.id, $0.label) })
 
         for malformed in reply.malformed {
@@ -60,7 +64,7 @@ public struct JudgeVerifier: Sendable {
                 var text = String.UnicodeScalarView()
                 text.append(contentsOf: scalars)
                 return .success((id, Report.Evidence(panelist: id, quote: String(text), start: range.lowerBound,
-                                                     end: range.upperBound)))
+                                                     end: range.upperBound, sample: sample)))
             case .failure(let failure):
                 return .failure(Unverified("\(labelOfId[id] ?? id): \(failure)"))
             }

@@ -10,23 +10,7 @@ extension SurveyResult {
     ///   - analyzer: the analysis settings (similarity model, blind labels).
     ///   - rubric: checked against the last turn's answers.
     public func report(analyzer: Analyzer = Analyzer(), rubric: Rubric? = nil) -> Report {
-        let last = turns.last
-        var answers: [Answer] = []
-        var failures: [String: String] = [:]
-        for entry in last?.panelists ?? [] {
-            let answered = entry.samples.compactMap(\.response)
-            let failed = entry.samples.compactMap(\.failure)
-            if answered.isEmpty {
-                failures[entry.panelist.id] = failed.first?.cause ?? "no answer"
-            } else if let first = failed.first {
-                failures[entry.panelist.id] = "\(failed.count) of \(entry.samples.count) samples failed: \(first.cause)"
-            }
-            answers += answered.map { Answer(panelist: entry.panelist, text: $0.text) }
-        }
-        var input = AnalysisInput(prompt: last?.prompt ?? survey.prompt, answers: answers, rubric: rubric,
-                                  panel: panelists, failures: failures)
-        input.samplesPerPanelist = samples
-        var report = Analyzer(similarity: analyzer.similarity).analyze(input)
+        var report = Analyzer(similarity: analyzer.similarity).analyze(analysisInput(rubric: rubric))
         report.turns = turns.map { turn in
             Report.Turn(index: turn.index, prompt: turn.prompt, responses: turn.panelists.flatMap { entry in
                 entry.samples.enumerated().map { sample, outcome in
@@ -44,5 +28,27 @@ extension SurveyResult {
             })
         }
         return analyzer.blind ? report.blinded() : report
+    }
+
+    /// What the last turn's analysis reads: its prompt, every answered sample, the rubric, the panel and why
+    /// each panelist that did not answer failed (also what a judge is shown).
+    public func analysisInput(rubric: Rubric? = nil) -> AnalysisInput {
+        let last = turns.last
+        var answers: [Answer] = []
+        var failures: [String: String] = [:]
+        for entry in last?.panelists ?? [] {
+            let answered = entry.samples.compactMap(\.response)
+            let failed = entry.samples.compactMap(\.failure)
+            if answered.isEmpty {
+                failures[entry.panelist.id] = failed.first?.cause ?? "no answer"
+            } else if let first = failed.first {
+                failures[entry.panelist.id] = "\(failed.count) of \(entry.samples.count) samples failed: \(first.cause)"
+            }
+            answers += answered.map { Answer(panelist: entry.panelist, text: $0.text) }
+        }
+        var input = AnalysisInput(prompt: last?.prompt ?? survey.prompt, answers: answers, rubric: rubric,
+                                  panel: panelists, failures: failures)
+        input.samplesPerPanelist = samples
+        return input
     }
 }

@@ -35,6 +35,9 @@ struct Analyze: AsyncParsableCommand {
 
     @OptionGroup var judging: JudgeOptions
 
+    @Option(help: "Configuration file for the judge's provider (default: ./converge.yaml, then $XDG_CONFIG_HOME/converge/converge.yaml).")
+    var config: String?
+
     @Flag(help: """
         Never download: without the embedding model, match lexically instead of installing it first (also \
         CONVERGE_OFFLINE=1).
@@ -42,6 +45,7 @@ struct Analyze: AsyncParsableCommand {
     var offline = false
 
     func validate() throws {
+        if config != nil && judging.spec == nil { throw ValidationError("--config needs --judge") }
         if rubric != nil && noRubric {
             throw ValidationError("--rubric and --no-rubric cannot be used together")
         }
@@ -51,7 +55,7 @@ struct Analyze: AsyncParsableCommand {
         let input = try SurveyFolder.load(paths: paths, promptFile: promptFile, rubricFile: rubric,
                                           useFolderRubric: !noRubric)
         try report.checkOutput(against: input.sources)
-        let judge = try judging.judge()
+        let judge = try judging.judge(config: config)
         let analyzer = Analyzer(similarity: try matching.model(whenMissing: .fetch(offline: offline)))
         var result = analyzer.analyze(input)
         if let judge { result = await judge.judgeReporting(result, input: input, analyzer: analyzer) }

@@ -19,23 +19,20 @@ struct JudgeOptions: ParsableArguments {
     @Option(name: .customLong("judge-max-tokens"), help: "Most tokens the judge's reply may have.")
     var maxTokens: Int?
 
-    @Option(name: .customLong("config"),
-            help: "Configuration file for the judge's provider (default: ./converge.yaml, then $XDG_CONFIG_HOME/converge/converge.yaml).")
-    var config: String?
-
     func validate() throws {
         if let timeout, !(timeout > 0 && timeout <= 86_400) {
             throw ValidationError("--judge-timeout must be a positive number of seconds, at most 86400")
         }
         if let maxTokens, maxTokens < 1 { throw ValidationError("--judge-max-tokens must be at least 1") }
-        if spec == nil && (timeout != nil || config != nil || maxTokens != nil) {
-            throw ValidationError("--judge-timeout, --judge-max-tokens and --config need --judge")
+        if spec == nil && (timeout != nil || maxTokens != nil) {
+            throw ValidationError("--judge-timeout and --judge-max-tokens need --judge")
         }
     }
 
-    /// The judge, with its provider resolved (key present, base URL valid), or `nil` without `--judge`.
+    /// The judge, with its provider resolved from `config` (the `--config` file, else the default places: key
+    /// present, base URL valid), or `nil` without `--judge`.
     /// - Throws: `InputError` naming `--judge` for a bad spec, an unknown provider or a missing key.
-    func judge() throws -> Judge? {
+    func judge(config: String?) throws -> Judge? {
         guard let spec else { return nil }
         let parsed: ModelSpec
         do {

@@ -7,7 +7,12 @@ import Foundation
 /// `converge reanalyze ID`: analyse a stored survey's answers again (a newer engine, another rubric).
 struct Reanalyze: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Analyse a stored survey's answers again and store the new analysis; no model is called."
+        abstract: "Analyse a stored survey's answers again and store the new analysis.",
+        discussion: """
+            No model is called, except a judge named by --judge: it judges the stored answers again (the panel is \
+            not asked), and its verified claims are stored with the new analysis. A judge that fails leaves the \
+            analysis as it would be without it (exit status 0, one line on standard error).
+            """
     )
 
     @Argument(help: "Survey id (or a unique prefix).")
@@ -17,19 +22,33 @@ struct Reanalyze: AsyncParsableCommand {
     var rubric: String?
 
     @OptionGroup var matching: SimilarityOptions
+    @OptionGroup var judging: JudgeOptions
     @OptionGroup var storage: StoreOptions
     @OptionGroup var report: ReportOptions
+
+    @Option(help: "Configuration file for the judge's provider (default: ./converge.yaml, then $XDG_CONFIG_HOME/converge/converge.yaml).")
+    var config: String?
+
+    func validate() throws {
+        if config != nil && judging.spec == nil { throw ValidationError("--config needs --judge") }
+    }
 
     func run() async throws {
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
         try report.preflight()
         let given = try rubric.map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
         let analyzer = Analyzer(similarity: try matching.model())
+        let judge = try judging.judge(config: config)
         let result = try await storage.withStore { store in
             let archive = SurveyArchive(store: store)
             let loaded = try await archive.load(id)
             let stored = SurveyArchive.result(of: loaded)
-            let analysis = stored.report(analyzer: analyzer, rubric: try given ?? loaded.spec.parsedRubric())
+            let rubric = try given ?? loaded.spec.parsedRubric()
+            var analysis = stored.report(analyzer: analyzer, rubric: rubric)
+            if let judge {
+                analysis = await judge.judgeReporting(analysis, input: stored.analysisInput(rubric: rubric),
+                                                      analyzer: analyzer)
+            }
             try await archive.saveAnalysis(loaded.record.id, report: analysis, turn: max(0, loaded.turns.count - 1))
             return analysis
         }
