@@ -165,6 +165,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets (scripts/fuzz builds them with libFuzzer and AddressSanitizer; a plain build replays corpora).
+        .executableTarget(name: "converge-fuzz", dependencies: ["ConvergeCore", "ConvergeAnalysis"]),
         .testTarget(name: "ConvergeAnalysisTests", dependencies: ["ConvergeAnalysis", "ConvergeReport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConvergeEmbeddingsTests", dependencies: ["ConvergeEmbeddings", "ConvergeAnalysis"],
                     resources: [.copy("Fixtures")]),
