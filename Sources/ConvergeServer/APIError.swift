@@ -6,16 +6,39 @@ import Hummingbird
 ///
 /// Messages are for people and name the offending field; they never hold tokens, keys or request bodies.
 public struct APIError: Error, Sendable, Equatable {
+    /// The stable, machine-readable codes of openapi.yaml's `Error.code`, the whole set: a client can switch
+    /// over them. The raw value is what the JSON body holds.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        case badRequest = "bad_request"
+        case invalidJSON = "invalid_json"
+        case invalidField = "invalid_field"
+        case unauthorized
+        case forbidden
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case notAcceptable = "not_acceptable"
+        case payloadTooLarge = "payload_too_large"
+        case unsupportedMediaType = "unsupported_media_type"
+        case misdirectedRequest = "misdirected_request"
+        case unprocessable
+        case conflict
+        case tooManyRequests = "too_many_requests"
+        case unavailable
+        case `internal`
+        /// A status without a more specific code.
+        case error
+    }
+
     public var status: HTTPResponse.Status
     /// Stable, machine-readable code (`invalid_field`, `unauthorized`, ...).
-    public var code: String
+    public var code: Code
     public var message: String
     /// The path of the offending field (`answers[2].panelist`), when one field is wrong.
     public var field: String?
     /// Extra response headers (`WWW-Authenticate`, `Allow`).
     public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String, field: String? = nil,
+    public init(_ status: HTTPResponse.Status, code: Code, _ message: String, field: String? = nil,
                 headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
@@ -25,40 +48,51 @@ public struct APIError: Error, Sendable, Equatable {
     }
 
     static func invalidField(_ field: String, _ message: String) -> APIError {
-        APIError(.badRequest, code: "invalid_field", "\(field): \(message)", field: field)
+        APIError(.badRequest, code: .invalidField, "\(field): \(message)", field: field)
     }
 
     static func unprocessable(_ field: String, _ message: String) -> APIError {
-        APIError(.unprocessableContent, code: "unprocessable", message, field: field)
+        APIError(.unprocessableContent, code: .unprocessable, message, field: field)
+    }
+
+    /// 409: the resource is in a state that does not allow the request (a survey being asked, no report yet).
+    static func conflict(_ message: String) -> APIError { APIError(.conflict, code: .conflict, message) }
+
+    /// 404 for the resource named in `message`.
+    static func notFound(_ message: String) -> APIError { APIError(.notFound, code: .notFound, message) }
+
+    /// 503 (`unavailable`): the server cannot answer now; `message` says when to try again.
+    static func unavailable(_ message: String) -> APIError {
+        APIError(.serviceUnavailable, code: .unavailable, message)
     }
 
     static func payloadTooLarge(limit: Int) -> APIError {
-        APIError(.contentTooLarge, code: "payload_too_large", "the request body is larger than \(limit) bytes")
+        APIError(.contentTooLarge, code: .payloadTooLarge, "the request body is larger than \(limit) bytes")
     }
 
     static let unauthorized = APIError(
-        .unauthorized, code: "unauthorized", "a valid API token is required: send Authorization: Bearer TOKEN",
+        .unauthorized, code: .unauthorized, "a valid API token is required: send Authorization: Bearer TOKEN",
         headers: [.wwwAuthenticate: "Bearer realm=\"converge\""])
 
-    static let internalError = APIError(.internalServerError, code: "internal",
+    static let internalError = APIError(.internalServerError, code: .internal,
                                         "the server failed to handle the request; it has been logged")
 
     /// The stable code for a status without a more specific one.
-    static func code(for status: HTTPResponse.Status) -> String {
+    static func code(for status: HTTPResponse.Status) -> Code {
         switch status.code {
-        case 400: "bad_request"
-        case 401: "unauthorized"
-        case 403: "forbidden"
-        case 404: "not_found"
-        case 405: "method_not_allowed"
-        case 406: "not_acceptable"
-        case 413: "payload_too_large"
-        case 415: "unsupported_media_type"
-        case 421: "misdirected_request"
-        case 422: "unprocessable"
-        case 429: "too_many_requests"
-        case 500...: "internal"
-        default: "error"
+        case 400: .badRequest
+        case 401: .unauthorized
+        case 403: .forbidden
+        case 404: .notFound
+        case 405: .methodNotAllowed
+        case 406: .notAcceptable
+        case 413: .payloadTooLarge
+        case 415: .unsupportedMediaType
+        case 421: .misdirectedRequest
+        case 422: .unprocessable
+        case 429: .tooManyRequests
+        case 500...: .internal
+        default: .error
         }
     }
 
@@ -75,7 +109,7 @@ public struct APIError: Error, Sendable, Equatable {
     var body: Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try? encoder.encode(Body(error: .init(code: code, message: message, field: field)))
+        let data = try? encoder.encode(Body(error: .init(code: code.rawValue, message: message, field: field)))
         return (data ?? Data(#"{"error":{"code":"internal","message":"error"}}"#.utf8)) + Data("\n".utf8)
     }
 

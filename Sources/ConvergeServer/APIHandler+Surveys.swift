@@ -16,7 +16,7 @@ extension APIHandler {
 
     func createSurvey(_ input: Operations.CreateSurvey.Input) async throws -> Operations.CreateSurvey.Output {
         guard case .json(let request) = input.body else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", "the request body must be application/json")
+            throw APIError(.unsupportedMediaType, code: .unsupportedMediaType, "the request body must be application/json")
         }
         let service = try surveys
         let plan = try SurveyPlan(request, directory: service.directory, config: service.config)
@@ -52,18 +52,12 @@ extension APIHandler {
     func getSurveyReport(_ input: Operations.GetSurveyReport.Input) async throws -> Operations.GetSurveyReport.Output {
         let format = ReportFormat(rawValue: input.query.format?.rawValue ?? "json") ?? .json
         let report = try await surveys.report(input.path.id)
-        let body: Operations.GetSurveyReport.Output.Ok.Body = switch format {
-        case .json: .json(report)
-        case .md: .textMarkdown(HTTPBody(ReportRenderer.render(report, format: .md)))
-        case .csv: .csv(HTTPBody(ReportRenderer.render(report, format: .csv)))
-        case .html: .html(HTTPBody(ReportRenderer.render(report, format: .html)))
-        }
-        return .ok(.init(body: body))
+        return .ok(.init(body: ReportNegotiation.body(report, format: format)))
     }
 
     func createFollowUp(_ input: Operations.CreateFollowUp.Input) async throws -> Operations.CreateFollowUp.Output {
         guard case .json(let request) = input.body else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", "the request body must be application/json")
+            throw APIError(.unsupportedMediaType, code: .unsupportedMediaType, "the request body must be application/json")
         }
         let service = try surveys
         try SurveyPlan.checkPrompt(request.prompt, at: "prompt")

@@ -27,7 +27,7 @@ struct APIHandler: APIProtocol {
 
     func createAnalysis(_ input: Operations.CreateAnalysis.Input) async throws -> Operations.CreateAnalysis.Output {
         guard case .json(let request) = input.body else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", "the request body must be application/json")
+            throw APIError(.unsupportedMediaType, code: .unsupportedMediaType, "the request body must be application/json")
         }
         let format = try ReportNegotiation.format(query: input.query.format, accept: input.headers.accept)
         let job = try AnalysisJob(request)
@@ -82,11 +82,12 @@ enum ReportNegotiation {
                 }
             }
         }
-        throw APIError(.notAcceptable, code: "not_acceptable",
+        throw APIError(.notAcceptable, code: .notAcceptable,
                        "the Accept header allows none of application/json, text/markdown, text/csv, text/html")
     }
 
-    static func body(_ report: Report, format: ReportFormat) -> Operations.CreateAnalysis.Output.Ok.Body {
+    /// The report as openapi.yaml's shared `Report` response (`POST /v1/analyses` and a survey's report).
+    static func body(_ report: Report, format: ReportFormat) -> Components.Responses.Report.Body {
         switch format {
         case .json: .json(report)
         case .md: .textMarkdown(HTTPBody(ReportRenderer.render(report, format: .md)))

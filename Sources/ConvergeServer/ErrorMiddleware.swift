@@ -80,11 +80,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let .dataCorrupted(context):
             let field = path(context.codingPath)
             if field.isEmpty {
-                return APIError(.badRequest, code: "invalid_json", "the request body is not valid JSON: \(context.debugDescription)")
+                return APIError(.badRequest, code: .invalidJSON, "the request body is not valid JSON: \(context.debugDescription)")
             }
             return .invalidField(field, context.debugDescription)
         @unknown default:
-            return APIError(.badRequest, code: "bad_request", "the request could not be decoded")
+            return APIError(.badRequest, code: .badRequest, "the request could not be decoded")
         }
     }
 

@@ -43,7 +43,7 @@ struct FormData: Sendable {
         let contentType = request.headers[.contentType] ?? ""
         guard contentType.lowercased().hasPrefix("multipart/form-data"),
               let boundary = parameter("boundary", of: contentType), !boundary.isEmpty, boundary.count <= 200 else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+            throw APIError(.unsupportedMediaType, code: .unsupportedMediaType,
                            "the form must be sent as multipart/form-data with a boundary")
         }
         let body = try await request.body.collect(upTo: maxBytes)
@@ -74,9 +74,9 @@ struct FormData: Sendable {
         do {
             try parser.execute(body)
         } catch {
-            throw APIError(.badRequest, code: "bad_request", "the form could not be read (malformed multipart data)")
+            throw APIError(.badRequest, code: .badRequest, "the form could not be read (malformed multipart data)")
         }
-        guard !broken else { throw APIError(.badRequest, code: "bad_request", "a part of the form has no name") }
+        guard !broken else { throw APIError(.badRequest, code: .badRequest, "a part of the form has no name") }
         return FormData(parts: parts)
     }
 

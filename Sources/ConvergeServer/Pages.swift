@@ -47,14 +47,14 @@ struct Pages<Context: RequestContext>: Sendable {
     func decodeForm<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+            throw APIError(.unsupportedMediaType, code: .unsupportedMediaType,
                            "the form must be sent as application/x-www-form-urlencoded")
         }
         let buffer = try await request.body.collect(upTo: maxBodyBytes)
         do {
             return try URLEncodedFormDecoder().decode(T.self, from: String(buffer: buffer))
         } catch {
-            throw APIError(.badRequest, code: "bad_request", "the form could not be read")
+            throw APIError(.badRequest, code: .badRequest, "the form could not be read")
         }
     }
 

@@ -23,7 +23,7 @@ struct SameOriginMiddleware<Context: RequestContext>: RouterMiddleware {
         if requireLoopbackHost {
             // A request without a host name at all cannot come from a browser; the rebinding case always has one.
             if let host, !ServerConfiguration.isLoopback(Self.hostName(host)) {
-                throw APIError(.misdirectedRequest, code: "misdirected_request",
+                throw APIError(.misdirectedRequest, code: .misdirectedRequest,
                                "this server answers only to a loopback host name (localhost, 127.0.0.1, [::1])")
             }
         }
@@ -43,7 +43,7 @@ struct SameOriginMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
-    static var forbidden: APIError { APIError(.forbidden, code: "forbidden", "cross-site form posts are refused") }
+    static var forbidden: APIError { APIError(.forbidden, code: .forbidden, "cross-site form posts are refused") }
 
     /// `host` of `host:port` or `[v6]:port`.
     static func hostName(_ authority: String) -> String {

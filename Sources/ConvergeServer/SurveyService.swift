@@ -156,7 +156,7 @@ public actor SurveyService: Service {
     nonisolated func load(_ id: String) async throws(APIError) -> SurveyArchive.Loaded {
         // Ids are 12 characters of lowercase base 32: anything else is unknown without asking the database.
         guard id.utf8.count == 12, id.utf8.allSatisfy({ (48...57).contains($0) || (97...122).contains($0) }) else {
-            throw APIError(.notFound, code: "not_found", "no survey with this id")
+            throw APIError.notFound("no survey with this id")
         }
         do {
             let loaded = try await SurveyArchive(store: store).load(id)
@@ -178,8 +178,7 @@ public actor SurveyService: Service {
             throw .store(error, logger: logger)
         }
         guard let report = stored else {
-            throw APIError(.conflict, code: "conflict",
-                           "survey \(loaded.record.id) has no report yet (status \(loaded.record.status.rawValue))")
+            throw APIError.conflict("survey \(loaded.record.id) has no report yet (status \(loaded.record.status.rawValue))")
         }
         return loaded.spec.blind == true ? report.blinded() : report
     }
@@ -237,7 +236,7 @@ public actor SurveyService: Service {
             }
             _ = try? await store.claim(surveyID: id, owner: nil, expected: SurveyOwner.current)
             hub.finish(with: final)
-            await self.ended(id)
+            self.ended(id)
         }
         runs[id] = (task, hub)
     }
@@ -253,9 +252,9 @@ public actor SurveyService: Service {
         case .free:
             return
         case .alive(let pid):
-            throw APIError(.conflict, code: "conflict", "survey \(survey.id) is being asked by process \(pid) on this machine")
+            throw APIError.conflict("survey \(survey.id) is being asked by process \(pid) on this machine")
         case .elsewhere(let host, let pid):
-            throw APIError(.conflict, code: "conflict", "survey \(survey.id) is being asked by process \(pid) on \(host)")
+            throw APIError.conflict("survey \(survey.id) is being asked by process \(pid) on \(host)")
         }
     }
 
@@ -281,12 +280,11 @@ public actor SurveyService: Service {
 }
 
 extension APIError {
-    static let shuttingDown = APIError(.serviceUnavailable, code: "unavailable",
-                                       "the server is shutting down; try again when it is back")
-    static let noStore = APIError(.serviceUnavailable, code: "unavailable", "this server has no survey store")
+    static let shuttingDown = APIError.unavailable("the server is shutting down; try again when it is back")
+    static let noStore = APIError.unavailable("this server has no survey store")
 
     static func surveyRunning(_ id: String) -> APIError {
-        APIError(.conflict, code: "conflict", "survey \(id) is being asked; wait until it ends (see its events)")
+        APIError.conflict("survey \(id) is being asked; wait until it ends (see its events)")
     }
 
     /// A store error as an API error: unknown ids 404, anything else 503 (logged; the message names the
@@ -295,10 +293,10 @@ extension APIError {
         if let error = error as? APIError { return error }
         switch error as? StoreError {
         case .notFound(let id)?, .ambiguous(let id, _)?:
-            return APIError(.notFound, code: "not_found", "no survey with id `\(id)`")
+            return APIError.notFound("no survey with id `\(id)`")
         default:
             logger.error("survey store error", metadata: ["error": "\(error)"])
-            return APIError(.serviceUnavailable, code: "unavailable", "the survey store failed; try again later")
+            return APIError.unavailable("the survey store failed; try again later")
         }
     }
 }
