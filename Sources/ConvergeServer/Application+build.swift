@@ -37,7 +37,7 @@ public func buildApplication(
     dependencies: ServerDependencies = ServerDependencies(),
     logger: Logger = Logger(label: "converge.server"),
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
-) throws -> some ApplicationProtocol {
+) throws -> Application<RouterResponder<ConvergeRequestContext>> {
     let router = Router(context: ConvergeRequestContext.self, options: [.autoGenerateHeadEndpoints])
     let sessions = SessionStore(secret: configuration.tokens.sessionSecret)
     router.add(middleware: RequestIDMiddleware())

@@ -12,7 +12,7 @@ import Yams
     @Test func tokensGuardTheAPIAndMetricsButNotHealthOrSpec() async throws {
         let logs = LogCapture()
         let app = try Fixture.app(tokens: [Fixture.token, Fixture.otherToken], logs: logs)
-        let seen = LogCapture()
+        let seen = Collected()
         try await app.test(.router) { client in
             let body = try Fixture.json(["answers": [["panelist": "a", "text": "Write tests."]]])
             for headers: HTTPFields in [[:], Fixture.bearer("wrong-token-0123456789abcdef"),
