@@ -107,7 +107,7 @@ public struct HTTPTransport: Sendable {
         request.body = .bytes(ByteBuffer(bytes: body))
 
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        let nanos = Int64(min(seconds, 86_400) * 1e9)
+        let nanos = Int64(min(seconds, RequestLimits.maxTimeoutSeconds) * 1e9)
         let clock = ContinuousClock()
         let start = clock.now
         logger.debug("POST", metadata: ["url": "\(url)", "bytes": "\(body.count)"])

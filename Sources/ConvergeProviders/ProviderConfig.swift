@@ -328,8 +328,8 @@ public struct ConvergeConfig: Sendable, Hashable {
             case "max_attempts":
                 maxAttempts = try positiveInt(value, key)
             case "timeout":
-                guard value.scalar != nil, let seconds = value.float, seconds > 0, seconds <= 86_400 else {
-                    throw fail(value, key, "`timeout` must be a positive number of seconds, at most 86400")
+                guard value.scalar != nil, let seconds = value.float, RequestLimits.isTimeout(seconds) else {
+                    throw fail(value, key, "`timeout` must be a positive number of seconds, \(RequestLimits.maxTimeoutInWords)")
                 }
                 timeoutSeconds = seconds
             case "providers":

@@ -1,5 +1,6 @@
 import ConvergeAPI
 import ConvergeCore
+import ConvergeProviders
 import ConvergeReport
 import ConvergeRunner
 import ConvergeStore
@@ -228,8 +229,8 @@ extension Pages {
         }
         var temperature: Double?
         if !form.temperature.isEmpty {
-            guard let value = Double(form.temperature), (0...2).contains(value) else {
-                return refuse("Temperature: a number from 0 to 2.")
+            guard let value = Double(form.temperature), RequestLimits.temperature.contains(value) else {
+                return refuse("Temperature: a number \(RequestLimits.temperatureInWords).")
             }
             temperature = value
         }

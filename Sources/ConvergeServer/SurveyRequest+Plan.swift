@@ -3,15 +3,10 @@ import ConvergeCore
 import ConvergeProviders
 import ConvergeRunner
 
-/// A `POST /v1/surveys` request checked against openapi.yaml and resolved against the server's providers: the
-/// survey, its stored spec, and the panel ready to be asked (keys from the server's environment; `timeout`,
-/// `concurrency` and `max_attempts` from the config file, as `ask` takes them).
-struct SurveyPlan: Sendable {
-    var survey: Survey
-    var spec: SurveySpec
-    var members: [SurveyMember]
-}
-
+/// A `POST /v1/surveys` request (and the start form, which builds one) checked against openapi.yaml's
+/// constraints, then planned as every front end plans a survey (``SurveyPlan``, in ConvergeRunner): keys from
+/// the server's environment; `timeout`, `concurrency` and `max_attempts` from the config file, as `ask` takes
+/// them.
 extension SurveyPlan {
     static let maxPanel = 50
     static let maxFollowUps = 20
@@ -34,9 +29,6 @@ extension SurveyPlan {
         for (n, followUp) in followUps.enumerated() { try Self.checkPrompt(followUp, at: "followUps[\(n)]") }
         let samples = request.samples ?? 1
         guard (1...10).contains(samples) else { throw .invalidField("samples", "must be from 1 to 10") }
-        if let temperature = request.temperature, !(0...2).contains(temperature) {
-            throw .invalidField("temperature", "must be from 0 to 2")
-        }
         if let maxTokens = request.maxTokens, !(1...1_000_000).contains(maxTokens) {
             throw .invalidField("maxTokens", "must be from 1 to 1000000")
         }
@@ -59,12 +51,7 @@ extension SurveyPlan {
                     try Self.checkLength(label, at: "\(path).label", min: 1, max: Self.maxName)
                     entry.label = label
                 }
-                if let temperature = options.temperature {
-                    guard (0...2).contains(temperature) else {
-                        throw .invalidField("\(path).temperature", "must be from 0 to 2")
-                    }
-                    entry.temperature = temperature
-                }
+                entry.temperature = options.temperature
                 if let system = options.system {
                     try Self.checkLength(system, at: "\(path).system", max: Self.maxText)
                     entry.system = system
@@ -72,47 +59,16 @@ extension SurveyPlan {
                 entries.append(entry)
             }
         }
-        // Every provider and key before anything is stored; the message names the variable, never a value.
-        for (n, entry) in entries.enumerated() {
-            do {
-                _ = try directory.endpoint(for: entry.spec.provider)
-            } catch {
-                throw .unprocessable("panel[\(n)]", "panel[\(n)]: \(error.description)")
-            }
-        }
-        var rubric: SurveySpec.RubricSource?
-        if let yaml = request.rubric {
-            guard !yaml.isEmpty else { throw .invalidField("rubric", "must not be empty") }
-            do {
-                _ = try Rubric(yaml: yaml, file: "rubric")
-            } catch let error as InputError {
-                throw .unprocessable(error.field.map { "rubric.\($0)" } ?? "rubric", "rubric YAML: \(error.description)")
-            } catch {
-                throw .unprocessable("rubric", "rubric YAML could not be read")
-            }
-            rubric = SurveySpec.RubricSource(file: "rubric", yaml: yaml)
-        }
-
-        let panelists = PanelEntry.panelists(for: entries)
-        var members: [SurveyMember]
+        if let yaml = request.rubric, yaml.isEmpty { throw .invalidField("rubric", "must not be empty") }
+        let planned = Request(prompt: request.prompt, followUps: followUps, system: request.system, panel: entries,
+                              samples: samples, temperature: request.temperature, maxTokens: request.maxTokens,
+                              rubric: request.rubric.map { SurveySpec.RubricSource(file: "rubric", yaml: $0) },
+                              blind: request.blind)
         do {
-            members = try SurveyRunner.members(for: panelists, directory: directory)
+            try self.init(planned, directory: directory, config: config)
         } catch {
-            throw .unprocessable("panel", "panel: \(error.description)")
+            throw APIError(error)
         }
-        for (i, entry) in entries.enumerated() {
-            members[i].system = entry.system
-            members[i].temperature = entry.temperature
-        }
-        var options = RunnerOptions(samples: samples)
-        options.apply(config)
-        options.perProviderConcurrency = options.concurrency
-        options.parameters.temperature = request.temperature
-        options.parameters.maxTokens = request.maxTokens
-        let survey = Survey(prompt: request.prompt, followUps: followUps, system: request.system)
-        var spec = SurveySpec(members: members, survey: survey, options: options, rubric: rubric)
-        spec.blind = request.blind
-        self.init(survey: survey, spec: spec, members: members)
     }
 
     /// A prompt: 1 to 100000 characters (400), not only white space (422).
@@ -149,6 +105,33 @@ extension SurveyPlan {
             return try ModelSpec(parsing: text)
         } catch {
             throw .unprocessable(field, "\(field): \(error.description)")
+        }
+    }
+}
+
+extension APIError {
+    /// A survey plan's error as the API answers it, mapped once for `POST /v1/surveys`, the start form (which
+    /// words it again by field, `Pages.formMessage`), follow-ups and resumes: a setting out of range 400
+    /// (`invalid_field`); a blank prompt, an unknown provider, a missing key or a rubric that is not one 422
+    /// (`unprocessable`), each naming the field.
+    init(_ error: SurveyPlanError) {
+        switch error {
+        case .outOfRange(.temperature):
+            self = .invalidField("temperature", "must be \(RequestLimits.temperatureInWords)")
+        case .outOfRange(.panelistTemperature(let n)):
+            self = .invalidField("panel[\(n)].temperature", "must be \(RequestLimits.temperatureInWords)")
+        case .outOfRange(.samples): self = .invalidField("samples", "must be at least 1")
+        case .outOfRange(.maxTokens): self = .invalidField("maxTokens", "must be at least 1")
+        case .outOfRange(.concurrency): self = .invalidField("concurrency", "must be at least 1")
+        case .outOfRange(.timeout):
+            self = .invalidField("timeout", "must be a positive number of seconds, \(RequestLimits.maxTimeoutInWords)")
+        case .blankPrompt: self = .unprocessable("prompt", "prompt: the prompt is blank")
+        case .blankFollowUp(let n): self = .unprocessable("followUps[\(n)]", "followUps[\(n)]: the prompt is blank")
+        case .emptyPanel: self = .invalidField("panel", "must hold 1 to \(SurveyPlan.maxPanel) members, not 0")
+        case .provider(let error, let n?): self = .unprocessable("panel[\(n)]", "panel[\(n)]: \(error.description)")
+        case .provider(let error, nil): self = .unprocessable("panel", "panel: \(error.description)")
+        case .rubric(let error):
+            self = .unprocessable(error.field.map { "rubric.\($0)" } ?? "rubric", "rubric YAML: \(error.description)")
         }
     }
 }

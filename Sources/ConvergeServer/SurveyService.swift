@@ -109,7 +109,7 @@ public actor SurveyService: Service {
         } catch {
             throw .store(error, logger: logger)
         }
-        launch(id: id, survey: plan.survey, spec: plan.spec, members: plan.members, existing: [])
+        launch(id: id, plan: plan, existing: [])
         return id
     }
 
@@ -122,7 +122,7 @@ public actor SurveyService: Service {
         busy.insert(id)
         defer { busy.remove(id) }
         try Self.checkNobodyElseAsks(loaded.record)
-        _ = try members(for: loaded.spec)
+        _ = try plan(resuming: loaded)  // a key now missing: 422 before the turn is stored
         do {
             _ = try await store.appendTurn(surveyID: id, prompt: prompt)
             try await start(try await SurveyArchive(store: store).load(id))
@@ -183,29 +183,31 @@ public actor SurveyService: Service {
         return loaded.spec.blind == true ? report.blinded() : report
     }
 
-    nonisolated func members(for spec: SurveySpec) throws(APIError) -> [SurveyMember] {
+    /// The rest of a stored survey, planned as `converge surveys resume` plans it, with the config file's
+    /// `max_attempts`.
+    /// - Throws: `APIError` 422 (a provider now unknown, a key now missing).
+    nonisolated func plan(resuming loaded: SurveyArchive.Loaded) throws(APIError) -> SurveyPlan {
         do {
-            return try spec.members(directory: directory)
+            return try SurveyPlan(resuming: loaded.spec, survey: loaded.survey, directory: directory,
+                                  maxAttempts: config.maxAttempts)
         } catch {
-            throw .unprocessable("panel", "panel: \(error.description)")
+            throw APIError(error)
         }
     }
 
     /// Marks a stored survey running and asks what it lacks.
     private func start(_ loaded: SurveyArchive.Loaded) async throws {
         try Self.checkNobodyElseAsks(loaded.record)
-        let members = try members(for: loaded.spec)
+        let plan = try plan(resuming: loaded)
         guard try await store.claim(surveyID: loaded.record.id, owner: SurveyOwner.current,
                                     expected: loaded.record.owner) else {
             throw APIError.surveyRunning(loaded.record.id)
         }
         try await store.setStatus(surveyID: loaded.record.id, .running)
-        launch(id: loaded.record.id, survey: loaded.survey, spec: loaded.spec, members: members,
-               existing: loaded.requests)
+        launch(id: loaded.record.id, plan: plan, existing: loaded.requests)
     }
 
-    private func launch(id: String, survey: Survey, spec: SurveySpec, members: [SurveyMember],
-                        existing: [StoredRequest]) {
+    private func launch(id: String, plan: SurveyPlan, existing: [StoredRequest]) {
         let hub = SurveyEventHub()
         let store = self.store
         let logger = self.logger
@@ -213,18 +215,16 @@ public actor SurveyService: Service {
         let task = Task {
             let final: ServerSentEvent
             do {
-                var options = spec.options()
-                if let attempts = config.maxAttempts { options.retry.maxAttempts = max(1, attempts) }
-                let runner = try SurveyRunner(members: members, options: options, logger: logger)
+                let runner = try plan.runner(logger: logger)
                 let (events, continuation) = AsyncStream.makeStream(of: SurveyEvent.self, bufferingPolicy: .unbounded)
-                async let outcome = runner.run(survey, events: continuation, journal: journal)
+                async let outcome = runner.run(plan.survey, events: continuation, journal: journal)
                 for await event in events {
                     for message in SurveyViews.events(for: event) { hub.publish(message) }
                 }
                 let result = await outcome
                 // Recorded outside this (possibly cancelled) task, so that the writes are not cut short.
                 final = await Task {
-                    await Self.record(result, id: id, store: store, rubric: try? spec.parsedRubric(), logger: logger)
+                    await Self.record(result, id: id, store: store, rubric: plan.rubric, logger: logger)
                 }.value
             } catch {
                 logger.error("survey could not start", metadata: ["survey": "\(id)", "error": "\(error)"])
