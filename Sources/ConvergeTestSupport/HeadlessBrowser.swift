@@ -46,11 +46,11 @@ private func closeOnExecPipe(_ fds: inout [Int32]) -> Bool {
 /// ```
 ///
 /// Every wait has a timeout; a command to a browser that has exited fails with ``HeadlessBrowserError/closed(_:)``.
-public final class HeadlessBrowser: Sendable {
+package final class HeadlessBrowser: Sendable {
     /// The browser's process id (also its process group id).
-    public let processID: pid_t
+    package let processID: pid_t
     /// The throwaway profile folder (`--user-data-dir`) and the browser's log (`chromium.log`, its stderr).
-    public let profileDirectory: URL
+    package let profileDirectory: URL
     let connection: CDPConnection
     private let closed = Mutex(false)
 
@@ -80,7 +80,7 @@ public final class HeadlessBrowser: Sendable {
     ///
     /// - Throws: ``HeadlessBrowserError/notInstalled`` when there is no chromium, ``HeadlessBrowserError/launchFailed(_:)``
     ///   when it cannot be started or does not answer (with the tail of its log).
-    public static func launch(windowWidth: Int = 1280, height windowHeight: Int = 800,
+    package static func launch(windowWidth: Int = 1280, height windowHeight: Int = 800,
                               timeout: Duration = .seconds(30)) async throws -> HeadlessBrowser {
         guard let executable = Chromium.executable else { throw HeadlessBrowserError.notInstalled }
         // A write to the pipe of a browser that died must fail with EPIPE, not kill the test process.
@@ -151,7 +151,7 @@ public final class HeadlessBrowser: Sendable {
     }
 
     /// Launches a browser, runs `body` with it and closes it, whether `body` returns or throws.
-    public static func withBrowser<T: Sendable>(
+    package static func withBrowser<T: Sendable>(
         windowWidth: Int = 1280, height: Int = 800,
         _ body: (HeadlessBrowser) async throws -> T
     ) async throws -> T {
@@ -170,7 +170,7 @@ public final class HeadlessBrowser: Sendable {
     /// domains enabled so that load events and console messages are recorded from the start.
     ///
     /// - Throws: ``HeadlessBrowserError`` when the browser fails, has exited, or does not answer within `timeout`.
-    public func newPage(timeout: Duration = .seconds(10)) async throws -> BrowserPage {
+    package func newPage(timeout: Duration = .seconds(10)) async throws -> BrowserPage {
         let created = try await connection.send("Target.createTarget", ["url": .string("about:blank")], timeout: timeout)
         guard let targetID = created["targetId"]?.string else {
             throw HeadlessBrowserError.protocolError(method: "Target.createTarget", message: "no targetId in \(created)")
@@ -190,7 +190,7 @@ public final class HeadlessBrowser: Sendable {
     /// Closes the browser: `Browser.close`, then waits up to `timeout` for it to exit, SIGKILLs its process group
     /// (the browser if it has not exited, and any helper left), reaps the browser, waits up to 5 s more for the
     /// group to be gone, and removes the profile. Calling it again does nothing.
-    public func close(timeout: Duration = .seconds(10)) async {
+    package func close(timeout: Duration = .seconds(10)) async {
         let first = closed.withLock { wasClosed in
             defer { wasClosed = true }
             return !wasClosed
@@ -228,12 +228,12 @@ public final class HeadlessBrowser: Sendable {
 }
 
 /// One tab of a ``HeadlessBrowser``, attached over a flat CDP session.
-public final class BrowserPage: Sendable {
+package final class BrowserPage: Sendable {
     let connection: CDPConnection
     /// The CDP target id of the tab.
-    public let targetID: String
+    package let targetID: String
     /// The CDP session id the page's commands are sent on.
-    public let sessionID: String
+    package let sessionID: String
 
     init(connection: CDPConnection, targetID: String, sessionID: String) {
         self.connection = connection
@@ -247,7 +247,7 @@ public final class BrowserPage: Sendable {
     /// - Throws: ``HeadlessBrowserError/navigationFailed(url:reason:)`` when Chromium reports an error (e.g.
     ///   `net::ERR_NAME_NOT_RESOLVED`), ``HeadlessBrowserError/timeout(_:)`` when the page has not loaded within
     ///   `timeout` (loading is then stopped).
-    public func navigate(to url: URL, timeout: Duration = .seconds(30)) async throws {
+    package func navigate(to url: URL, timeout: Duration = .seconds(30)) async throws {
         let start = ContinuousClock.now
         let loadsBefore = connection.loadCount(sessionID)
         let result: JSONValue
@@ -276,7 +276,7 @@ public final class BrowserPage: Sendable {
     ///
     /// - Throws: ``HeadlessBrowserError/javaScript(_:)`` with the exception's text when the script throws or the
     ///   promise rejects; ``HeadlessBrowserError/timeout(_:)`` after `timeout`.
-    public func evaluate(_ javaScript: String, timeout: Duration = .seconds(10)) async throws -> JSONValue {
+    package func evaluate(_ javaScript: String, timeout: Duration = .seconds(10)) async throws -> JSONValue {
         let reply = try await connection.send(
             "Runtime.evaluate",
             ["expression": .string(javaScript), "returnByValue": .bool(true), "awaitPromise": .bool(true)],
@@ -295,7 +295,7 @@ public final class BrowserPage: Sendable {
     ///
     /// - Throws: ``HeadlessBrowserError/timeout(_:)`` naming the condition, the last evaluation error if any,
     ///   and the first 500 characters of the page's `document.body.innerText`.
-    public func waitUntil(_ condition: String, timeout: Duration = .seconds(10)) async throws {
+    package func waitUntil(_ condition: String, timeout: Duration = .seconds(10)) async throws {
         let deadline = ContinuousClock.now + timeout
         var lastError: (any Error)?
         while true {
@@ -323,10 +323,10 @@ public final class BrowserPage: Sendable {
     /// What the page reported, in arrival order: console API calls as `level: text` (`log: ...`, `error: ...`,
     /// `warning: ...`), uncaught exceptions as `uncaught: text` and browser log entries (`Log.entryAdded`: CSP
     /// violations, failed requests...) as `log.LEVEL: [source] text (url)`.
-    public var console: [String] { connection.console(sessionID) }
+    package var console: [String] { connection.console(sessionID) }
 
     /// A PNG screenshot of the viewport (`Page.captureScreenshot`).
-    public func screenshot(timeout: Duration = .seconds(20)) async throws -> Data {
+    package func screenshot(timeout: Duration = .seconds(20)) async throws -> Data {
         let reply = try await connection.send("Page.captureScreenshot", ["format": .string("png")],
                                               session: sessionID, timeout: timeout)
         guard let base64 = reply["data"]?.string, let data = Data(base64Encoded: base64) else {
@@ -340,7 +340,7 @@ public final class BrowserPage: Sendable {
     ///
     /// - Throws: ``HeadlessBrowserError/javaScript(_:)`` when no element matches; ``HeadlessBrowserError/protocolError(method:message:)``
     ///   when it is not a file input or a file cannot be read; ``HeadlessBrowserError/timeout(_:)``.
-    public func setFiles(_ paths: [String], on selector: String, timeout: Duration = .seconds(10)) async throws {
+    package func setFiles(_ paths: [String], on selector: String, timeout: Duration = .seconds(10)) async throws {
         let quoted = String(decoding: try JSONEncoder().encode(selector), as: UTF8.self)
         let reply = try await connection.send(
             "Runtime.evaluate", ["expression": .string("document.querySelector(\(quoted))"), "returnByValue": .bool(false)],
@@ -354,13 +354,13 @@ public final class BrowserPage: Sendable {
     }
 
     /// The URL of the current document (`location.href`).
-    public func url() async throws -> URL? {
+    package func url() async throws -> URL? {
         try await evaluate("location.href").string.flatMap(URL.init(string:))
     }
 }
 
 /// Why a ``HeadlessBrowser`` or ``BrowserPage`` operation failed.
-public enum HeadlessBrowserError: Error, CustomStringConvertible, Equatable {
+package enum HeadlessBrowserError: Error, CustomStringConvertible, Equatable {
     /// No chromium executable (see ``Chromium/executable``).
     case notInstalled
     /// Chromium could not be started or did not answer; the text includes the tail of its log.
@@ -376,7 +376,7 @@ public enum HeadlessBrowserError: Error, CustomStringConvertible, Equatable {
     /// The evaluated script threw, or its promise rejected; the exception's text.
     case javaScript(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notInstalled: return "chromium is not installed (apt-get install chromium, or set CONVERGE_CHROMIUM)"
         case .launchFailed(let text): return "chromium failed to start: \(text)"
