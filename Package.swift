@@ -44,7 +44,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
-        // Domain values and contracts; no dependencies.
+        // Domain values and contracts; its one dependency is Yams (rubric YAML).
         .target(name: "ConvergeCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The pure analysis engine: segmentation, lexical representation, matching, scoring.
         .target(name: "ConvergeAnalysis", dependencies: ["ConvergeCore"]),
@@ -57,7 +57,7 @@ let package = Package(
             dependencies: ["ConvergeCore", "ConvergeAnalysis",
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
-        // Renderers: Markdown, JSON, CSV.
+        // Renderers: Markdown, JSON, CSV, HTML.
         .target(name: "ConvergeReport", dependencies: ["ConvergeCore"]),
         // LLMProvider protocol; OpenAI-compatible, Anthropic and Gemini clients over AsyncHTTPClient;
         // model specs, converge.yaml providers/panels, keys from the environment, retry policy.

@@ -64,7 +64,7 @@ public struct ProviderDefinition: Sendable, Hashable {
         self.maxConcurrency = maxConcurrency
     }
 
-    /// The built-in providers (DESIGN.md, "Configuration"):
+    /// The built-in providers (README.md, "Ask a live panel"):
     ///
     /// | name | kind | default base URL | base URL variable | key variable |
     /// |---|---|---|---|---|

@@ -1,7 +1,7 @@
 import ConvergeCore
 import ConvergeProviders
 
-/// One question put to a panel: an initial prompt and any follow-ups (DESIGN.md, "survey").
+/// One question put to a panel: an initial prompt and any follow-ups (ARCHITECTURE.md, "Terms").
 public struct Survey: Sendable, Hashable, Codable {
     /// An optional system message sent at the head of every thread.
     public var system: String?

@@ -28,7 +28,7 @@ public struct ConvergeRequestContext: RequestContext {
 ///
 /// - Parameters:
 ///   - configuration: host, port, tokens, limits. Not validated here: `converge serve` calls `validate()`.
-///   - dependencies: what the handlers use (analysis, metrics; later the store and runner).
+///   - dependencies: what the handlers use (analyses, metrics, the survey service).
 ///   - logger: the server's logger; each request's logger adds `hb.request.id`.
 ///   - onServerRunning: called once listening, with the bound port (useful with port 0).
 /// - Throws: when the generated handlers cannot be registered.

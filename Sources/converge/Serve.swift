@@ -20,7 +20,11 @@ struct Serve: AsyncParsableCommand {
             prints "converge: serving on http://HOST:PORT" on standard error. SIGTERM or SIGINT stops it \
             gracefully (exit 0).
 
-            Surveys (POST /v1/surveys ...) are kept in the database given by --db (default:             CONVERGE_DATABASE_URL, then $XDG_DATA_HOME/converge/converge.sqlite), opened once at start. Provider             keys and base URLs come from the server's environment (and --config), never from requests. On             SIGTERM running surveys are cancelled and left interrupted; the next start resumes every survey left             running or interrupted, without asking stored answers again.
+            Surveys (POST /v1/surveys ...) are kept in the database given by --db (default: \
+            CONVERGE_DATABASE_URL, then $XDG_DATA_HOME/converge/converge.sqlite), opened once at start. Provider \
+            keys and base URLs come from the server's environment (and --config), never from requests. On \
+            SIGTERM running surveys are cancelled and left interrupted; the next start resumes every survey left \
+            running or interrupted, without asking stored answers again.
             """
     )
 

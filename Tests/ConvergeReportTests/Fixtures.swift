@@ -142,7 +142,7 @@ struct SeniorBackend {
                       analysis: .init(engine: "converge-lexical-1", similarity: "lexical", statements: 23, blind: false))
     }
 
-    /// Mean pairwise Jaccard similarity of the key point sets the panelists support (DESIGN.md).
+    /// Mean pairwise Jaccard similarity of the key point sets the panelists support (ARCHITECTURE.md, "Terms").
     static func convergence(_ keyPoints: [Report.KeyPoint], panel: [String]) -> Report.Convergence {
         func points(_ id: String) -> Set<String> { Set(keyPoints.filter { $0.support.contains(id) }.map(\.id)) }
         var pairwise: [String: [String: Double]] = [:]
