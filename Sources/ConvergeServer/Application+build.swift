@@ -19,7 +19,8 @@ public struct ConvergeRequestContext: RequestContext {
 /// Builds the Converge server application (Hummingbird 2): the API from openapi.yaml (generated stubs,
 /// `APIHandler`), the pages, and the middleware every request passes through, outermost first:
 ///
-/// 1. `X-Request-Id` on every response, then common response headers (`ResponseHeadersMiddleware`), 2. access log (method, path, status, duration; never headers or bodies),
+/// 1. `X-Request-Id` on every response, then common response headers (`ResponseHeadersMiddleware`), 2. access
+/// log (method, path, status, duration; never headers or bodies),
 /// 3. metrics by route, method and status, 4. errors as JSON (`ErrorMiddleware`), 5. same-origin checks
 /// for page forms and, without tokens, a loopback `Host` (`SameOriginMiddleware`), 6. authentication
 /// (`AuthMiddleware`), 7. the body size limit (413).

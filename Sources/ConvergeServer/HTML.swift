@@ -43,7 +43,8 @@ enum HTML {
         fieldset{margin:0 0 1rem;border:1px solid #ccc;border-radius:6px}
         .error{background:#fde8e8;border:1px solid #e0a0a0;padding:.6rem;border-radius:6px}
         button{font:inherit;padding:.4rem 1rem} button.danger{color:#9b1c1c}
-        table.surveys{border-collapse:collapse;width:100%} table.surveys td,table.surveys th{border-bottom:1px solid #e5e5e5;padding:.35rem .5rem;text-align:left;vertical-align:top}
+        table.surveys{border-collapse:collapse;width:100%} \
+        table.surveys td,table.surveys th{border-bottom:1px solid #e5e5e5;padding:.35rem .5rem;text-align:left;vertical-align:top}
         .status{font-weight:600} .status[data-status=complete]{color:#1a7f37} .status[data-status=partial]{color:#9a6700}
         .status[data-status=failed]{color:#cf222e} .status[data-status=running]{color:#0969da} .status[data-status=interrupted]{color:#8250df}
         blockquote.prompt{white-space:pre-wrap;margin:.5rem 0;padding:.5rem 1rem;border-left:4px solid #ccc;background:#fafafa}

@@ -66,8 +66,9 @@ extension Pages {
     /// The HTML report of this site at `src` in a frame, sandboxed without scripts; same origin so that the
     /// page's script can size it to its content.
     func reportFrame(src: String?) -> String {
-        """
-        <iframe id="report-frame" class="report" title="Report" sandbox="allow-same-origin"\(src.map { " src=\"\(HTML.escape($0))\"" } ?? "")></iframe>
+        let source = src.map { " src=\"\(HTML.escape($0))\"" } ?? ""
+        return """
+        <iframe id="report-frame" class="report" title="Report" sandbox="allow-same-origin"\(source)></iframe>
 
         """
     }
@@ -96,7 +97,9 @@ extension Pages {
         html += """
             <p><a href="/analyze?answers=\(min(slots + 1, Self.maxSlots))">More answer boxes</a></p>
             <p><label for="rubric">Rubric YAML (optional)</label><br>
-            <textarea id="rubric" name="rubric" rows="6" placeholder="title: ...&#10;categories:&#10;  - name: ...&#10;    items:&#10;      - id: ...&#10;        text: ...">\(HTML.escape(form.rubric ?? ""))</textarea></p>
+            <textarea id="rubric" name="rubric" rows="6" \
+            placeholder="title: ...&#10;categories:&#10;  - name: ...&#10;    items:&#10;      - id: ...&#10;        text: ...">\
+            \(HTML.escape(form.rubric ?? ""))</textarea></p>
             <p><label><input type="checkbox" name="blind" value="on"\(form.blind != nil ? " checked" : "")> Blind labels (AI 1, AI 2, ...)</label></p>
             <p><button type="submit">Analyze</button></p>
             </form>

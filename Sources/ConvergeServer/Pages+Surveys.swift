@@ -144,7 +144,8 @@ extension Pages {
             <p><label for="prompt">Prompt</label><br>
             <textarea id="prompt" name="prompt" rows="5" required>\(HTML.escape(form.prompt))</textarea></p>
             <p><label for="panel">Panel: one model per line, as <code>provider/model</code></label><br>
-            <textarea id="panel" name="panel" rows="4" required placeholder="openai/gpt-4o&#10;anthropic/claude-sonnet-4-5&#10;gemini/gemini-2.5-pro">\(HTML.escape(form.panel))</textarea></p>
+            <textarea id="panel" name="panel" rows="4" required \
+            placeholder="openai/gpt-4o&#10;anthropic/claude-sonnet-4-5&#10;gemini/gemini-2.5-pro">\(HTML.escape(form.panel))</textarea></p>
 
             """
         for n in 0..<slots {
@@ -156,10 +157,12 @@ extension Pages {
                 """
         }
         if slots < SurveyPlan.maxFollowUps {
-            html += "<p><a id=\"more-follow-ups\" data-max=\"\(SurveyPlan.maxFollowUps)\" href=\"/surveys/new?followUps=\(slots + 1)\">More follow-up boxes</a></p>\n"
+            html += "<p><a id=\"more-follow-ups\" data-max=\"\(SurveyPlan.maxFollowUps)\" "
+                + "href=\"/surveys/new?followUps=\(slots + 1)\">More follow-up boxes</a></p>\n"
         }
+        let settingsOpen = !(form.system.isEmpty && form.temperature.isEmpty && form.maxTokens.isEmpty && form.samples == "1")
         html += """
-            <details\(form.system.isEmpty && form.temperature.isEmpty && form.maxTokens.isEmpty && form.samples == "1" ? "" : " open")><summary>Settings</summary>
+            <details\(settingsOpen ? " open" : "")><summary>Settings</summary>
             <p><label for="samples">Samples per panelist</label>
             <input type="number" id="samples" name="samples" min="1" max="10" value="\(HTML.escape(form.samples))"></p>
             <p><label for="temperature">Temperature (optional)</label>
@@ -296,13 +299,17 @@ extension Pages {
         })
         let base = "/surveys/\(id)"
 
+        let interrupted = record.status == .interrupted
+        let notice = interrupted ? "The server stopped while asking this survey; it resumes when the server starts again." : ""
         var html = """
-            <section id="survey" data-events="\(HTML.escape(base))/events" data-report="\(HTML.escape(base))/report" data-status="\(record.status.rawValue)">
+            <section id="survey" data-events="\(HTML.escape(base))/events" data-report="\(HTML.escape(base))/report" \
+            data-status="\(record.status.rawValue)">
             <h2>Survey <code>\(HTML.escape(id))</code></h2>
-            <p>Status: <strong id="status" class="status" data-status="\(record.status.rawValue)" aria-live="polite">\(record.status.rawValue)</strong> \
+            <p>Status: <strong id="status" class="status" data-status="\(record.status.rawValue)" aria-live="polite">\
+            \(record.status.rawValue)</strong> \
             · started <time datetime="\(Self.iso(record.createdAt))">\(Self.iso(record.createdAt))</time> \
             · \(spec.panel.count) panelist\(spec.panel.count == 1 ? "" : "s")\(spec.samples > 1 ? " × \(spec.samples) samples" : "")</p>
-            <p id="notice" class="notice" role="status"\(record.status == .interrupted ? "" : " hidden")>\(record.status == .interrupted ? "The server stopped while asking this survey; it resumes when the server starts again." : "")</p>
+            <p id="notice" class="notice" role="status"\(interrupted ? "" : " hidden")>\(notice)</p>
             <p class="panel">Panel: \(spec.panel.enumerated().map { n, member in
                 if blind { return "AI \(n + 1)" }
                 // Default labels already name the model (`openai/gpt-4o (gpt-4o)`).
@@ -324,10 +331,13 @@ extension Pages {
                 let shownState = request.latencyMs.map { "\(state) (\($0) ms)" } ?? state
                 let name = (label[request.panelist] ?? request.panelist) + (spec.samples > 1 ? ", sample \(request.sample + 1)" : "")
                 html += """
-                    <article class="request" data-turn="\(turn.index)" data-panelist="\(HTML.escape(relabel?.id(request.panelist) ?? request.panelist))" data-sample="\(request.sample)" data-state="\(state)">
+                    <article class="request" data-turn="\(turn.index)" \
+                    data-panelist="\(HTML.escape(relabel?.id(request.panelist) ?? request.panelist))" \
+                    data-sample="\(request.sample)" data-state="\(state)">
                     <h4>\(HTML.escape(name)) <span class="state">\(shownState)</span></h4>
                     <pre class="answer"\(request.text == nil ? " hidden" : "")>\(HTML.escape(request.text ?? ""))</pre>
-                    <p class="failure"\(request.error == nil ? " hidden" : "")>\(HTML.escape(request.error.map { relabel?.scrub($0) ?? $0 } ?? ""))</p>
+                    <p class="failure"\(request.error == nil ? " hidden" : "")>\
+                    \(HTML.escape(request.error.map { relabel?.scrub($0) ?? $0 } ?? ""))</p>
                     </article>
 
                     """
