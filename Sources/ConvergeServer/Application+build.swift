@@ -33,7 +33,7 @@ public struct ConvergeRequestContext: RequestContext {
 ///   - logger: the server's logger; each request's logger adds `hb.request.id`.
 ///   - onServerRunning: called once listening, with the bound port (useful with port 0).
 /// - Throws: when the generated handlers cannot be registered.
-public func buildApplication(
+package func buildApplication(
     configuration: ServerConfiguration,
     dependencies: ServerDependencies = ServerDependencies(),
     logger: Logger = Logger(label: "converge.server"),

@@ -5,10 +5,10 @@ import Hummingbird
 /// An error answered as `{"error": {"code", "message", "field"?}}` with an HTTP status (openapi.yaml, `Error`).
 ///
 /// Messages are for people and name the offending field; they never hold tokens, keys or request bodies.
-public struct APIError: Error, Sendable, Equatable {
+package struct APIError: Error, Sendable, Equatable {
     /// The stable, machine-readable codes of openapi.yaml's `Error.code`, the whole set: a client can switch
     /// over them. The raw value is what the JSON body holds.
-    public enum Code: String, Sendable, Hashable, CaseIterable {
+    package enum Code: String, Sendable, Hashable, CaseIterable {
         case badRequest = "bad_request"
         case invalidJSON = "invalid_json"
         case invalidField = "invalid_field"
@@ -29,16 +29,16 @@ public struct APIError: Error, Sendable, Equatable {
         case error
     }
 
-    public var status: HTTPResponse.Status
+    package var status: HTTPResponse.Status
     /// Stable, machine-readable code (`invalid_field`, `unauthorized`, ...).
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
     /// The path of the offending field (`answers[2].panelist`), when one field is wrong.
-    public var field: String?
+    package var field: String?
     /// Extra response headers (`WWW-Authenticate`, `Allow`).
-    public var headers: HTTPFields
+    package var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, code: Code, _ message: String, field: String? = nil,
+    package init(_ status: HTTPResponse.Status, code: Code, _ message: String, field: String? = nil,
                 headers: HTTPFields = [:]) {
         self.status = status
         self.code = code

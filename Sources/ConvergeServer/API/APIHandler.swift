@@ -5,13 +5,13 @@ import Foundation
 import OpenAPIRuntime
 
 /// What the handlers need, built once and passed to `buildApplication`.
-public struct ServerDependencies: Sendable {
-    public var analyses: AnalysisService
-    public var metrics: ServerMetrics
+package struct ServerDependencies: Sendable {
+    package var analyses: AnalysisService
+    package var metrics: ServerMetrics
     /// The stored surveys and their background runs; `nil`: the survey operations answer 503.
-    public var surveys: SurveyService?
+    package var surveys: SurveyService?
 
-    public init(analyses: AnalysisService = AnalysisService(), metrics: ServerMetrics = .shared,
+    package init(analyses: AnalysisService = AnalysisService(), metrics: ServerMetrics = .shared,
                 surveys: SurveyService? = nil) {
         self.analyses = analyses
         self.metrics = metrics

@@ -86,8 +86,8 @@ extension AnalysisJob {
 }
 
 /// Runs analyses: the pure analyser with the requested similarity model, timed into the metrics.
-public struct AnalysisService: Sendable {
-    public init() {}
+package struct AnalysisService: Sendable {
+    package init() {}
 
     /// - Parameter attachingAnswers: put the answers into the report's `turns` (the HTML page shows them in
     ///   full); blind labels are applied after, so they cover the answers too.
