@@ -1,4 +1,3 @@
-import ConvergeAPI
 import Hummingbird
 import Logging
 import NIOCore

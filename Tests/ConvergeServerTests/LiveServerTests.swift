@@ -102,7 +102,7 @@ import Testing
         #expect(health.status == 200)
         let spec = try await HTTP.send(base + "/openapi.yaml")
         #expect(spec.status == 200)
-        #expect(spec.text == (try String(contentsOf: Fixture.repo.appendingPathComponent("Sources/ConvergeAPI/openapi.yaml"),
+        #expect(spec.text == (try String(contentsOf: Fixture.repo.appendingPathComponent("Sources/ConvergeServer/API/openapi.yaml"),
                                          encoding: .utf8)))
         #expect(try await HTTP.send(base + "/metrics").status == 401)
         let metrics = try await HTTP.send(base + "/metrics", headers: ["Authorization": "Bearer \(Fixture.token)"])

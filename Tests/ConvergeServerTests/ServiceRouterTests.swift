@@ -1,4 +1,3 @@
-import ConvergeAPI
 import ConvergeCore
 import Foundation
 import Hummingbird
@@ -133,7 +132,7 @@ import Yams
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("application/yaml") == true)
                 let text = String(buffer: response.body)
-                let source = try String(contentsOf: Fixture.repo.appendingPathComponent("Sources/ConvergeAPI/openapi.yaml"),
+                let source = try String(contentsOf: Fixture.repo.appendingPathComponent("Sources/ConvergeServer/API/openapi.yaml"),
                                         encoding: .utf8)
                 #expect(text == source)
                 let spec = try #require(try Yams.load(yaml: text) as? [String: Any])

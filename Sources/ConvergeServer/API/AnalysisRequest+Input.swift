@@ -1,4 +1,3 @@
-import ConvergeAPI
 import ConvergeAnalysis
 import ConvergeCore
 import ConvergeReport

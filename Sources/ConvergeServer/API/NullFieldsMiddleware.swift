@@ -1,4 +1,3 @@
-import ConvergeAPI
 import Foundation
 import HTTPTypes
 import OpenAPIRuntime

@@ -1,4 +1,3 @@
-import ConvergeAPI
 import ConvergeCore
 import ConvergeReport
 import Foundation

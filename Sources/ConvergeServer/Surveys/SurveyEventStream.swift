@@ -1,4 +1,3 @@
-import ConvergeAPI
 import Foundation
 
 /// The Server-Sent Events stream of one survey, as the API (`GET /v1/surveys/{id}/events`) and the live survey

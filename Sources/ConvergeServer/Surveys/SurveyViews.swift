@@ -1,4 +1,3 @@
-import ConvergeAPI
 import ConvergeProviders
 import ConvergeRunner
 import ConvergeStore
