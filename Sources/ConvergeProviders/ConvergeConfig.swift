@@ -232,8 +232,9 @@ public struct ConvergeConfig: Sendable, Hashable {
                             if let labelNode = itemMap["label"] { label = try string(labelNode, "\(itemPath).label") }
                             if let systemNode = itemMap["system"] { system = try string(systemNode, "\(itemPath).system") }
                             if let node = itemMap["temperature"] {
-                                guard node.scalar != nil, let value = node.float, value >= 0 else {
-                                    throw fail(node, "\(itemPath).temperature", "`temperature` must be a number >= 0")
+                                guard node.scalar != nil, let value = node.float, RequestLimits.temperature.contains(value) else {
+                                    throw fail(node, "\(itemPath).temperature",
+                                               "`temperature` must be a number \(RequestLimits.temperatureInWords)")
                                 }
                                 temperature = value
                             }
