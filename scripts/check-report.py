@@ -7,8 +7,8 @@ Usage:
 1. Validates REPORT.json against SCHEMA (JSON Schema draft 2020-12, jsonschema.Draft202012Validator).
 2. Checks every quote against the answers: for each evidence item (keyPoints[].evidence, terms[].evidence,
    rubric.items[].evidence, the judge's verified claims and contradiction sides) and each conflict value
-   (conflicts[].values[]), the answer of that panelist
-   must satisfy text[start:end] == quote, with offsets in Unicode code points (DESIGN.md, "Report JSON").
+   (conflicts[].values[]), the answer of that panelist must satisfy text[start:end] == quote, with offsets in
+   Unicode code points (schema/report-v1.json).
 
 Answers are given as folders (every *.md, *.txt and *.markdown file in them) and/or files; a file's stem is
 the panelist id. Files are read exactly: UTF-8, no newline translation. With no answers given, only the

@@ -6,10 +6,11 @@ import ConvergeCore
 /// Each key point's hint is the section label (`Statement.sectionLabel`) that most of its statements sit under;
 /// labels that reduce to the same content stems ("Macronutrients", "**Macronutrients:**") are one category, named
 /// by its most frequent form. At most `maxCategories` categories are kept, those whose key points have the most
-/// support, and only those that hold two key points or more; a key point without a kept hint joins the category holding its most similar statement when that
-/// similarity reaches `joinFactor` × the model's cluster threshold, and stays uncategorised otherwise. With fewer
-/// than `minCategories` categories the answers give no usable grouping and every key point stays uncategorised
-/// (reports then group by consensus level). Deterministic; one pass over the model's candidate pairs.
+/// support, and only those that hold two key points or more; a key point without a kept hint joins the category
+/// holding its most similar statement when that similarity reaches `joinFactor` × the model's cluster threshold,
+/// and stays uncategorised otherwise. With fewer than `minCategories` categories the answers give no usable
+/// grouping and every key point stays uncategorised (reports then group by consensus level). Deterministic; one
+/// pass over the model's candidate pairs.
 struct Categorizer {
     var minCategories = 3
     var maxCategories = 8

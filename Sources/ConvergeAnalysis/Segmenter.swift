@@ -38,7 +38,8 @@ public enum Segmenter {
         "although", "though", "whether", "rather", "instead", "from", "at", "on", "into", "through", "once", "before",
         "after", "not", "like", "such", "thus", "thereby", "otherwise", "whereas", "across", "over", "under", "via",
         "per", "about", "again", "also", "too", "both", "either", "neither", "all", "each", "every", "ideally",
-        "preferably", "typically", "usually", "often", "sometimes", "always", "never", "more", "less", "most", "least", "very", "much", "really", "quite", "that", "this", "these", "those", "it", "they",
+        "preferably", "typically", "usually", "often", "sometimes", "always", "never", "more", "less", "most", "least",
+        "very", "much", "really", "quite", "that", "this", "these", "those", "it", "they",
     ]
     /// Words that open a leading phrase that only links the sentence to what came before ("Beyond coding, ...",
     /// "Most importantly, ...", "Remember, ..."): such a phrase is a clause of its own (filler), not part of the

@@ -1,4 +1,4 @@
-/// How widely a key point is supported, from its support `s` out of `n` answering panelists (DESIGN.md):
+/// How widely a key point is supported, from its support `s` out of `n` answering panelists (ARCHITECTURE.md, "Terms"):
 /// `unanimous` (s = n), `majority` (n/2 < s < n), `split` (2 <= s <= n/2), `unique` (s = 1).
 ///
 /// With fewer than two panelists there is no consensus to measure; every point is `unique` then.

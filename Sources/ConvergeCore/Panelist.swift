@@ -2,7 +2,7 @@
 ///
 /// - `id`: a stable identifier used in reports (`ai-1`, `gpt-4o`, the answer file's stem).
 /// - `label`: the display name.
-/// - `model`: the model spec (`provider/model`, see DESIGN.md) or `nil` when the answer came from a file.
+/// - `model`: the model spec (`provider/model`, ``ModelSpec`` in ConvergeProviders) or `nil` when the answer came from a file.
 public struct Panelist: Sendable, Hashable, Codable {
     public var id: String
     public var label: String

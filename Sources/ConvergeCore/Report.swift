@@ -1,4 +1,4 @@
-/// The consolidated report of one analysed turn: report JSON schema version 1 (DESIGN.md,
+/// The consolidated report of one analysed turn: report JSON schema version 1 (ARCHITECTURE.md,
 /// `schema/report-v1.json`). Fields may be added, never renamed.
 ///
 /// Offsets (`start`, `end`) are Unicode scalar (code point) indices into the panelist's answer text, `end`

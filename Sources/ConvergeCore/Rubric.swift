@@ -1,6 +1,7 @@
 import Yams
 
-/// Points a good answer is expected to make, grouped in categories (DESIGN.md, "Rubric YAML").
+/// Points a good answer is expected to make, grouped in categories (README.md, "Analyze answers you already
+/// have"; examples/senior-backend/rubric.yaml).
 ///
 /// ```yaml
 /// title: Senior backend software engineer

@@ -26,7 +26,7 @@ public struct AnalysisInput: Sendable {
     }
 }
 
-/// Reads survey folders and answer files (DESIGN.md, "Survey folder").
+/// Reads survey folders and answer files (README.md, "Analyze answers you already have").
 ///
 /// A folder holds `prompt.md` (optional), one answer per `*.md` or `*.txt` file whose stem is the panelist
 /// id, and `rubric.yaml` (optional). Files that describe the folder rather than answer the prompt are not

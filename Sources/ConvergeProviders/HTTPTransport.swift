@@ -4,43 +4,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Removes secrets from text that came from elsewhere (a server's error message, an error description)
-/// before it is stored or logged. Servers sometimes echo part or all of a key ("Incorrect API key provided:
-/// sk-...") — the whole key and any run of 8+ of its characters are replaced by `<redacted>`.
-public struct Redactor: Sendable {
-    let secrets: [String]
-
-    public init(secrets: [String]) {
-        self.secrets = secrets.filter { !$0.isEmpty }
-    }
-
-    /// `text` with every occurrence of a secret, and of any 8-character (or longer) piece of one, replaced.
-    public func redact(_ text: String) -> String {
-        var result = text
-        for secret in secrets {
-            result = result.replacingOccurrences(of: secret, with: "<redacted>")
-            // Pieces: a server may print a prefix and suffix of the key ("sk-abc...wxyz"); catch any window of
-            // 8 characters of the key that is still present.
-            let characters = Array(secret)
-            let window = 8
-            if characters.count > window {
-                var changed = true
-                while changed {
-                    changed = false
-                    for start in 0...(characters.count - window) {
-                        let piece = String(characters[start..<(start + window)])
-                        if result.contains(piece) {
-                            result = result.replacingOccurrences(of: piece, with: "<redacted>")
-                            changed = true
-                        }
-                    }
-                }
-            }
-        }
-        return result
-    }
-}
-
 /// A finished HTTP exchange: the status, headers and whole body, and how long it took.
 public struct HTTPResult: Sendable {
     public var status: Int
@@ -107,7 +70,7 @@ public struct HTTPTransport: Sendable {
         request.body = .bytes(ByteBuffer(bytes: body))
 
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        let nanos = Int64(min(seconds, 86_400) * 1e9)
+        let nanos = Int64(min(seconds, RequestLimits.maxTimeoutSeconds) * 1e9)
         let clock = ContinuousClock()
         let start = clock.now
         logger.debug("POST", metadata: ["url": "\(url)", "bytes": "\(body.count)"])
@@ -175,82 +138,5 @@ extension HTTPHeaders {
         if let ms = value("retry-after-ms"), let value = Double(ms), value >= 0, value.isFinite { return value / 1000 }
         if let header = value("retry-after") { return RetryAfter.parse(header, now: now) }
         return nil
-    }
-}
-
-/// Shared helpers for the wire-format clients.
-enum WireSupport {
-    /// Decodes a 2xx body, or throws ``ProviderError/malformedResponse(_:)`` with a short, scrubbed excerpt.
-    static func decode<T: Decodable>(_ type: T.Type, from result: HTTPResult, redactor: Redactor) throws(ProviderError) -> T {
-        do {
-            return try JSONDecoder().decode(T.self, from: result.body)
-        } catch {
-            throw .malformedResponse("the body is not the expected JSON (\(describe(error))); body starts: "
-                + excerpt(result.body, redactor: redactor))
-        }
-    }
-
-    /// An `.http` error for a non-2xx answer, with the server's message when the body carries one
-    /// (`{"error": {"message": ...}}` or `{"error": "..."}` or `{"message": ...}`), scrubbed and shortened.
-    static func httpError(_ result: HTTPResult, requestID: String?, redactor: Redactor) -> ProviderError {
-        .http(status: result.status, message: serverMessage(result.body, redactor: redactor),
-              retryAfter: result.headers.retryAfterSeconds(), requestID: requestID)
-    }
-
-    static func serverMessage(_ body: Data, redactor: Redactor) -> String {
-        var message: String?
-        if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
-            if let error = object["error"] as? [String: Any] {
-                message = error["message"] as? String
-                if message == nil, let type = error["type"] as? String { message = type }
-            } else if let error = object["error"] as? String {
-                message = error
-            } else if let text = object["message"] as? String {
-                message = text
-            }
-        }
-        let text = message ?? String(decoding: body.prefix(300), as: UTF8.self)
-        return shorten(redactor.redact(text.trimmingCharacters(in: .whitespacesAndNewlines)), to: 300)
-    }
-
-    static func excerpt(_ body: Data, redactor: Redactor) -> String {
-        if body.isEmpty { return "(empty)" }
-        return "'" + shorten(redactor.redact(String(decoding: body.prefix(120), as: UTF8.self)), to: 120) + "'"
-    }
-
-    /// One line of at most `limit` characters; control characters (a server's ANSI escapes, NUL) become spaces
-    /// so that nothing a server sends can drive the user's terminal.
-    static func shorten(_ text: String, to limit: Int) -> String {
-        let scalars = text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }
-        let collapsed = String(String.UnicodeScalarView(scalars))
-        return collapsed.count > limit ? String(collapsed.prefix(limit)) + "…" : collapsed
-    }
-
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _): return "missing `\(key.stringValue)`"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return "wrong type at `\(path)`"
-        case DecodingError.dataCorrupted: return "not valid JSON"
-        default: return "cannot decode"
-        }
-    }
-
-    static func encode<T: Encodable>(_ value: T) throws(ProviderError) -> Data {
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return try encoder.encode(value)
-        } catch {
-            throw .invalidConfiguration("cannot encode the request body")
-        }
-    }
-
-    /// Joins a base URL and a path, with exactly one `/` between them.
-    static func join(_ base: String, _ path: String) -> String {
-        var base = base
-        while base.hasSuffix("/") { base.removeLast() }
-        return base + (path.hasPrefix("/") ? path : "/" + path)
     }
 }

@@ -29,7 +29,7 @@ public struct ChatMessage: Sendable, Hashable, Codable {
 /// Generation parameters shared by every wire format. `nil` means "not sent": the provider's default applies
 /// (except Anthropic's required `max_tokens`, which defaults to ``AnthropicProvider/defaultMaxTokens``).
 public struct GenerationParameters: Sendable, Hashable, Codable {
-    /// Sampling temperature (typically 0...2).
+    /// Sampling temperature; every front end holds it to ``RequestLimits/temperature`` (0...2).
     public var temperature: Double?
     /// Upper bound on generated tokens.
     public var maxTokens: Int?

@@ -1,7 +1,7 @@
 import ConvergeCore
 import Foundation
 
-/// A model spec: `provider/model` (DESIGN.md, "Terms").
+/// A model spec: `provider/model` (ARCHITECTURE.md, "Terms").
 ///
 /// The provider is everything before the first `/`; the model is everything after it, kept verbatim, so
 /// `openrouter/meta-llama/llama-3.3-70b-instruct` is provider `openrouter`, model

@@ -8,10 +8,12 @@ enum Charts {
         let width = 300.0, v = min(1, max(0, value))
         let fill = (v * width * 10).rounded() / 10
         return """
-            <svg class="gauge" width="320" height="34" viewBox="0 0 320 34" role="img" aria-label="Convergence index \(HTMLPage.format(v)) on a scale from 0 to 1">
+            <svg class="gauge" width="320" height="34" viewBox="0 0 320 34" role="img" \
+            aria-label="Convergence index \(HTMLPage.format(v)) on a scale from 0 to 1">
             <rect class="track" x="10" y="4" width="\(Int(width))" height="14" rx="7"/>
             <rect class="fill" x="10" y="4" width="\(fill)" height="14" rx="7"/>
-            <text x="10" y="31" text-anchor="middle">0</text><text x="160" y="31" text-anchor="middle">0.5</text><text x="310" y="31" text-anchor="middle">1</text>
+            <text x="10" y="31" text-anchor="middle">0</text><text x="160" y="31" text-anchor="middle">0.5</text>\
+            <text x="310" y="31" text-anchor="middle">1</text>
             </svg>
 
             """

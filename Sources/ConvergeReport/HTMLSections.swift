@@ -44,7 +44,8 @@ extension HTMLPage {
                 + " <code>\(HTMLEscaping.text(item.id))</code></th>"
             for entry in answered {
                 guard supporters.contains(entry.id) else {
-                    html += "<td class=\"mark-col\"><span class=\"no\" title=\"\(HTMLEscaping.attribute(label(entry.id))) does not make it\">·</span></td>"
+                    html += "<td class=\"mark-col\"><span class=\"no\" "
+                        + "title=\"\(HTMLEscaping.attribute(label(entry.id))) does not make it\">·</span></td>"
                     continue
                 }
                 let e = item.evidence.firstIndex { $0.panelist == entry.id }
@@ -82,7 +83,8 @@ extension HTMLPage {
 
     var conflictsSection: String {
         guard !report.conflicts.isEmpty else { return "" }
-        var html = "<section id=\"conflicts\">\n<h2>Conflicts</h2>\n<p class=\"muted\">Panelists that state different values for the same point.</p>\n"
+        var html = "<section id=\"conflicts\">\n<h2>Conflicts</h2>\n"
+            + "<p class=\"muted\">Panelists that state different values for the same point.</p>\n"
         for (c, conflict) in report.conflicts.enumerated() {
             html += "<article class=\"conflict\">\n<h3>\(HTMLEscaping.text(conflict.topic))</h3>\n"
             if let id = conflict.keyPoint, let k = keyPoints.firstIndex(where: { $0.id == id }) {

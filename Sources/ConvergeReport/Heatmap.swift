@@ -33,10 +33,12 @@ extension HTMLPage {
         html += "<div class=\"heatmap-scroll\">\n" + heatmapSVG + "</div>\n"
         html += "<ul class=\"legend\" aria-label=\"Legend\">\n"
         for level in ConsensusLevel.allCases {
-            html += "<li><svg width=\"14\" height=\"14\" aria-hidden=\"true\"><rect class=\"lvl-\(level.rawValue)\" width=\"14\" height=\"14\" rx=\"2\"/></svg> "
+            html += "<li><svg width=\"14\" height=\"14\" aria-hidden=\"true\">"
+                + "<rect class=\"lvl-\(level.rawValue)\" width=\"14\" height=\"14\" rx=\"2\"/></svg> "
                 + "\(level.title)</li>\n"
         }
-        html += "<li><svg width=\"14\" height=\"14\" aria-hidden=\"true\"><rect class=\"empty\" x=\"0.5\" y=\"0.5\" width=\"13\" height=\"13\" rx=\"2\"/></svg> does not make the point</li>\n"
+        html += "<li><svg width=\"14\" height=\"14\" aria-hidden=\"true\">"
+            + "<rect class=\"empty\" x=\"0.5\" y=\"0.5\" width=\"13\" height=\"13\" rx=\"2\"/></svg> does not make the point</li>\n"
         return html + "</ul>\n</section>"
     }
 
@@ -68,7 +70,8 @@ extension HTMLPage {
         svg += "<text class=\"col support\" x=\"\(left + ids.count * cell + 28)\" y=\"\(top - 6)\" text-anchor=\"middle\">support</text>\n"
         var y = top
         for group in shown {
-            svg += "<text class=\"group\" x=\"0\" y=\"\(y + row - 8)\">\(HTMLEscaping.text(MarkdownRenderer.shorten(MarkdownRenderer.fold(group.title), limit: 48)))</text>\n"
+            let title = HTMLEscaping.text(MarkdownRenderer.shorten(MarkdownRenderer.fold(group.title), limit: 48))
+            svg += "<text class=\"group\" x=\"0\" y=\"\(y + row - 8)\">\(title)</text>\n"
             svg += "<line class=\"rule\" x1=\"0\" x2=\"\(width)\" y1=\"\(y + row - 1)\" y2=\"\(y + row - 1)\"/>\n"
             y += row
             for k in group.range {

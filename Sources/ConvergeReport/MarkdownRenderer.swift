@@ -11,7 +11,7 @@ import Foundation
 ///
 /// > the prompt, line by line (only when the report has one)
 ///
-/// **Panel:** AI 1 (openai/gpt-4o), AI 2, AI 3 · 3 of 3 answered · convergence index 0.42 · 5 key points (1 unanimous, 2 majority, 0 split, 2 unique)
+/// **Panel:** AI 1 (openai/gpt-4o), AI 2, AI 3 · 3 of 3 answered · convergence index 0.42 · 5 key points (1 unanimous, …)
 ///
 /// Consensus needs at least two answers; ...                         (only when fewer than 2 answered)
 ///

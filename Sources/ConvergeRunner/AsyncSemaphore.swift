@@ -3,22 +3,22 @@
 /// taking a permit.
 ///
 /// Every successful ``acquire()`` must be paired with exactly one ``release()``.
-public actor AsyncSemaphore {
+package actor AsyncSemaphore {
     private var available: Int
     private var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
     private var nextID: UInt64 = 0
 
     /// The number of permits (at least 1).
-    public nonisolated let permits: Int
+    package nonisolated let permits: Int
 
-    public init(permits: Int) {
+    package init(permits: Int) {
         self.permits = max(1, permits)
         self.available = max(1, permits)
     }
 
     /// Waits for a permit.
     /// - Throws: `CancellationError` when the task is cancelled before it gets one.
-    public func acquire() async throws {
+    package func acquire() async throws {
         try Task.checkCancellation()
         if available > 0 {
             available -= 1
@@ -36,7 +36,7 @@ public actor AsyncSemaphore {
     }
 
     /// Returns a permit, handing it to the longest waiter if there is one.
-    public func release() {
+    package func release() {
         if waiters.isEmpty {
             available = min(permits, available + 1)
         } else {
@@ -45,10 +45,10 @@ public actor AsyncSemaphore {
     }
 
     /// Permits free right now (for tests and progress displays).
-    public var availablePermits: Int { available }
+    package var availablePermits: Int { available }
 
     /// Tasks waiting for a permit right now.
-    public var waitingCount: Int { waiters.count }
+    package var waitingCount: Int { waiters.count }
 
     private func cancelWaiter(_ id: UInt64) {
         guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }

@@ -16,9 +16,9 @@ import Foundation
 /// While installed, the signals' default actions (ending the process) are replaced; ``stop()`` restores them.
 /// A second signal after the first ends the process as usual.
 // `@unchecked`: the dispatch sources are thread-safe and never replaced; `received` is guarded by `lock`.
-public final class InterruptHandler: @unchecked Sendable {
+package final class InterruptHandler: @unchecked Sendable {
     /// The signals handled.
-    public static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+    package static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
     private let sources: [any DispatchSourceSignal]
     private let lock = NSLock()
     private var received: Int32?
@@ -28,18 +28,18 @@ public final class InterruptHandler: @unchecked Sendable {
     }
 
     /// The first signal received, if any.
-    public var signal: Int32? {
+    package var signal: Int32? {
         lock.lock()
         defer { lock.unlock() }
         return received
     }
 
     /// The conventional exit status for the signal received (128 + its number: 130 for SIGINT), or 130.
-    public var exitStatus: Int32 { 128 + (signal ?? SIGINT) }
+    package var exitStatus: Int32 { 128 + (signal ?? SIGINT) }
 
     /// Installs the handler: the first of the signals cancels `task` (and restores the default actions, so a
     /// second one ends the process).
-    public static func cancelling<Success, Failure>(_ task: Task<Success, Failure>) -> InterruptHandler {
+    package static func cancelling<Success, Failure>(_ task: Task<Success, Failure>) -> InterruptHandler {
         var sources: [any DispatchSourceSignal] = []
         for number in signals {
             Foundation.signal(number, SIG_IGN)
@@ -61,7 +61,7 @@ public final class InterruptHandler: @unchecked Sendable {
     }
 
     /// Removes the handler and restores the signals' default actions.
-    public func stop() {
+    package func stop() {
         for source in sources { source.cancel() }
         for number in Self.signals { Foundation.signal(number, SIG_DFL) }
     }

@@ -1,7 +1,7 @@
 import ConvergeCore
 import ConvergeProviders
 
-/// One question put to a panel: an initial prompt and any follow-ups (DESIGN.md, "survey").
+/// One question put to a panel: an initial prompt and any follow-ups (ARCHITECTURE.md, "Terms").
 public struct Survey: Sendable, Hashable, Codable {
     /// An optional system message sent at the head of every thread.
     public var system: String?
@@ -73,7 +73,7 @@ public struct RunnerOptions: Sendable {
     }
 
     /// Takes the config file's `concurrency`, `timeout` (seconds) and `max_attempts` where it sets them;
-    /// apply command-line flags after this (flags win over the file, DESIGN.md "Configuration").
+    /// apply command-line flags after this (flags win over the file; ``SurveyPlan`` does both).
     public mutating func apply(_ config: ConvergeConfig) {
         if let concurrency = config.concurrency { self.concurrency = concurrency }
         if let seconds = config.timeoutSeconds { timeout = .milliseconds(Int((seconds * 1000).rounded())) }

@@ -1,4 +1,3 @@
-import ConvergeAPI
 import Hummingbird
 import Logging
 import NIOCore
@@ -19,7 +18,8 @@ public struct ConvergeRequestContext: RequestContext {
 /// Builds the Converge server application (Hummingbird 2): the API from openapi.yaml (generated stubs,
 /// `APIHandler`), the pages, and the middleware every request passes through, outermost first:
 ///
-/// 1. `X-Request-Id` on every response, then common response headers (`ResponseHeadersMiddleware`), 2. access log (method, path, status, duration; never headers or bodies),
+/// 1. `X-Request-Id` on every response, then common response headers (`ResponseHeadersMiddleware`), 2. access
+/// log (method, path, status, duration; never headers or bodies),
 /// 3. metrics by route, method and status, 4. errors as JSON (`ErrorMiddleware`), 5. same-origin checks
 /// for page forms and, without tokens, a loopback `Host` (`SameOriginMiddleware`), 6. authentication
 /// (`AuthMiddleware`), 7. the body size limit (413).
@@ -28,16 +28,16 @@ public struct ConvergeRequestContext: RequestContext {
 ///
 /// - Parameters:
 ///   - configuration: host, port, tokens, limits. Not validated here: `converge serve` calls `validate()`.
-///   - dependencies: what the handlers use (analysis, metrics; later the store and runner).
+///   - dependencies: what the handlers use (analyses, metrics, the survey service).
 ///   - logger: the server's logger; each request's logger adds `hb.request.id`.
 ///   - onServerRunning: called once listening, with the bound port (useful with port 0).
 /// - Throws: when the generated handlers cannot be registered.
-public func buildApplication(
+package func buildApplication(
     configuration: ServerConfiguration,
     dependencies: ServerDependencies = ServerDependencies(),
     logger: Logger = Logger(label: "converge.server"),
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
-) throws -> some ApplicationProtocol {
+) throws -> Application<RouterResponder<ConvergeRequestContext>> {
     let router = Router(context: ConvergeRequestContext.self, options: [.autoGenerateHeadEndpoints])
     let sessions = SessionStore(secret: configuration.tokens.sessionSecret)
     router.add(middleware: RequestIDMiddleware())

@@ -54,7 +54,7 @@ final class RouteRegistry<Context: RequestContext>: ServerTransport {
             let allow = Self.knownMethods.filter(allowedSet.contains).map(\.rawValue).joined(separator: ", ")
             for method in Self.knownMethods where !allowedSet.contains(method) {
                 router.on(RouterPath(path), method: method) { request, _ -> Response in
-                    throw APIError(.methodNotAllowed, code: "method_not_allowed",
+                    throw APIError(.methodNotAllowed, code: .methodNotAllowed,
                                    "\(request.method.rawValue) is not allowed on \(path); allowed: \(allow)",
                                    headers: [.allow: allow])
                 }

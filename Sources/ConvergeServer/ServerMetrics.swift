@@ -8,12 +8,12 @@ import Prometheus
 ///   `MetricsMiddleware`), with `hb_request_errors` and `http_server_active_requests`;
 /// - `http_server_request_duration` (histogram, seconds) by route, method and status;
 /// - `converge_analyses{format}`: analyses made, and `converge_analysis_duration` (histogram, seconds).
-public final class ServerMetrics: Sendable {
+package final class ServerMetrics: Sendable {
     /// The process's registry. swift-metrics has one global backend, bootstrapped here the first time this is
     /// used; every application built in the process reports into it.
-    public static let shared = ServerMetrics()
+    package static let shared = ServerMetrics()
 
-    public let registry: PrometheusCollectorRegistry
+    package let registry: PrometheusCollectorRegistry
 
     private init() {
         let registry = PrometheusCollectorRegistry()
@@ -26,7 +26,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The exposition text.
-    public func exposition() -> [UInt8] {
+    package func exposition() -> [UInt8] {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where surveys are kept (DESIGN.md "Configuration"): `sqlite:PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`.
+/// Where surveys are kept (README.md, "Keep every survey"): `sqlite:PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`.
 ///
 /// The password is kept only to connect; ``description`` never shows it.
 public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {

@@ -9,10 +9,10 @@ import Foundation
 /// off. Pages served on `http://127.0.0.1:PORT/` load. Console messages are read from Chromium's log on
 /// standard error (`--enable-logging=stderr`), where each appears as `INFO:CONSOLE...] "message", source: ...`;
 /// a Content-Security-Policy violation is logged there too.
-public enum Chromium {
+package enum Chromium {
     /// The browser executable: `$CONVERGE_CHROMIUM`, else `chromium`, `chromium-browser` or `google-chrome`
     /// on `PATH`; `nil` when there is none.
-    public static let executable: String? = {
+    package static let executable: String? = {
         let environment = ProcessInfo.processInfo.environment
         if let path = environment["CONVERGE_CHROMIUM"], FileManager.default.isExecutableFile(atPath: path) { return path }
         let folders = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
@@ -32,20 +32,20 @@ public enum Chromium {
         return nil
     }()
 
-    public static var available: Bool { executable != nil }
+    package static var available: Bool { executable != nil }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-        public init(description: String) { self.description = description }
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
+        package init(description: String) { self.description = description }
     }
 
-    public struct Result: Sendable {
+    package struct Result: Sendable {
         /// Standard output (the DOM with `--dump-dom`).
-        public var output: String
+        package var output: String
         /// Console messages of the page, in order.
-        public var console: [String]
+        package var console: [String]
         /// Chromium's whole log (standard error).
-        public var log: String
+        package var log: String
     }
 
     /// The flags that keep a test browser on this machine, shared by ``run(_:timeout:)`` and `HeadlessBrowser`:
@@ -57,7 +57,7 @@ public enum Chromium {
     /// literal is mapped too and loopback pages fail); `--proxy-server=http://127.0.0.1:9` sends any request
     /// that still gets past the resolver to a closed port (discard) on loopback. Chromium never proxies
     /// loopback (its implicit `<-loopback>` bypass rule), so `http://127.0.0.1:PORT/` is fetched directly.
-    public static let isolationArguments: [String] = [
+    package static let isolationArguments: [String] = [
         "--headless", "--no-sandbox", "--disable-gpu",
         "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-extensions", "--disable-default-apps",
@@ -66,22 +66,22 @@ public enum Chromium {
 
     /// Loads `page` and returns the serialized DOM once it has loaded (2 s of virtual time for timers,
     /// image errors and the like), with the console messages.
-    public static func dumpDOM(_ page: URL) throws -> Result {
+    package static func dumpDOM(_ page: URL) throws -> Result {
         try run(["--dump-dom", page.absoluteString])
     }
 
     /// Loads `page` in a `width` x `height` window and writes a PNG screenshot of it to `png`.
-    public static func screenshot(_ page: URL, to png: URL, width: Int, height: Int) throws -> Result {
+    package static func screenshot(_ page: URL, to png: URL, width: Int, height: Int) throws -> Result {
         try run(["--screenshot=\(png.path)", "--window-size=\(width),\(height)", "--hide-scrollbars",
                  page.absoluteString])
     }
 
     /// Prints `page` to a PDF file.
-    public static func printToPDF(_ page: URL, to pdf: URL) throws -> Result {
+    package static func printToPDF(_ page: URL, to pdf: URL) throws -> Result {
         try run(["--print-to-pdf=\(pdf.path)", "--no-pdf-header-footer", page.absoluteString])
     }
 
-    public static func run(_ arguments: [String], timeout: TimeInterval = 90) throws -> Result {
+    package static func run(_ arguments: [String], timeout: TimeInterval = 90) throws -> Result {
         guard let executable else { throw Failure(description: "chromium is not installed") }
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("converge-chromium-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
@@ -121,7 +121,7 @@ public enum Chromium {
     }
 
     /// Width and height of a PNG file, from its IHDR chunk; `nil` when the data is not a PNG.
-    public static func pngSize(_ data: Data) -> (width: Int, height: Int)? {
+    package static func pngSize(_ data: Data) -> (width: Int, height: Int)? {
         let bytes = [UInt8](data.prefix(24))
         guard bytes.count == 24, bytes[0..<8] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A],
               bytes[12..<16] == [0x49, 0x48, 0x44, 0x52] else { return nil }

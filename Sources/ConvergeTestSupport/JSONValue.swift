@@ -3,7 +3,7 @@ import Foundation
 /// A parsed JSON value, `Sendable` so recorded request bodies can be read from any task.
 ///
 /// `value["messages"]?[0]?["role"]?.string` walks objects and arrays; a missing key or index is `nil`.
-public enum JSONValue: Sendable, Hashable, Decodable, CustomStringConvertible {
+package enum JSONValue: Sendable, Hashable, Decodable, CustomStringConvertible {
     case null
     case bool(Bool)
     case number(Double)
@@ -12,52 +12,52 @@ public enum JSONValue: Sendable, Hashable, Decodable, CustomStringConvertible {
     case object([String: JSONValue])
 
     /// Parses JSON text; `nil` when it is not JSON.
-    public init?(data: Data) {
+    package init?(data: Data) {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
         self = value
     }
 
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let fields) = self { return fields[key] }
         return nil
     }
 
-    public subscript(index: Int) -> JSONValue? {
+    package subscript(index: Int) -> JSONValue? {
         if case .array(let items) = self, items.indices.contains(index) { return items[index] }
         return nil
     }
 
-    public var string: String? {
+    package var string: String? {
         if case .string(let text) = self { return text }
         return nil
     }
 
-    public var double: Double? {
+    package var double: Double? {
         if case .number(let value) = self { return value }
         return nil
     }
 
-    public var int: Int? {
+    package var int: Int? {
         if case .number(let value) = self, value == value.rounded() { return Int(value) }
         return nil
     }
 
-    public var bool: Bool? {
+    package var bool: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
-    public var array: [JSONValue]? {
+    package var array: [JSONValue]? {
         if case .array(let items) = self { return items }
         return nil
     }
 
-    public var object: [String: JSONValue]? {
+    package var object: [String: JSONValue]? {
         if case .object(let fields) = self { return fields }
         return nil
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .null: return "null"
         case .bool(let value): return "\(value)"
@@ -69,7 +69,7 @@ public enum JSONValue: Sendable, Hashable, Decodable, CustomStringConvertible {
         }
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -90,7 +90,7 @@ public enum JSONValue: Sendable, Hashable, Decodable, CustomStringConvertible {
 extension JSONValue: Encodable {
     /// Writes the value as the JSON it was parsed from (numbers as doubles; `JSONEncoder` writes integral
     /// doubles without a fraction).
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()

@@ -7,11 +7,11 @@ import NIOPosix
 /// hands each connection to a handler in its own task; ``shutdown()`` closes the listener and every
 /// connection (held ones included) and waits for them. Binding and accepting are two steps so that a server
 /// can be built around the bound port before its handler runs.
-public final class LoopbackListener: Sendable {
-    public typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+package final class LoopbackListener: Sendable {
+    package typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     /// The bound port.
-    public let port: Int
+    package let port: Int
     private let channel: NIOAsyncChannel<Connection, Never>
     private let acceptTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
@@ -21,7 +21,7 @@ public final class LoopbackListener: Sendable {
     }
 
     /// Binds 127.0.0.1, port 0, with NIO's HTTP/1.1 server pipeline (and its error handling).
-    public static func bind() async throws -> LoopbackListener {
+    package static func bind() async throws -> LoopbackListener {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0) { channel in
@@ -38,7 +38,7 @@ public final class LoopbackListener: Sendable {
     }
 
     /// Starts accepting: every connection goes to `handle`, concurrently. Call once.
-    public func accept(_ handle: @escaping @Sendable (Connection) async -> Void) {
+    package func accept(_ handle: @escaping @Sendable (Connection) async -> Void) {
         let channel = self.channel
         // The task holds the listener until shutdown() ends it.
         let task = Task<Void, Never> {
@@ -54,7 +54,7 @@ public final class LoopbackListener: Sendable {
     }
 
     /// Closes the listener and every connection, and waits for their handlers.
-    public func shutdown() async {
+    package func shutdown() async {
         try? await channel.channel.close()
         guard let task = acceptTask.withLockedValue({ $0 }) else { return }
         task.cancel()

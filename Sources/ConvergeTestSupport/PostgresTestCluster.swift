@@ -6,28 +6,28 @@ import Foundation
 /// The server binaries are looked up in `CONVERGE_PG_BIN`, then `/usr/lib/postgresql/*/bin` (newest first),
 /// then `PATH`. PostgreSQL refuses to run as root, so when the tests run as root the cluster belongs to the
 /// `postgres` user (created by Debian's postgresql package) and its commands run through `runuser`.
-public final class PostgresTestCluster: @unchecked Sendable {
-    public let port: Int
-    public let user = "converge"
-    public let password: String
-    public let folder: URL
+package final class PostgresTestCluster: @unchecked Sendable {
+    package let port: Int
+    package let user = "converge"
+    package let password: String
+    package let folder: URL
     private let bin: String
     private let runAs: String?
     private var stopped = false
     private let lock = NSLock()
 
     /// `postgres://converge:PASSWORD@127.0.0.1:PORT/DATABASE`.
-    public func url(database: String = "converge") -> String {
+    package func url(database: String = "converge") -> String {
         "postgres://\(user):\(password)@127.0.0.1:\(port)/\(database)"
     }
 
     /// Why a cluster cannot be made here, or `nil` when the binaries are present.
-    public static var unavailableReason: String? {
+    package static var unavailableReason: String? {
         findBinaries() == nil ? "PostgreSQL server binaries (initdb, pg_ctl) not found; install Debian's postgresql" : nil
     }
 
     /// One cluster per test process, started on first use and stopped at exit.
-    public static func shared() throws -> PostgresTestCluster {
+    package static func shared() throws -> PostgresTestCluster {
         try sharedLock.withLock {
             if let cluster = sharedCluster { return cluster }
             let cluster = try PostgresTestCluster()
@@ -41,7 +41,7 @@ public final class PostgresTestCluster: @unchecked Sendable {
     private static let sharedLock = NSLock()
 
     /// Makes and starts a cluster with one database, `converge`.
-    public init() throws {
+    package init() throws {
         guard let bin = Self.findBinaries() else {
             throw ClusterError(Self.unavailableReason ?? "no PostgreSQL")
         }
@@ -72,16 +72,16 @@ public final class PostgresTestCluster: @unchecked Sendable {
     }
 
     /// Restarts the server (fast shutdown: every client connection is closed), as an administrator would.
-    public func restart() throws { try start("restart") }
+    package func restart() throws { try start("restart") }
 
     /// Creates another database in the cluster.
-    public func createDatabase(_ name: String) throws {
+    package func createDatabase(_ name: String) throws {
         try run("psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
                          "-c", "CREATE DATABASE \"\(name)\""], password: password)
     }
 
     /// Stops the server and removes its folder.
-    public func stop() {
+    package func stop() {
         lock.lock()
         defer { lock.unlock() }
         guard !stopped else { return }
@@ -145,7 +145,7 @@ public final class PostgresTestCluster: @unchecked Sendable {
     }
 
     /// A port that was free a moment ago (bound to 0, read, closed).
-    public static func freePort() throws -> Int {
+    package static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClusterError("socket() failed") }
         defer { close(fd) }
@@ -163,8 +163,8 @@ public final class PostgresTestCluster: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    public struct ClusterError: Error, CustomStringConvertible {
-        public var description: String
+    package struct ClusterError: Error, CustomStringConvertible {
+        package var description: String
         init(_ description: String) { self.description = description }
     }
 }

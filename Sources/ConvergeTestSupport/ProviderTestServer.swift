@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOPosix
 
 /// The wire formats the test server speaks, told apart by the request path.
-public enum WireFormat: String, Sendable, Hashable {
+package enum WireFormat: String, Sendable, Hashable {
     /// `POST .../chat/completions` (OpenAI-compatible).
     case openAI
     /// `POST .../v1/messages` (Anthropic).
@@ -16,8 +16,8 @@ public enum WireFormat: String, Sendable, Hashable {
 
 /// What the server does with one request. Scripts are lists of steps, one per request to a model; the last
 /// step repeats once the others are used up.
-public struct ScriptStep: Sendable {
-    public enum Action: Sendable {
+package struct ScriptStep: Sendable {
+    package enum Action: Sendable {
         /// 200 with an answer in the request's wire format; `nil` text means the default answer:
         /// `answer N from MODEL to: LAST USER MESSAGE` (N counts this model's requests from 1).
         case answer(String?)
@@ -37,15 +37,15 @@ public struct ScriptStep: Sendable {
         case redirect(location: String)
     }
 
-    public var action: Action
+    package var action: Action
     /// Seconds to wait before answering.
-    public var delay: Double
+    package var delay: Double
     /// A `Retry-After` header value to send (`"1"`, an HTTP-date), if any.
-    public var retryAfter: String?
+    package var retryAfter: String?
     /// The step waits until the test opens this gate (``ProviderTestServer/open(gate:)``), then its delay.
-    public var gate: String?
+    package var gate: String?
 
-    public init(_ action: Action, delay: Double = 0, retryAfter: String? = nil, gate: String? = nil) {
+    package init(_ action: Action, delay: Double = 0, retryAfter: String? = nil, gate: String? = nil) {
         self.action = action
         self.delay = delay
         self.retryAfter = retryAfter
@@ -53,66 +53,66 @@ public struct ScriptStep: Sendable {
     }
 
     /// 200 with `text` once the test opens `gate`: the test decides when the answer arrives.
-    public static func answer(_ text: String? = nil, after gate: String) -> ScriptStep {
+    package static func answer(_ text: String? = nil, after gate: String) -> ScriptStep {
         .init(.answer(text), gate: gate)
     }
 
     /// 200 with `text` (or the default answer) after `delay` seconds.
-    public static func answer(_ text: String? = nil, delay: Double = 0) -> ScriptStep { .init(.answer(text), delay: delay) }
+    package static func answer(_ text: String? = nil, delay: Double = 0) -> ScriptStep { .init(.answer(text), delay: delay) }
     /// An error `status`, with `Retry-After` when given.
-    public static func status(_ status: Int, message: String = "scripted failure", retryAfter: String? = nil,
+    package static func status(_ status: Int, message: String = "scripted failure", retryAfter: String? = nil,
                               delay: Double = 0) -> ScriptStep {
         .init(.status(status, message: message), delay: delay, retryAfter: retryAfter)
     }
-    public static let hang = ScriptStep(.hang)
-    public static let cutMidBody = ScriptStep(.cutMidBody)
-    public static let malformedJSON = ScriptStep(.malformedJSON)
-    public static let emptyChoices = ScriptStep(.emptyChoices)
-    public static let echoCredentials = ScriptStep(.echoCredentials)
+    package static let hang = ScriptStep(.hang)
+    package static let cutMidBody = ScriptStep(.cutMidBody)
+    package static let malformedJSON = ScriptStep(.malformedJSON)
+    package static let emptyChoices = ScriptStep(.emptyChoices)
+    package static let echoCredentials = ScriptStep(.echoCredentials)
     /// A 307 to the same path on another base URL.
-    public static func redirect(to baseURL: String) -> ScriptStep { .init(.redirect(location: baseURL)) }
+    package static func redirect(to baseURL: String) -> ScriptStep { .init(.redirect(location: baseURL)) }
 }
 
 /// One message of a recorded request, in a form common to the three wire formats: role `system`, `user` or
 /// `assistant` (Gemini's `model` is reported as `assistant`; Anthropic's `system` field and Gemini's
 /// `systemInstruction` as a leading `system` message).
-public struct RecordedMessage: Sendable, Hashable, CustomStringConvertible {
-    public var role: String
-    public var content: String
+package struct RecordedMessage: Sendable, Hashable, CustomStringConvertible {
+    package var role: String
+    package var content: String
 
-    public init(role: String, content: String) {
+    package init(role: String, content: String) {
         self.role = role
         self.content = content
     }
 
-    public var description: String { "\(role): \(content)" }
+    package var description: String { "\(role): \(content)" }
 }
 
 /// A request as the server received it.
-public struct RecordedRequest: Sendable {
-    public var method: String
+package struct RecordedRequest: Sendable {
+    package var method: String
     /// The request target (path and query).
-    public var uri: String
+    package var uri: String
     /// Headers in the order received (names as sent).
-    public var headers: [(name: String, value: String)]
-    public var body: Data
+    package var headers: [(name: String, value: String)]
+    package var body: Data
     /// The wire format the path names, if any.
-    public var format: WireFormat?
+    package var format: WireFormat?
     /// The model: the body's `model` (OpenAI, Anthropic) or the path's (Gemini).
-    public var model: String?
+    package var model: String?
     /// When the request's end arrived (server clock).
-    public var receivedAt: Date
+    package var receivedAt: Date
 
     /// The first value of a header, case-insensitively.
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
     /// The body parsed as JSON.
-    public var json: JSONValue? { JSONValue(data: body) }
+    package var json: JSONValue? { JSONValue(data: body) }
 
     /// The thread the request carried, normalised across wire formats (see ``RecordedMessage``).
-    public var messages: [RecordedMessage] {
+    package var messages: [RecordedMessage] {
         guard let json else { return [] }
         switch format {
         case .openAI:
@@ -164,7 +164,7 @@ public struct RecordedRequest: Sendable {
 /// (`x-request-id: req-N` for OpenAI, `request-id: req-N` for Anthropic, `responseId: resp-N` for Gemini),
 /// usage (input tokens = words in the request's messages, output tokens = words in the answer) and a
 /// finish reason (`stop`, `end_turn`, `STOP`).
-public final class ProviderTestServer: Sendable {
+package final class ProviderTestServer: Sendable {
     struct State {
         var scripts: [String: [ScriptStep]] = [:]
         var requests: [RecordedRequest] = []
@@ -181,9 +181,9 @@ public final class ProviderTestServer: Sendable {
     private let listener: LoopbackListener
 
     /// The port the server listens on.
-    public let port: Int
+    package let port: Int
     /// `http://127.0.0.1:PORT`.
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    package var baseURL: String { "http://127.0.0.1:\(port)" }
 
     private init(listener: LoopbackListener) {
         self.listener = listener
@@ -191,7 +191,7 @@ public final class ProviderTestServer: Sendable {
     }
 
     /// Starts a server on 127.0.0.1, port 0.
-    public static func start() async throws -> ProviderTestServer {
+    package static func start() async throws -> ProviderTestServer {
         let listener = try await LoopbackListener.bind()
         let server = ProviderTestServer(listener: listener)
         listener.accept { await server.handle($0) }
@@ -199,38 +199,38 @@ public final class ProviderTestServer: Sendable {
     }
 
     /// Closes the listening socket and every connection (hanging requests included) and waits for them.
-    public func shutdown() async throws {
+    package func shutdown() async throws {
         await listener.shutdown()
     }
 
     // MARK: scripting and inspection
 
     /// Sets the steps for requests to `model` (replacing any earlier script and its progress).
-    public func script(_ model: String, _ steps: [ScriptStep]) {
+    package func script(_ model: String, _ steps: [ScriptStep]) {
         state.withLockedValue { $0.scripts[model] = steps }
     }
 
     /// Lets every request held by a step with this `gate` go on (and any later one).
-    public func open(gate: String) {
+    package func open(gate: String) {
         _ = state.withLockedValue { $0.openGates.insert(gate) }
     }
 
     /// Every request received, in arrival order.
-    public var requests: [RecordedRequest] { state.withLockedValue { $0.requests } }
+    package var requests: [RecordedRequest] { state.withLockedValue { $0.requests } }
 
     /// The requests for one model, in arrival order.
-    public func requests(model: String) -> [RecordedRequest] { requests.filter { $0.model == model } }
+    package func requests(model: String) -> [RecordedRequest] { requests.filter { $0.model == model } }
 
     /// The most requests that were being handled at once (received and not yet answered or abandoned).
-    public var maxConcurrentRequests: Int { state.withLockedValue { $0.maxInFlight } }
+    package var maxConcurrentRequests: Int { state.withLockedValue { $0.maxInFlight } }
 
     /// The most requests for `model` handled at once.
-    public func maxConcurrentRequests(model: String) -> Int {
+    package func maxConcurrentRequests(model: String) -> Int {
         state.withLockedValue { $0.maxInFlightByModel[model] ?? 0 }
     }
 
     /// Forgets the recorded requests and concurrency peaks (scripts are kept).
-    public func resetRecords() {
+    package func resetRecords() {
         state.withLockedValue {
             $0.requests = []
             $0.maxInFlight = 0
@@ -356,9 +356,11 @@ public final class ProviderTestServer: Sendable {
             let body: String
             switch format {
             case .openAI:
-                body = #"{"id":"chatcmpl-empty","object":"chat.completion","model":"\#(modelKey)","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":0}}"#
+                body = #"{"id":"chatcmpl-empty","object":"chat.completion","model":"\#(modelKey)","choices":[],"#
+                    + #""usage":{"prompt_tokens":1,"completion_tokens":0}}"#
             case .anthropic:
-                body = #"{"id":"msg_empty","type":"message","role":"assistant","model":"\#(modelKey)","content":[],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":0}}"#
+                body = #"{"id":"msg_empty","type":"message","role":"assistant","model":"\#(modelKey)","content":[],"#
+                    + #""stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":0}}"#
             case .gemini:
                 body = #"{"candidates":[],"promptFeedback":{"blockReason":"OTHER"},"responseId":"resp-empty"}"#
             }

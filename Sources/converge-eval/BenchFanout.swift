@@ -59,9 +59,10 @@ struct BenchFanout: AsyncParsableCommand {
                                               concurrency: cap, store: journalled)
                 let limit = seconds * (Double(requests) / Double(cap)).rounded(.up)
                 let label = journalled == nil ? "none  " : "stored"
-                print(String(format: "%9d  %8d  %11d  ", size, requests, cap) + label + String(format: "  %7.3f s  %7.3f s  %5.3f   %10.2f ms       %d/%d", result.wall, limit,
-                             result.wall / limit, (result.wall - limit) / Double(requests) * 1000, result.answered,
-                             requests))
+                let measures = String(format: "  %7.3f s  %7.3f s  %5.3f   %10.2f ms       %d/%d", result.wall, limit,
+                                      result.wall / limit, (result.wall - limit) / Double(requests) * 1000,
+                                      result.answered, requests)
+                print(String(format: "%9d  %8d  %11d  ", size, requests, cap) + label + measures)
             }
         }
         await store?.close()

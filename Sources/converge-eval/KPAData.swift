@@ -53,11 +53,13 @@ struct KPAData {
     init(directory: String, split: String) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw EvalError("\(directory): no such folder (expected an ArgKP folder with arguments_SPLIT.csv, key_points_SPLIT.csv, labels_SPLIT.csv)")
+            throw EvalError("\(directory): no such folder "
+                + "(expected an ArgKP folder with arguments_SPLIT.csv, key_points_SPLIT.csv, labels_SPLIT.csv)")
         }
         let splits = Self.splits(in: directory)
         guard splits.contains(split) else {
-            throw EvalError("unknown split `\(split)`; \(directory) has " + (splits.isEmpty ? "no arguments_SPLIT.csv" : splits.joined(separator: ", ")))
+            let found = splits.isEmpty ? "no arguments_SPLIT.csv" : splits.joined(separator: ", ")
+            throw EvalError("unknown split `\(split)`; \(directory) has " + found)
         }
         func rows(_ name: String, _ columns: [String]) throws -> [[String]] {
             let path = directory + "/\(name)_\(split).csv"
@@ -78,8 +80,9 @@ struct KPAData {
                 return index.map { row[$0] }
             }
         }
-        arguments = try rows("arguments", ["arg_id", "argument", "topic", "stance"]).map { Text(id: $0[0], text: $0[1], topic: $0[2], stance: $0[3]) }
-        keyPoints = try rows("key_points", ["key_point_id", "key_point", "topic", "stance"]).map { Text(id: $0[0], text: $0[1], topic: $0[2], stance: $0[3]) }
+        func text(_ row: [String]) -> Text { Text(id: row[0], text: row[1], topic: row[2], stance: row[3]) }
+        arguments = try rows("arguments", ["arg_id", "argument", "topic", "stance"]).map(text)
+        keyPoints = try rows("key_points", ["key_point_id", "key_point", "topic", "stance"]).map(text)
         var labels: [String: Bool] = [:]
         for row in try rows("labels", ["arg_id", "key_point_id", "label"]) {
             labels[Self.labelKey(row[0], row[1])] = row[2] == "1"

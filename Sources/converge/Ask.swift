@@ -79,22 +79,25 @@ struct Ask: AsyncParsableCommand {
     func validate() throws {
         if noStore && storage.db != nil { throw ValidationError("--no-store and --db cannot be used together") }
         if models.isEmpty && panel == nil { throw ValidationError("give at least one -m SPEC or --panel NAME") }
-        if samples < 1 { throw ValidationError("--samples must be at least 1") }
-        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if let timeout, !(timeout > 0 && timeout <= 86_400) {
-            throw ValidationError("--timeout must be a positive number of seconds, at most 86400")
+        do {
+            try request(panel: []).validate()
+        } catch {
+            throw error.commandLineError
         }
-        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
-        if let temperature, !(temperature >= 0 && temperature <= 2) {
-            throw ValidationError("--temperature must be a number from 0 to 2")
-        }
-        if prompt.trimmingWhitespace.isEmpty { throw ValidationError("the prompt is empty") }
-        if followUps.contains(where: { $0.trimmingWhitespace.isEmpty }) { throw ValidationError("a follow-up is empty") }
+    }
+
+    /// What was asked for, as every front end gives it to ``SurveyPlan`` (the panel is resolved in `run()`).
+    func request(panel: [PanelEntry], rubric: SurveySpec.RubricSource? = nil) -> SurveyPlan.Request {
+        SurveyPlan.Request(prompt: prompt, followUps: followUps, system: system, panel: panel, samples: samples,
+                           temperature: temperature, maxTokens: maxTokens, timeoutSeconds: timeout,
+                           concurrency: concurrency, rubric: rubric)
     }
 
     func run() async throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
-        let rubricValue = try rubric.map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
+        let rubricSource = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
+        // A rubric that is not one fails before anything else is checked.
+        _ = try rubricSource.map { try Rubric(yaml: $0.yaml, file: $0.file) }
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
         let similarity = try matching.model()
         try report.preflight()  // before any request: answers are paid for
@@ -105,45 +108,24 @@ struct Ask: AsyncParsableCommand {
         } catch let error as ProviderError {
             throw InputError(field: "--model", error.description)
         }
-        let panelists = PanelEntry.panelists(for: entries)
-        var members: [SurveyMember]
+        let plan: SurveyPlan
         do {
             // Resolves every provider and key before any request: a missing key fails here, naming its variable.
-            members = try SurveyRunner.members(for: panelists, directory: ProviderDirectory(config: configuration))
+            plan = try SurveyPlan(request(panel: entries, rubric: rubricSource),
+                                  directory: ProviderDirectory(config: configuration), config: configuration)
         } catch {
-            throw InputError(error.description)
+            throw error.commandLineError
         }
-        for (i, entry) in entries.enumerated() {
-            members[i].system = entry.system
-            members[i].temperature = entry.temperature
-        }
-
-        var options = RunnerOptions(samples: samples)
-        options.apply(configuration)
-        if let concurrency {
-            options.concurrency = concurrency
-            options.perProviderConcurrency = concurrency
-        } else {
-            options.perProviderConcurrency = options.concurrency
-        }
-        if let timeout { options.timeout = .milliseconds(Int((timeout * 1000).rounded())) }
-        options.parameters.temperature = temperature
-        options.parameters.maxTokens = maxTokens
-
-        let runner = try SurveyRunner(members: members, options: options)
-        let survey = Survey(prompt: prompt, followUps: followUps, system: system)
-        var execution = SurveyExecution(runner: runner, survey: survey, rubric: rubricValue,
+        var execution = SurveyExecution(runner: try plan.runner(), survey: plan.survey, rubric: plan.rubric,
                                         analyzer: Analyzer(similarity: similarity), report: report,
                                         quiet: quiet, stored: nil)
         if noStore {
             try await execution.run()
             return
         }
-        let rubricSource = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
-        let spec = SurveySpec(members: members, survey: survey, options: options, rubric: rubricSource)
         try await storage.withStore(creating: true) { store in
             let archive = SurveyArchive(store: store)
-            let id = try await archive.create(survey, spec: spec)
+            let id = try await archive.create(plan.survey, spec: plan.spec)
             _ = try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: nil)
             FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
             execution.stored = (archive, id, StoreJournal(store: store, surveyID: id, useCache: !noCache))

@@ -20,7 +20,11 @@ struct Serve: AsyncParsableCommand {
             prints "converge: serving on http://HOST:PORT" on standard error. SIGTERM or SIGINT stops it \
             gracefully (exit 0).
 
-            Surveys (POST /v1/surveys ...) are kept in the database given by --db (default:             CONVERGE_DATABASE_URL, then $XDG_DATA_HOME/converge/converge.sqlite), opened once at start. Provider             keys and base URLs come from the server's environment (and --config), never from requests. On             SIGTERM running surveys are cancelled and left interrupted; the next start resumes every survey left             running or interrupted, without asking stored answers again.
+            Surveys (POST /v1/surveys ...) are kept in the database given by --db (default: \
+            CONVERGE_DATABASE_URL, then $XDG_DATA_HOME/converge/converge.sqlite), opened once at start. Provider \
+            keys and base URLs come from the server's environment (and --config), never from requests. On \
+            SIGTERM running surveys are cancelled and left interrupted; the next start resumes every survey left \
+            running or interrupted, without asking stored answers again.
             """
     )
 
@@ -60,20 +64,14 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "converge.server")
         logger.logLevel = level
         let settings = try ConvergeConfig.load(explicitPath: config)
-        let directory = ProviderDirectory(config: settings)
         let store = try await openStore(try DatabaseURL.resolve(flag: storage.db))
-        let surveys = SurveyService(store: store, directory: directory, config: settings,
-                                    logger: Logger(label: "converge.surveys"))
         do {
-            let app = try buildApplication(configuration: configuration,
-                                           dependencies: ServerDependencies(surveys: surveys), logger: logger) { port in
+            let server = try ServerRoot(configuration: configuration, store: store,
+                                        providers: ProviderDirectory(config: settings), settings: settings,
+                                        logger: logger) { port in
                 FileHandle.standardError.write(Data("converge: serving on \(configuration.url(port: port))\n".utf8))
             }
-            // Shut down in reverse order: the surveys first (running ones become interrupted and their event
-            // streams end), then the HTTP server.
-            let group = ServiceGroup(configuration: .init(
-                services: [app, surveys], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+            try await server.serviceGroup(logger: logger).run()
         } catch let error as IOError {
             await store.close()
             // Binding failed: say which address and why, as an input error (exit 2), not a NIO trace.

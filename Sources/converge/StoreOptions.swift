@@ -6,7 +6,8 @@ import Foundation
 struct StoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.",
-        discussion: "Default: CONVERGE_DATABASE_URL, then $XDG_DATA_HOME/converge/converge.sqlite. Prefer the variable for a password: flags show in process lists."))
+        discussion: "Default: CONVERGE_DATABASE_URL, then $XDG_DATA_HOME/converge/converge.sqlite. "
+            + "Prefer the variable for a password: flags show in process lists."))
     var db: String?
 
     /// The database the options name.

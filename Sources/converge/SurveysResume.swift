@@ -29,9 +29,10 @@ struct ContinueOptions: ParsableArguments {
     @OptionGroup var matching: SimilarityOptions
 
     func validate() throws {
-        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if let timeout, !(timeout > 0 && timeout <= 86_400) {
-            throw ValidationError("--timeout must be a positive number of seconds, at most 86400")
+        do {
+            try SurveyPlan.validate(concurrency: concurrency, timeoutSeconds: timeout)
+        } catch {
+            throw error.commandLineError
         }
     }
 
@@ -39,19 +40,15 @@ struct ContinueOptions: ParsableArguments {
     func run(_ loaded: SurveyArchive.Loaded, store: any SurveyStore, report: ReportOptions) async throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
         let similarity = try matching.model()  // before any request: a damaged model fails here
-        let members: [SurveyMember]
+        let plan: SurveyPlan
         do {
-            members = try loaded.spec.members(directory: ProviderDirectory(config: configuration))
+            plan = try SurveyPlan(resuming: loaded.spec, survey: loaded.survey,
+                                  directory: ProviderDirectory(config: configuration), concurrency: concurrency,
+                                  timeoutSeconds: timeout)
         } catch {
-            throw InputError(error.description)
+            throw error.commandLineError
         }
-        var options = loaded.spec.options()
-        if let concurrency {
-            options.concurrency = concurrency
-            options.perProviderConcurrency = concurrency
-        }
-        if let timeout { options.timeout = .milliseconds(Int((timeout * 1000).rounded())) }
-        let runner = try SurveyRunner(members: members, options: options)
+        let runner = try plan.runner()
         let id = loaded.record.id
         try Self.checkNobodyElseAsks(loaded.record, force: force)
         guard try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: loaded.record.owner) else {
@@ -60,7 +57,7 @@ struct ContinueOptions: ParsableArguments {
         try await store.setStatus(surveyID: id, .running)
         let journal = StoreJournal(store: store, surveyID: id, existing: loaded.requests, useCache: !noCache)
         FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
-        let execution = SurveyExecution(runner: runner, survey: loaded.survey, rubric: try loaded.spec.parsedRubric(),
+        let execution = SurveyExecution(runner: runner, survey: plan.survey, rubric: plan.rubric,
                                         analyzer: Analyzer(similarity: similarity), report: report, quiet: quiet,
                                         stored: (SurveyArchive(store: store), id, journal))
         try await execution.run()

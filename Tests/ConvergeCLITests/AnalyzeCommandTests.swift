@@ -50,8 +50,9 @@ import Testing
     }
 
     @Test func twoFoldersWithDifferentRubricsAreAnError() throws {
-        let a = try CLI.temporaryFolder(["a.md": Data("x".utf8), "rubric.yaml": Data("title: A\ncategories: [{name: c, items: [{id: i, text: t}]}]\n".utf8)])
-        let b = try CLI.temporaryFolder(["b.md": Data("y".utf8), "rubric.yaml": Data("title: B\ncategories: [{name: c, items: [{id: i, text: t}]}]\n".utf8)])
+        func rubric(_ title: String) -> Data { Data("title: \(title)\ncategories: [{name: c, items: [{id: i, text: t}]}]\n".utf8) }
+        let a = try CLI.temporaryFolder(["a.md": Data("x".utf8), "rubric.yaml": rubric("A")])
+        let b = try CLI.temporaryFolder(["b.md": Data("y".utf8), "rubric.yaml": rubric("B")])
         let result = try CLI.run(["analyze", a.path, b.path])
         #expect(result.status == 2)
         #expect(result.stderr.contains("a second rubric differs"))

@@ -209,6 +209,24 @@ import Testing
         #expect(try String(contentsOf: dir.appendingPathComponent("target.md"), encoding: .utf8).hasPrefix("# Converge"))
     }
 
+    /// The wording of each range, as SurveyPlan's errors are put on the command line (ask and resume alike).
+    @Test(arguments: [
+        (["ask", "Hi", "-m", "openai/a", "--temperature", "2.5"], "--temperature must be a number from 0 to 2"),
+        (["ask", "Hi", "-m", "openai/a", "--timeout", "0"], "--timeout must be a positive number of seconds, at most 86400"),
+        (["ask", "Hi", "-m", "openai/a", "--concurrency", "0"], "--concurrency must be at least 1"),
+        (["ask", "Hi", "-m", "openai/a", "--max-tokens", "0"], "--max-tokens must be at least 1"),
+        (["ask", " ", "-m", "openai/a"], "the prompt is empty"),
+        (["surveys", "resume", "abc", "--timeout", "86401"], "--timeout must be a positive number of seconds, at most 86400"),
+    ])
+    func outOfRangeSettingsSayTheirRange(arguments: [String], message: String) async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        let result = try await CLI.run(arguments, environment: environment(server))
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(server.requests.isEmpty)
+    }
+
     @Test(arguments: [["--timeout", "1e308"], ["--temperature", "nan"], ["--follow-up", " "], ["--samples", "0"]])
     func outOfRangeFlagsAreUsageErrors(flags: [String]) async throws {
         let server = try await ProviderTestServer.start()

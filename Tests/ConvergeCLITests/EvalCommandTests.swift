@@ -1,24 +1,13 @@
+import ConvergeTestSupport
 import Foundation
 import Testing
 
 /// `converge-eval` input errors through the real binary: `converge-eval: error: ...`, exit 2, no usage dump.
 @Suite(.serialized) struct EvalCommandTests {
-    static let binary = CLI.binary.deletingLastPathComponent().appendingPathComponent("converge-eval")
+    static let binary = ChildProcess.builtProduct("converge-eval", repository: CLI.repo)
 
     func eval(_ arguments: [String], in directory: URL? = nil) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        process.environment = CLI.isolatedEnvironment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                          stderr: String(decoding: stderr, as: UTF8.self))
+        try CLI.run(arguments, in: directory, executable: Self.binary)
     }
 
     /// A two-topic ArgKP dev split: a1, a2 (topic T, pro) with k1; a3 (topic U, con) with k2.

@@ -23,7 +23,8 @@ struct ModelFileTests {
         let dir = temporaryDirectory()
         let path = dir + "/model.safetensors"
         try safetensorsBytes([("a", [4], [1, 2, 3, 4])], truncate: 3).write(to: URL(fileURLWithPath: path))
-        #expect(throws: EmbeddingModelError.damaged(path: path, reason: "tensor a: bytes 0..<16 lie outside the data (13 bytes; the file may be truncated)")) {
+        let reason = "tensor a: bytes 0..<16 lie outside the data (13 bytes; the file may be truncated)"
+        #expect(throws: EmbeddingModelError.damaged(path: path, reason: reason)) {
             try SafeTensorsFile(path: path)
         }
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path))

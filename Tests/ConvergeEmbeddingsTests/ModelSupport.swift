@@ -12,7 +12,10 @@ enum InstalledModel {
     /// On CI the model must be there: tests that need it run (and fail when it is missing) instead of skipping.
     static let required = ProcessInfo.processInfo.environment["CI"] == "true"
     static let available = directory != nil || required
-    static let skipReason: Comment = "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (run scripts/test, or `converge models install minilm`); the embedding tests did not run"
+    static let skipReason: Comment = """
+        SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (run scripts/test, or `converge models install minilm`); \
+        the embedding tests did not run
+        """
 
     static let model: SentenceEmbeddingModel? = directory.flatMap { try? SentenceEmbeddingModel(directory: $0) }
 }

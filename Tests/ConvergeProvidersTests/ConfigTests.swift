@@ -87,6 +87,8 @@ import Testing
         ("providers:\n  openai:\n    maxconcurrency: 2\n", "unknown field"),
         ("panels:\n  p: [gpt-4o]\n", "expected provider/model"),
         ("panels:\n  p: []\n", "non-empty list"),
+        ("panels:\n  p: [{model: openai/a, temperature: 2.5}]\n", "`temperature` must be a number from 0 to 2"),
+        ("panels:\n  p: [{model: openai/a, temperature: -1}]\n", "panels.p[0].temperature"),
         ("providers: [a, b]\n", "mapping"),
         ("concurrency: [\n", "YAML error"),
     ])

@@ -80,7 +80,8 @@ struct SeniorBackend {
             .init(id: "kp-3", label: "Mentoring", category: "Leadership and mentorship", support: ["ai-1", "ai-2"],
                   consensus: .majority, evidence: [
                       // Longer than 160 characters: shortened in Markdown, whole in CSV.
-                      try evidence("ai-1", "Beyond coding, it encompasses mentorship, solving complex technical challenges, driving strategic technical decisions, and contributing to the overall architectural vision."),
+                      try evidence("ai-1", "Beyond coding, it encompasses mentorship, solving complex technical challenges, "
+                                   + "driving strategic technical decisions, and contributing to the overall architectural vision."),
                       try evidence("ai-2", "Their role extends into mentoring junior developers"),
                       // A second quote from AI 2: Markdown shows one quote per panelist.
                       try evidence("ai-2", "mentoring junior developers"),
@@ -142,7 +143,7 @@ struct SeniorBackend {
                       analysis: .init(engine: "converge-lexical-1", similarity: "lexical", statements: 23, blind: false))
     }
 
-    /// Mean pairwise Jaccard similarity of the key point sets the panelists support (DESIGN.md).
+    /// Mean pairwise Jaccard similarity of the key point sets the panelists support (ARCHITECTURE.md, "Terms").
     static func convergence(_ keyPoints: [Report.KeyPoint], panel: [String]) -> Report.Convergence {
         func points(_ id: String) -> Set<String> { Set(keyPoints.filter { $0.support.contains(id) }.map(\.id)) }
         var pairwise: [String: [String: Double]] = [:]

@@ -10,6 +10,10 @@ import Testing
 /// `POST /v1/analyses` through the router (`app.test(.router)`): the same report as `converge analyze`, the
 /// formats, and every kind of bad input answered with the JSON error shape and the right status.
 @Suite struct AnalysesRouterTests {
+    /// A rubric whose category repeats an item id.
+    static let repeatedItemID = #"{"answers": [{"panelist": "a", "text": "x"}], "rubric": {"title": "T", "categories": "#
+        + #"[{"name": "c", "items": [{"id": "i", "text": "t"}, {"id": "i", "text": "u"}]}]}}"#
+
     @Test func exampleReportEqualsTheCLIAnalysis() async throws {
         let expected = Analyzer().analyze(try Fixture.exampleInput())
         let app = try Fixture.app()
@@ -123,9 +127,11 @@ import Testing
         ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"rubric\": null}", 400, "invalid_field", "rubric"),
         ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\", \"model\": null}]}", 400, "invalid_field", "answers[0].model"),
         ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"rubric\": \"title: [\"}", 422, "unprocessable", "rubric"),
-        ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"rubric\": \"title: T\\ncategories: []\"}", 422, "unprocessable", "rubric.categories"),
-        ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"rubric\": {\"title\": \"T\", \"categories\": [{\"name\": \"c\", \"items\": [{\"id\": \"i\", \"text\": \"t\"}, {\"id\": \"i\", \"text\": \"u\"}]}]}}", 422, "unprocessable", "rubric.categories[0].items[1].id"),
-        ("{\"answers\": [{\"panelist\": \"a\", \"text\": \"x\"}], \"rubric\": {\"title\": \"T\", \"categories\": []}}", 400, "invalid_field", "rubric.categories"),
+        (#"{"answers": [{"panelist": "a", "text": "x"}], "rubric": "title: T\ncategories: []"}"#, 422, "unprocessable",
+         "rubric.categories"),
+        (Self.repeatedItemID, 422, "unprocessable", "rubric.categories[0].items[1].id"),
+        (#"{"answers": [{"panelist": "a", "text": "x"}], "rubric": {"title": "T", "categories": []}}"#, 400, "invalid_field",
+         "rubric.categories"),
     ] as [(String, Int, String, String?)])
     func badRequests(body: String, status: Int, code: String, field: String?) async throws {
         try await Fixture.app().test(.router) { client in

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import ConvergeAnalysis
 import ConvergeCore
 import ConvergeReport
+import ConvergeTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -101,7 +102,7 @@ import Testing
         #expect(health.status == 200)
         let spec = try await HTTP.send(base + "/openapi.yaml")
         #expect(spec.status == 200)
-        #expect(spec.text == (try String(contentsOf: Fixture.repo.appendingPathComponent("Sources/ConvergeAPI/openapi.yaml"),
+        #expect(spec.text == (try String(contentsOf: Fixture.repo.appendingPathComponent("Sources/ConvergeServer/API/openapi.yaml"),
                                          encoding: .utf8)))
         #expect(try await HTTP.send(base + "/metrics").status == 401)
         let metrics = try await HTTP.send(base + "/metrics", headers: ["Authorization": "Bearer \(Fixture.token)"])
@@ -167,15 +168,7 @@ enum HTTP {
 
 /// A `converge serve --port 0` child process; its standard error is collected.
 final class ServeProcess: @unchecked Sendable {
-    static let binary: URL = {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<3 {
-            let candidate = folder.appendingPathComponent("converge")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            folder = folder.deletingLastPathComponent()
-        }
-        return Fixture.repo.appendingPathComponent(".build/debug/converge")
-    }()
+    static let binary = ChildProcess.builtProduct("converge", repository: Fixture.repo)
 
     let process = Process()
     private let lock = NSLock()
@@ -231,33 +224,10 @@ final class ServeProcess: @unchecked Sendable {
 
     enum ServeError: Error { case didNotStart(String), didNotStop(String) }
 
-    struct CLIResult { var status: Int32; var stdout: String; var stderr: String }
+    typealias CLIResult = ChildProcess.Output
 
     static func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.currentDirectoryURL = Fixture.repo
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let errData = NSLockedData()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errData.isSet { usleep(1_000) }
-        return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData.data, as: UTF8.self))
+        try ChildProcess.run(binary, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                             directory: Fixture.repo)
     }
-}
-
-final class NSLockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Data?
-    func set(_ data: Data) { lock.withLock { value = data } }
-    var isSet: Bool { lock.withLock { value != nil } }
-    var data: Data { lock.withLock { value ?? Data() } }
 }

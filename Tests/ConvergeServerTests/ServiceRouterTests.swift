@@ -1,4 +1,3 @@
-import ConvergeAPI
 import ConvergeCore
 import Foundation
 import Hummingbird
@@ -12,7 +11,7 @@ import Yams
     @Test func tokensGuardTheAPIAndMetricsButNotHealthOrSpec() async throws {
         let logs = LogCapture()
         let app = try Fixture.app(tokens: [Fixture.token, Fixture.otherToken], logs: logs)
-        let seen = LogCapture()
+        let seen = Collected()
         try await app.test(.router) { client in
             let body = try Fixture.json(["answers": [["panelist": "a", "text": "Write tests."]]])
             for headers: HTTPFields in [[:], Fixture.bearer("wrong-token-0123456789abcdef"),
@@ -133,7 +132,7 @@ import Yams
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("application/yaml") == true)
                 let text = String(buffer: response.body)
-                let source = try String(contentsOf: Fixture.repo.appendingPathComponent("Sources/ConvergeAPI/openapi.yaml"),
+                let source = try String(contentsOf: Fixture.repo.appendingPathComponent("Sources/ConvergeServer/API/openapi.yaml"),
                                         encoding: .utf8)
                 #expect(text == source)
                 let spec = try #require(try Yams.load(yaml: text) as? [String: Any])

@@ -2,6 +2,7 @@ import ConvergeCore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import InMemoryLogging
 import Logging
 @testable import ConvergeServer
 
@@ -51,39 +52,35 @@ enum Fixture {
             maxBodyBytes: maxBodyBytes)
         var logger = Logger(label: "converge.test") { _ in (logs ?? LogCapture()).handler }
         logger.logLevel = .trace
-        return try buildApplication(configuration: configuration, logger: logger)
+        return try ServerRoot(configuration: configuration, logger: logger).application
     }
 
     static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
     static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
 }
 
-/// Every log line of an application, to check what the server logs.
-final class LogCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
+/// Every log line of an application, to check what the server logs: swift-log's `InMemoryLogHandler`, at every
+/// level (copies of the handler share their entries).
+struct LogCapture: Sendable {
+    let handler: InMemoryLogHandler = {
+        var handler = InMemoryLogHandler()
+        handler.logLevel = .trace
+        return handler
+    }()
 
-    init() {}
-
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var text: String { lock.withLock { lines.joined(separator: "\n") } }
-    var handler: CapturingLogHandler { CapturingLogHandler(capture: self) }
+    /// One line an entry: level, message and all metadata.
+    var text: String {
+        handler.entries.map { "\($0.level) \($0.message) \($0.metadata)" }.joined(separator: "\n")
+    }
 }
 
-/// A log handler writing into a `LogCapture`: the message and all metadata.
-struct CapturingLogHandler: LogHandler {
-    let capture: LogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        let all = self.metadata.merging(metadata ?? [:]) { $1 }
-        capture.append("\(level) \(message) \(all)")
-    }
+/// Text that arrives in pieces from concurrent callbacks (a streaming body, responses seen), and whether it ended.
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = ""
+    private var ended = false
+    func append(_ text: String) { lock.withLock { value += text } }
+    func end() { lock.withLock { ended = true } }
+    var text: String { lock.withLock { value } }
+    var isEnded: Bool { lock.withLock { ended } }
 }

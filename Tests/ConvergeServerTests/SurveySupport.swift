@@ -30,37 +30,56 @@ enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 }
 
-/// A server with a survey store and a ProviderTestServer as every panelist's provider (`openai/MODEL`).
+/// A server with a survey store and a ProviderTestServer as every panelist's provider (`openai/MODEL`), wired
+/// as `converge serve` wires it (``ServerRoot``).
 struct SurveyFixture {
     static let providerKey = "sk-test-provider-key-never-echoed-7f3a"
 
     let provider: ProviderTestServer
     let store: any SurveyStore
-    let service: SurveyService
+    let server: ServerRoot
     let databaseURL: String
 
-    static func start(_ database: TestDatabase, config: ConvergeConfig = ConvergeConfig()) async throws -> SurveyFixture {
+    var service: SurveyService { server.surveys! }
+
+    static func start(_ database: TestDatabase, config: ConvergeConfig = ConvergeConfig(),
+                      tokens: [String] = []) async throws -> SurveyFixture {
         let provider = try await ProviderTestServer.start()
         let url = try database.freshURL()
         let store = try await openStore(try DatabaseURL(parsing: url))
         let directory = ProviderDirectory(environment: [
             "OPENAI_API_KEY": providerKey, "OPENAI_BASE_URL": provider.baseURL + "/v1",
         ])
-        return SurveyFixture(provider: provider, store: store, service: SurveyService(store: store, directory: directory, config: config),
-                             databaseURL: url)
-    }
-
-    func app(tokens: [String] = []) throws -> some ApplicationProtocol {
         let configuration = ServerConfiguration(host: "127.0.0.1", port: 0,
                                                 tokens: try APITokens(parsing: tokens.joined(separator: ",")))
-        return try buildApplication(configuration: configuration, dependencies: ServerDependencies(surveys: service),
+        let server = try ServerRoot(configuration: configuration, store: store, providers: directory, settings: config,
                                     logger: Logger(label: "converge.test") { _ in LogCapture().handler })
+        return SurveyFixture(provider: provider, store: store, server: server, databaseURL: url)
     }
+
+    /// The application, to test through its router or live.
+    func app() -> some ApplicationProtocol { server.application }
 
     func close() async {
         await service.stop()
         await store.close()
         try? await provider.shutdown()
+    }
+}
+
+/// Runs `body` with a fresh ``SurveyFixture`` and closes it afterwards, whether `body` returns or throws (a
+/// failed `#require` included), so that no server or database is left open.
+func withSurveyFixture<Result>(_ database: TestDatabase, config: ConvergeConfig = ConvergeConfig(),
+                               tokens: [String] = [],
+                               _ body: (SurveyFixture) async throws -> Result) async throws -> Result {
+    let fixture = try await SurveyFixture.start(database, config: config, tokens: tokens)
+    do {
+        let result = try await body(fixture)
+        await fixture.close()
+        return result
+    } catch {
+        await fixture.close()
+        throw error
     }
 }
 

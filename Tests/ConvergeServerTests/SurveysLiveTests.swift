@@ -8,17 +8,6 @@ import Testing
 /// Surveys on a real `converge serve` process: live events over a socket, SIGTERM with a slow panel, and a
 /// restarted server that finishes the survey without asking answered requests again.
 @Suite(.serialized) struct SurveysLiveTests {
-    /// Text of a streaming response, as it arrives.
-    final class Collected: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = ""
-        private var ended = false
-        func append(_ text: String) { lock.withLock { value += text } }
-        func end() { lock.withLock { ended = true } }
-        var text: String { lock.withLock { value } }
-        var isEnded: Bool { lock.withLock { ended } }
-    }
-
     func waitUntil(_ what: String, timeout: Duration = .seconds(60),
                    _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout

@@ -1,0 +1,42 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Removes secrets from text that came from elsewhere (a server's error message, an error description)
+/// before it is stored or logged. Servers sometimes echo part or all of a key ("Incorrect API key provided:
+/// sk-...") — the whole key and any run of 8+ of its characters are replaced by `<redacted>`.
+public struct Redactor: Sendable {
+    let secrets: [String]
+
+    public init(secrets: [String]) {
+        self.secrets = secrets.filter { !$0.isEmpty }
+    }
+
+    /// `text` with every occurrence of a secret, and of any 8-character (or longer) piece of one, replaced.
+    public func redact(_ text: String) -> String {
+        var result = text
+        for secret in secrets {
+            result = result.replacingOccurrences(of: secret, with: "<redacted>")
+            // Pieces: a server may print a prefix and suffix of the key ("sk-abc...wxyz"); catch any window of
+            // 8 characters of the key that is still present.
+            let characters = Array(secret)
+            let window = 8
+            if characters.count > window {
+                var changed = true
+                while changed {
+                    changed = false
+                    for start in 0...(characters.count - window) {
+                        let piece = String(characters[start..<(start + window)])
+                        if result.contains(piece) {
+                            result = result.replacingOccurrences(of: piece, with: "<redacted>")
+                            changed = true
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+}

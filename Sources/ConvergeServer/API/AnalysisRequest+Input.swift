@@ -1,0 +1,101 @@
+import ConvergeAnalysis
+import ConvergeCore
+import ConvergeReport
+
+/// An analysis request checked against openapi.yaml's constraints and turned into the analyser's input.
+struct AnalysisJob: Sendable {
+    var input: AnalysisInput
+    var blind: Bool
+    var similarity: Components.Schemas.Similarity
+}
+
+extension AnalysisJob {
+    static let maxAnswers = 200
+    static let maxNameLength = 200
+
+    /// Checks every constraint openapi.yaml states (lengths count Unicode scalars, as JSON Schema does).
+    ///
+    /// - Throws: `APIError` 400 (`invalid_field`) naming the field for a constraint of the schema; 422
+    ///   (`unprocessable`) for rubric YAML that does not parse as a rubric and for duplicate rubric item ids.
+    init(_ request: Components.Schemas.AnalysisRequest) throws(APIError) {
+        guard (1...Self.maxAnswers).contains(request.answers.count) else {
+            throw .invalidField("answers", "must hold 1 to \(Self.maxAnswers) answers, not \(request.answers.count)")
+        }
+        var answers: [Answer] = []
+        for (n, answer) in request.answers.enumerated() {
+            let path = "answers[\(n)]"
+            try Self.checkName(answer.panelist, at: "\(path).panelist")
+            if let label = answer.label { try Self.checkName(label, at: "\(path).label") }
+            if let model = answer.model { try Self.checkName(model, at: "\(path).model") }
+            answers.append(Answer(panelist: Panelist(id: answer.panelist, label: answer.label, model: answer.model),
+                                  text: answer.text))
+        }
+        var rubric: Rubric?
+        switch request.rubric {
+        case nil:
+            rubric = nil
+        case .RubricYAML(let yaml):
+            guard !yaml.isEmpty else { throw .invalidField("rubric", "must not be empty") }
+            do {
+                rubric = try Rubric(yaml: yaml, file: "rubric")
+            } catch let error as InputError {
+                throw .unprocessable(error.field.map { "rubric.\($0)" } ?? "rubric", "rubric YAML: \(error.description)")
+            } catch {
+                throw .unprocessable("rubric", "rubric YAML could not be read")
+            }
+        case .Rubric(let structured):
+            rubric = try Self.rubric(structured)
+        }
+        self.input = AnalysisInput(prompt: request.prompt, answers: answers, rubric: rubric)
+        self.blind = request.blind ?? false
+        self.similarity = request.similarity ?? .lexical
+    }
+
+    private static func checkName(_ value: String, at field: String) throws(APIError) {
+        let length = value.unicodeScalars.count
+        guard length >= 1 else { throw .invalidField(field, "must not be empty") }
+        guard length <= maxNameLength else { throw .invalidField(field, "must be at most \(maxNameLength) characters") }
+    }
+
+    /// A structured rubric, checked as `Rubric(yaml:)` checks YAML (non-empty lists and strings, unique ids).
+    static func rubric(_ value: Components.Schemas.Rubric) throws(APIError) -> Rubric {
+        guard !value.title.isEmpty else { throw .invalidField("rubric.title", "must not be empty") }
+        guard !value.categories.isEmpty else { throw .invalidField("rubric.categories", "must not be empty") }
+        var categories: [Rubric.Category] = []
+        var seen: [String: String] = [:]
+        for (c, category) in value.categories.enumerated() {
+            let path = "rubric.categories[\(c)]"
+            guard !category.name.isEmpty else { throw .invalidField("\(path).name", "must not be empty") }
+            guard !category.items.isEmpty else { throw .invalidField("\(path).items", "must not be empty") }
+            var items: [Rubric.Item] = []
+            for (i, item) in category.items.enumerated() {
+                let itemPath = "\(path).items[\(i)]"
+                guard !item.id.isEmpty else { throw .invalidField("\(itemPath).id", "must not be empty") }
+                guard !item.text.isEmpty else { throw .invalidField("\(itemPath).text", "must not be empty") }
+                if let first = seen[item.id] {
+                    throw .unprocessable("\(itemPath).id", "\(itemPath).id: duplicate rubric item id (first used at \(first))")
+                }
+                seen[item.id] = "\(itemPath).id"
+                items.append(Rubric.Item(id: item.id, text: item.text))
+            }
+            categories.append(Rubric.Category(name: category.name, items: items))
+        }
+        return Rubric(title: value.title, categories: categories)
+    }
+}
+
+/// Runs analyses: the pure analyser with the requested similarity model, timed into the metrics.
+package struct AnalysisService: Sendable {
+    package init() {}
+
+    /// - Parameter attachingAnswers: put the answers into the report's `turns` (the HTML page shows them in
+    ///   full); blind labels are applied after, so they cover the answers too.
+    func analyze(_ job: AnalysisJob, attachingAnswers: Bool = false) -> Report {
+        let similarity: any SimilarityModel = switch job.similarity {
+        case .lexical: LexicalSimilarity()
+        }
+        var report = Analyzer(similarity: similarity).analyze(job.input)
+        if attachingAnswers { report = report.attachingAnswers(job.input.answers) }
+        return job.blind ? report.blinded() : report
+    }
+}

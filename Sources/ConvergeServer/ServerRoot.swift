@@ -1,0 +1,55 @@
+import ConvergeProviders
+import ConvergeStore
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The composition root of `converge serve`: the whole server built from its configuration, once, in one
+/// place. `converge serve` runs it (``serviceGroup(logger:)``) and the server tests
+/// build it the same way, so that they run the production wiring.
+///
+/// What it wires: a ``SurveyService`` over `store` (when there is one) with the providers and the config file's
+/// run settings, the ``ServerDependencies`` the handlers use, and the Hummingbird application
+/// (``buildApplication(configuration:dependencies:logger:onServerRunning:)``: API, pages, middleware).
+/// The store is the caller's: opened before and closed after the service group has run.
+public struct ServerRoot: Sendable {
+    public let configuration: ServerConfiguration
+    /// The stored surveys and their background runs; `nil` when the server has no store (the survey
+    /// operations answer 503, the pages show `/analyze` only).
+    public let surveys: SurveyService?
+    /// The HTTP application (Hummingbird 2), a `Service`.
+    public let application: Application<RouterResponder<ConvergeRequestContext>>
+
+    /// - Parameters:
+    ///   - configuration: host, port, tokens, limits. Not validated here: `converge serve` calls `validate()`.
+    ///   - store: the open survey store, or `nil` for a server without surveys; never closed here.
+    ///   - providers: the providers, keys and base URLs (the server's environment and config file).
+    ///   - settings: the config file, for its run settings (`timeout`, `concurrency`, `max_attempts`).
+    ///   - logger: the HTTP server's logger; each request's logger adds `hb.request.id`.
+    ///   - surveysLogger: the survey service's logger.
+    ///   - onServerRunning: called once listening, with the bound port (useful with port 0).
+    /// - Throws: when the generated handlers cannot be registered.
+    public init(configuration: ServerConfiguration, store: (any SurveyStore)? = nil,
+                providers: ProviderDirectory = ProviderDirectory(), settings: ConvergeConfig = ConvergeConfig(),
+                logger: Logger = Logger(label: "converge.server"),
+                surveysLogger: Logger = Logger(label: "converge.surveys"),
+                onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) throws {
+        let surveys = store.map { SurveyService(store: $0, directory: providers, config: settings, logger: surveysLogger) }
+        self.configuration = configuration
+        self.surveys = surveys
+        self.application = try buildApplication(configuration: configuration,
+                                                dependencies: ServerDependencies(surveys: surveys), logger: logger,
+                                                onServerRunning: onServerRunning)
+    }
+
+    /// The services to run, in start order: the HTTP application, then the surveys (resuming what was left
+    /// running). A graceful shutdown stops them in reverse order: the surveys first (running ones become
+    /// `interrupted` and their event streams end), then the HTTP server (requests in flight finish). SIGTERM and
+    /// SIGINT start the graceful shutdown.
+    public func serviceGroup(logger: Logger) -> ServiceGroup {
+        var services: [any Service] = [application]
+        if let surveys { services.append(surveys) }
+        return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                 logger: logger))
+    }
+}
