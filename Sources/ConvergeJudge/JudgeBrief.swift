@@ -74,9 +74,11 @@ public struct JudgeBrief: Sendable {
         Reply with one JSON object and nothing else, with these fields (each a list; leave a list empty when \
         there is nothing to say):
         {
-          "consensus": [{"point": "a point two or more answers make", "supporters": [{"panelist": "AI 1", "quote": "exact words of AI 1"}, {"panelist": "AI 2", "quote": "exact words of AI 2"}]}],
+          "consensus": [{"point": "a point two or more answers make", "supporters": [{"panelist": "AI 1", \
+        "quote": "exact words of AI 1"}, {"panelist": "AI 2", "quote": "exact words of AI 2"}]}],
           "unique": [{"point": "a point only one answer makes", "supporters": [{"panelist": "AI 3", "quote": "exact words of AI 3"}]}],
-          "contradictions": [{"topic": "what they disagree on", "sides": [{"panelist": "AI 1", "stance": "its position", "quote": "exact words"}, {"panelist": "AI 2", "stance": "the opposite position", "quote": "exact words"}]}],
+          "contradictions": [{"topic": "what they disagree on", "sides": [{"panelist": "AI 1", "stance": "its position", \
+        "quote": "exact words"}, {"panelist": "AI 2", "stance": "the opposite position", "quote": "exact words"}]}],
           "blindSpots": [{"point": "something a complete answer would cover that none of the answers mentions"}],
           "synthesis": [{"sentence": "one sentence of what the panel concludes", "keyPoints": ["kp-1", "kp-3"]}]
         }

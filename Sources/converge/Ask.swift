@@ -76,6 +76,8 @@ struct Ask: AsyncParsableCommand {
 
     @OptionGroup var matching: SimilarityOptions
 
+    @OptionGroup var judging: JudgeOptions
+
     func validate() throws {
         if noStore && storage.db != nil { throw ValidationError("--no-store and --db cannot be used together") }
         if models.isEmpty && panel == nil { throw ValidationError("give at least one -m SPEC or --panel NAME") }
@@ -100,6 +102,7 @@ struct Ask: AsyncParsableCommand {
         _ = try rubricSource.map { try Rubric(yaml: $0.yaml, file: $0.file) }
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
         let similarity = try matching.model()
+        let judge = try judging.judge(config: config)
         try report.preflight()  // before any request: answers are paid for
         var entries: [PanelEntry] = []
         if let panel { entries += try configuration.panel(named: panel) }
@@ -119,6 +122,7 @@ struct Ask: AsyncParsableCommand {
         var execution = SurveyExecution(runner: try plan.runner(), survey: plan.survey, rubric: plan.rubric,
                                         analyzer: Analyzer(similarity: similarity), report: report,
                                         quiet: quiet, stored: nil)
+        execution.judge = judge
         if noStore {
             try await execution.run()
             return

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConvergeAnalysis
 import ConvergeCore
+import ConvergeJudge
 import ConvergeProviders
 import ConvergeRunner
 import ConvergeStore
@@ -20,6 +21,8 @@ struct SurveyExecution {
     var quiet: Bool
     /// The stored survey, with its journal; `nil` with `ask --no-store`.
     var stored: (archive: SurveyArchive, id: String, journal: StoreJournal)?
+    /// A judge of the analysis (`--judge`), asked once the panel has answered.
+    var judge: Judge? = nil
 
     func run() async throws {
         let panelists = runner.members.map(\.panelist)
@@ -45,7 +48,7 @@ struct SurveyExecution {
             throw ExitCode(interrupt.exitStatus)
         }
 
-        let consolidated: Report
+        var consolidated: Report
         if let stored {
             consolidated = try await stored.archive.finish(stored.id, result: result, rubric: rubric, analyzer: analyzer)
             let reused = stored.journal.reusedFromSurvey, cached = stored.journal.reusedFromCache
@@ -55,6 +58,15 @@ struct SurveyExecution {
             if !quiet && !parts.isEmpty { display.note("converge: " + parts.joined(separator: "; ")) }
         } else {
             consolidated = result.report(analyzer: analyzer, rubric: rubric)
+        }
+        if let judge, !consolidated.answered.isEmpty {
+            // The matcher's analysis is stored first: a judge that fails or hangs loses nothing.
+            if !quiet { display.note("converge: asking the judge \(judge.spec)") }
+            consolidated = await judge.judgeReporting(consolidated, input: result.analysisInput(rubric: rubric),
+                                                      analyzer: analyzer)
+            if let stored {
+                try await stored.archive.saveAnalysis(stored.id, report: consolidated, turn: max(0, result.turns.count - 1))
+            }
         }
         try report.emit(report.blind ? consolidated.blinded() : consolidated)
         let failed = consolidated.panelists.filter { $0.status == .failed }

@@ -28,6 +28,8 @@ struct ContinueOptions: ParsableArguments {
 
     @OptionGroup var matching: SimilarityOptions
 
+    @OptionGroup var judging: JudgeOptions
+
     func validate() throws {
         do {
             try SurveyPlan.validate(concurrency: concurrency, timeoutSeconds: timeout)
@@ -40,6 +42,7 @@ struct ContinueOptions: ParsableArguments {
     func run(_ loaded: SurveyArchive.Loaded, store: any SurveyStore, report: ReportOptions) async throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
         let similarity = try matching.model()  // before any request: a damaged model fails here
+        let judge = try judging.judge(config: config)
         let plan: SurveyPlan
         do {
             plan = try SurveyPlan(resuming: loaded.spec, survey: loaded.survey,
@@ -57,9 +60,10 @@ struct ContinueOptions: ParsableArguments {
         try await store.setStatus(surveyID: id, .running)
         let journal = StoreJournal(store: store, surveyID: id, existing: loaded.requests, useCache: !noCache)
         FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
-        let execution = SurveyExecution(runner: runner, survey: plan.survey, rubric: plan.rubric,
+        var execution = SurveyExecution(runner: runner, survey: plan.survey, rubric: plan.rubric,
                                         analyzer: Analyzer(similarity: similarity), report: report, quiet: quiet,
                                         stored: (SurveyArchive(store: store), id, journal))
+        execution.judge = judge
         try await execution.run()
     }
 }
