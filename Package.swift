@@ -118,7 +118,7 @@ let package = Package(
             name: "ConvergeServer",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport",
-                "ConvergeProviders", "ConvergeStore", "ConvergeRunner",
+                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeJudge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),

@@ -38,7 +38,9 @@ public struct ServerRoot: Sendable {
         self.configuration = configuration
         self.surveys = surveys
         self.application = try buildApplication(configuration: configuration,
-                                                dependencies: ServerDependencies(surveys: surveys), logger: logger,
+                                                dependencies: ServerDependencies(
+                                                    analyses: AnalysisService(directory: providers), surveys: surveys),
+                                                logger: logger,
                                                 onServerRunning: onServerRunning)
     }
 

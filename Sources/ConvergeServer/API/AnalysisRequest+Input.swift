@@ -1,5 +1,7 @@
 import ConvergeAnalysis
 import ConvergeCore
+import ConvergeJudge
+import ConvergeProviders
 import ConvergeReport
 
 /// An analysis request checked against openapi.yaml's constraints and turned into the analyser's input.
@@ -7,6 +9,8 @@ struct AnalysisJob: Sendable {
     var input: AnalysisInput
     var blind: Bool
     var similarity: Components.Schemas.Similarity
+    /// The judge's model spec (`judge`), parsed; its provider is resolved by `AnalysisService`.
+    var judge: ModelSpec?
 }
 
 extension AnalysisJob {
@@ -49,6 +53,11 @@ extension AnalysisJob {
         self.input = AnalysisInput(prompt: request.prompt, answers: answers, rubric: rubric)
         self.blind = request.blind ?? false
         self.similarity = request.similarity ?? .lexical
+        do {
+            self.judge = try request.judge.map { spec throws(ProviderError) in try ModelSpec(parsing: spec) }
+        } catch {
+            throw .invalidField("judge", error.description)
+        }
     }
 
     private static func checkName(_ value: String, at field: String) throws(APIError) {
@@ -84,17 +93,40 @@ extension AnalysisJob {
     }
 }
 
-/// Runs analyses: the pure analyser with the requested similarity model, timed into the metrics.
+/// Runs analyses: the pure analyser with the requested similarity model, and the judge when one is asked for
+/// (its provider and key from the server's `directory`, never from the request).
 package struct AnalysisService: Sendable {
-    package init() {}
+    package var directory: ProviderDirectory
+    /// Longest one judge request may take.
+    package var judgeTimeout: Duration
+
+    package init(directory: ProviderDirectory = ProviderDirectory(), judgeTimeout: Duration = .seconds(120)) {
+        self.directory = directory
+        self.judgeTimeout = judgeTimeout
+    }
+
+    /// The judge of `job`, its provider resolved; `nil` without one.
+    /// - Throws: `APIError` 422 naming `judge` for an unknown provider or a missing key.
+    func judge(for job: AnalysisJob) throws(APIError) -> Judge? {
+        guard let spec = job.judge else { return nil }
+        do {
+            let provider = try directory.provider(for: spec)
+            return Judge(client: ModelClient(spec: spec.description, provider: provider, model: spec.model,
+                                             timeout: judgeTimeout))
+        } catch {
+            throw .unprocessable("judge", error.description)
+        }
+    }
 
     /// - Parameter attachingAnswers: put the answers into the report's `turns` (the HTML page shows them in
-    ///   full); blind labels are applied after, so they cover the answers too.
-    func analyze(_ job: AnalysisJob, attachingAnswers: Bool = false) -> Report {
+    ///   full); blind labels are applied after, so they cover the answers and the judge's claims too.
+    func analyze(_ job: AnalysisJob, judge: Judge? = nil, attachingAnswers: Bool = false) async -> Report {
         let similarity: any SimilarityModel = switch job.similarity {
         case .lexical: LexicalSimilarity()
         }
-        var report = Analyzer(similarity: similarity).analyze(job.input)
+        let analyzer = Analyzer(similarity: similarity)
+        var report = analyzer.analyze(job.input)
+        if let judge { report = await judge.judge(report, input: job.input, analyzer: analyzer) }
         if attachingAnswers { report = report.attachingAnswers(job.input.answers) }
         return job.blind ? report.blinded() : report
     }

@@ -1,11 +1,12 @@
 import ConvergeCore
+import ConvergeJudge
 import ConvergeReport
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// `/analyze`: paste answers, get the HTML report (the page itself, as `converge analyze --format html`
-/// writes it; no script). No model is called.
+/// writes it; no script). No model is called, except a judge named in the form.
 extension Pages {
     static var defaultSlots: Int { 3 }
     static var maxSlots: Int { 12 }
@@ -14,6 +15,7 @@ extension Pages {
         var prompt: String?
         var rubric: String?
         var blind: String?
+        var judge: String?
         var label: [String]?
         var answer: [String]?
     }
@@ -45,17 +47,23 @@ extension Pages {
             answers: answers,
             rubric: rubricText.trimmingWhitespace.isEmpty ? nil : .RubricYAML(rubricText),
             blind: form.blind != nil,
-            similarity: .lexical)
-        let report: Report
+            similarity: .lexical,
+            judge: (form.judge?.trimmingWhitespace).flatMap { $0.isEmpty ? nil : $0 })
+        let job: AnalysisJob
+        let judge: Judge?
         do throws(APIError) {
-            let job = try AnalysisJob(body)
-            let clock = ContinuousClock()
-            let start = clock.now
-            report = dependencies.analyses.analyze(job, attachingAnswers: true)
-            dependencies.metrics.recordAnalysis(format: "page", duration: clock.now - start)
+            job = try AnalysisJob(body)
+            judge = try dependencies.analyses.judge(for: job)
         } catch {
             return page(title: "Analyze answers", status: error.status,
                         body: errorBox(error.message) + analyzeForm(form, slots: slots))
+        }
+        let report: Report
+        do {
+            let clock = ContinuousClock()
+            let start = clock.now
+            report = await dependencies.analyses.analyze(job, judge: judge, attachingAnswers: true)
+            dependencies.metrics.recordAnalysis(format: "page", duration: clock.now - start)
         }
         // The report page itself (its own links work, it prints as it is); Back returns to the filled form.
         return Response(status: .ok, headers: Self.reportHeaders,
@@ -100,6 +108,8 @@ extension Pages {
             placeholder="title: ...&#10;categories:&#10;  - name: ...&#10;    items:&#10;      - id: ...&#10;        text: ...">\
             \(HTML.escape(form.rubric ?? ""))</textarea></p>
             <p><label><input type="checkbox" name="blind" value="on"\(form.blind != nil ? " checked" : "")> Blind labels (AI 1, AI 2, ...)</label></p>
+            <p><label for="judge">Judge model (optional, provider/model; its claims are checked against the answers)</label><br>
+            <input id="judge" name="judge" maxlength="200" value="\(HTML.escape(form.judge ?? ""))"></p>
             <p><button type="submit">Analyze</button></p>
             </form>
 
