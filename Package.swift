@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "ConvergeRunner",
             dependencies: [
-                "ConvergeCore", "ConvergeAnalysis", "ConvergeProviders", "ConvergeStore",
+                "ConvergeCore", "ConvergeAnalysis", "ConvergeProviders", "ConvergeStore", "ConvergeJudge",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]

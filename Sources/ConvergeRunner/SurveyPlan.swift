@@ -1,4 +1,5 @@
 import ConvergeCore
+import ConvergeJudge
 import ConvergeProviders
 import Logging
 
@@ -34,11 +35,13 @@ public struct SurveyPlan: Sendable {
         public var rubric: SurveySpec.RubricSource?
         /// Whether the survey's reports are shown blind.
         public var blind: Bool?
+        /// A judge model spec (`provider/model`): asked once the panel has answered.
+        public var judge: String?
 
         public init(prompt: String, followUps: [String] = [], system: String? = nil, panel: [PanelEntry],
                     samples: Int = 1, temperature: Double? = nil, maxTokens: Int? = nil,
                     timeoutSeconds: Double? = nil, concurrency: Int? = nil, rubric: SurveySpec.RubricSource? = nil,
-                    blind: Bool? = nil) {
+                    blind: Bool? = nil, judge: String? = nil) {
             self.prompt = prompt
             self.followUps = followUps
             self.system = system
@@ -50,6 +53,7 @@ public struct SurveyPlan: Sendable {
             self.concurrency = concurrency
             self.rubric = rubric
             self.blind = blind
+            self.judge = judge
         }
 
         /// Checks the settings, the prompt, the follow-ups and each panel entry's temperature, in that order:
@@ -84,6 +88,8 @@ public struct SurveyPlan: Sendable {
     public var options: RunnerOptions
     /// The parsed rubric, if any.
     public var rubric: Rubric?
+    /// The judge, its provider resolved, when the survey has one (``SurveySpec/judge``).
+    public var judge: Judge?
 
     /// Plans a new survey: checks `request` (``Request/validate()``), resolves every panel entry's provider and
     /// key through `directory`, parses the rubric, and takes `config`'s `concurrency`, `timeout` and
@@ -104,6 +110,7 @@ public struct SurveyPlan: Sendable {
             }
         }
         let rubric = try Self.parse(request.rubric)
+        let judge = try Self.judge(request.judge, directory: directory)
         var members: [SurveyMember]
         do {
             members = try SurveyRunner.members(for: PanelEntry.panelists(for: request.panel), directory: directory)
@@ -124,7 +131,9 @@ public struct SurveyPlan: Sendable {
         let survey = Survey(prompt: request.prompt, followUps: request.followUps, system: request.system)
         var spec = SurveySpec(members: members, survey: survey, options: options, rubric: request.rubric)
         spec.blind = request.blind
+        spec.judge = judge?.spec
         self.init(survey: survey, spec: spec, members: members, options: options, rubric: rubric)
+        self.judge = judge
     }
 
     /// Plans the rest of a stored survey (resume, or after a follow-up): its stored panel resolved through
@@ -154,6 +163,7 @@ public struct SurveyPlan: Sendable {
         if let timeoutSeconds { options.timeout = Self.duration(seconds: timeoutSeconds) }
         if let maxAttempts { options.retry.maxAttempts = max(1, maxAttempts) }
         self.init(survey: survey, spec: spec, members: members, options: options, rubric: try Self.parse(spec.rubric))
+        judge = try Self.judge(spec.judge, directory: directory)
     }
 
     public init(survey: Survey, spec: SurveySpec, members: [SurveyMember], options: RunnerOptions, rubric: Rubric?) {
@@ -195,6 +205,19 @@ public struct SurveyPlan: Sendable {
     }
 
     static func duration(seconds: Double) -> Duration { .milliseconds(Int((seconds * 1000).rounded())) }
+
+    /// The judge of `spec`, its provider and key resolved through `directory`; `nil` without a spec.
+    /// - Throws: ``SurveyPlanError/judge(_:)`` for a spec that does not parse, an unknown provider, a missing key.
+    public static func judge(_ spec: String?, directory: ProviderDirectory) throws(SurveyPlanError) -> Judge? {
+        guard let spec else { return nil }
+        do {
+            let parsed = try ModelSpec(parsing: spec)
+            return Judge(client: ModelClient(spec: parsed.description, provider: try directory.provider(for: parsed),
+                                             model: parsed.model))
+        } catch {
+            throw .judge(error)
+        }
+    }
 }
 
 /// What is wrong with a survey that was asked for; nothing has been stored or sent. Each front end words it
@@ -213,4 +236,6 @@ public enum SurveyPlanError: Error, Sendable, Equatable {
     case provider(ProviderError, panelIndex: Int?)
     /// The rubric's YAML is not a rubric (the error names its file, line and field).
     case rubric(InputError)
+    /// The judge's spec does not parse, or its provider is unknown or lacks its key.
+    case judge(ProviderError)
 }

@@ -43,6 +43,9 @@ public struct SurveySpec: Sendable, Hashable, Codable {
     public var rubric: RubricSource?
     /// Whether the survey's reports are shown blind (`AI 1`, `AI 2`, ...); `nil` (absent in older specs) = no.
     public var blind: Bool?
+    /// The judge's model spec (`provider/model`), asked once the panel has answered, again on every resume;
+    /// `nil` (absent in older specs): no judge.
+    public var judge: String?
 
     public init(panel: [Member], system: String? = nil, samples: Int = 1, parameters: GenerationParameters = .init(),
                 timeoutSeconds: Double? = nil, concurrency: Int? = nil, rubric: RubricSource? = nil) {

@@ -92,7 +92,7 @@ struct Ask: AsyncParsableCommand {
     func request(panel: [PanelEntry], rubric: SurveySpec.RubricSource? = nil) -> SurveyPlan.Request {
         SurveyPlan.Request(prompt: prompt, followUps: followUps, system: system, panel: panel, samples: samples,
                            temperature: temperature, maxTokens: maxTokens, timeoutSeconds: timeout,
-                           concurrency: concurrency, rubric: rubric)
+                           concurrency: concurrency, rubric: rubric, judge: judging.spec)
     }
 
     func run() async throws {
@@ -102,7 +102,6 @@ struct Ask: AsyncParsableCommand {
         _ = try rubricSource.map { try Rubric(yaml: $0.yaml, file: $0.file) }
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
         let similarity = try matching.model()
-        let judge = try judging.judge(config: config)
         try report.preflight()  // before any request: answers are paid for
         var entries: [PanelEntry] = []
         if let panel { entries += try configuration.panel(named: panel) }
@@ -122,7 +121,7 @@ struct Ask: AsyncParsableCommand {
         var execution = SurveyExecution(runner: try plan.runner(), survey: plan.survey, rubric: plan.rubric,
                                         analyzer: Analyzer(similarity: similarity), report: report,
                                         quiet: quiet, stored: nil)
-        execution.judge = judge
+        execution.judge = judging.tuned(plan.judge)
         if noStore {
             try await execution.run()
             return

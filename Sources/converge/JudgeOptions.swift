@@ -54,6 +54,16 @@ struct JudgeOptions: ParsableArguments {
     }
 }
 
+extension JudgeOptions {
+    /// `judge` (a survey plan's) with `--judge-timeout` and `--judge-max-tokens` applied.
+    func tuned(_ judge: Judge?) -> Judge? {
+        guard var judge else { return nil }
+        if let timeout { judge.client.timeout = .milliseconds(Int((timeout * 1000).rounded())) }
+        if let maxTokens { judge.client.parameters.maxTokens = maxTokens }
+        return judge
+    }
+}
+
 extension Judge {
     /// `report` judged, with one line on standard error when the judge failed (the report stays whole).
     func judgeReporting(_ report: Report, input: AnalysisInput, analyzer: Analyzer) async -> Report {

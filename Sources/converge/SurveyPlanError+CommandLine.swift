@@ -22,6 +22,7 @@ extension SurveyPlanError {
         case .emptyPanel: InputError("the panel is empty")
         case .provider(let error, _): InputError(error.description)
         case .rubric(let error): error
+        case .judge(let error): InputError(field: "--judge", error.description)
         }
     }
 }

@@ -42,7 +42,8 @@ struct ContinueOptions: ParsableArguments {
     func run(_ loaded: SurveyArchive.Loaded, store: any SurveyStore, report: ReportOptions) async throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
         let similarity = try matching.model()  // before any request: a damaged model fails here
-        let judge = try judging.judge(config: config)
+        // `--judge` names another judge for this run; without it, the survey's own (if it has one).
+        let judge = judging.spec == nil ? nil : try judging.judge(config: config)
         let plan: SurveyPlan
         do {
             plan = try SurveyPlan(resuming: loaded.spec, survey: loaded.survey,
@@ -63,7 +64,7 @@ struct ContinueOptions: ParsableArguments {
         var execution = SurveyExecution(runner: runner, survey: plan.survey, rubric: plan.rubric,
                                         analyzer: Analyzer(similarity: similarity), report: report, quiet: quiet,
                                         stored: (SurveyArchive(store: store), id, journal))
-        execution.judge = judge
+        execution.judge = judge ?? judging.tuned(plan.judge)
         try await execution.run()
     }
 }

@@ -36,6 +36,17 @@ import Testing
         #expect(exported.stdout == asked.stdout)
     }
 
+    @Test func aJudgeWithoutItsKeyIsAUsageErrorBeforeAnyRequest() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        let env = StoreCommandTests().environment(server, db: try StoreCommandTests.Database.sqlite.freshURL())
+        let asked = try await CLI.run(["ask", "Q?", "-m", "openai/a", "--similarity", "lexical", "--judge", "anthropic/judge"],
+                                      environment: env)
+        #expect(asked.status == 2)
+        #expect(asked.stderr.contains("--judge") && asked.stderr.contains("ANTHROPIC_API_KEY"), "\(asked.stderr)")
+        #expect(server.requests.isEmpty)
+    }
+
     @Test func aPanelThatAllFailedIsNotJudged() async throws {
         let server = try await ProviderTestServer.start()
         defer { Task { try? await server.shutdown() } }

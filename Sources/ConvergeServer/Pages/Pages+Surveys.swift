@@ -133,6 +133,7 @@ extension Pages {
         var system = ""
         var rubricText = ""
         var blind = false
+        var judge = ""
     }
 
     func startPage(_ form: StartForm, followUpSlots: Int, status: HTTPResponse.Status = .ok,
@@ -176,6 +177,8 @@ extension Pages {
             <p><label for="rubricText">or paste the rubric YAML</label><br>
             <textarea id="rubricText" name="rubricText" rows="4">\(HTML.escape(form.rubricText))</textarea></p>
             <p><label><input type="checkbox" name="blind" value="on"\(form.blind ? " checked" : "")> Blind labels (AI 1, AI 2, ...)</label></p>
+            <p><label for="judge">Judge model (optional, provider/model; asked once the panel has answered)</label><br>
+            <input id="judge" name="judge" maxlength="200" value="\(HTML.escape(form.judge))"></p>
             <p><button type="submit">Start</button></p>
             </form>
 
@@ -199,6 +202,7 @@ extension Pages {
         form.system = fields.text("system") ?? ""
         form.rubricText = fields.text("rubricText") ?? ""
         form.blind = fields.text("blind") != nil
+        form.judge = fields.text("judge")?.trimmingWhitespace ?? ""
         var rubricFromFile: String?
         func refuse(_ message: String, status: HTTPResponse.Status = .unprocessableContent) -> Response {
             let kept = rubricFromFile.map { " (The rubric file \($0) is kept in the rubric text box.)" } ?? ""
@@ -248,7 +252,7 @@ extension Pages {
             prompt: form.prompt, panel: panelLines.map { .ModelSpec($0.text) },
             followUps: followUps.isEmpty ? nil : followUps, samples: samples, temperature: temperature,
             maxTokens: maxTokens, system: form.system.trimmingWhitespace.isEmpty ? nil : form.system,
-            rubric: rubric, blind: form.blind)
+            rubric: rubric, blind: form.blind, judge: form.judge.isEmpty ? nil : form.judge)
         do throws(APIError) {
             let plan = try SurveyPlan(body, directory: service.directory, config: service.config)
             let id = try await service.create(plan)

@@ -62,7 +62,7 @@ extension SurveyPlan {
         let planned = Request(prompt: request.prompt, followUps: followUps, system: request.system, panel: entries,
                               samples: samples, temperature: request.temperature, maxTokens: request.maxTokens,
                               rubric: request.rubric.map { SurveySpec.RubricSource(file: "rubric", yaml: $0) },
-                              blind: request.blind)
+                              blind: request.blind, judge: request.judge)
         do {
             try self.init(planned, directory: directory, config: config)
         } catch {
@@ -131,6 +131,12 @@ extension APIError {
         case .provider(let error, nil): self = .unprocessable("panel", "panel: \(error.description)")
         case .rubric(let error):
             self = .unprocessable(error.field.map { "rubric.\($0)" } ?? "rubric", "rubric YAML: \(error.description)")
+        case .judge(let error):
+            if case .invalidModelSpec = error {
+                self = .invalidField("judge", error.description)
+            } else {
+                self = .unprocessable("judge", "judge: \(error.description)")
+            }
         }
     }
 }

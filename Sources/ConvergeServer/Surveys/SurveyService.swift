@@ -1,4 +1,6 @@
+import ConvergeAnalysis
 import ConvergeCore
+import ConvergeJudge
 import ConvergeProviders
 import ConvergeRunner
 import ConvergeStore
@@ -223,7 +225,7 @@ public actor SurveyService: Service {
                 let result = await outcome
                 // Recorded outside this (possibly cancelled) task, so that the writes are not cut short.
                 final = await Task {
-                    await Self.record(result, id: id, store: store, rubric: plan.rubric, logger: logger)
+                    await Self.record(result, id: id, store: store, rubric: plan.rubric, judge: plan.judge, logger: logger)
                 }.value
             } catch {
                 logger.error("survey could not start", metadata: ["survey": "\(id)", "error": "\(error)"])
@@ -259,14 +261,23 @@ public actor SurveyService: Service {
 
     /// Stores how a run ended: `interrupted` when cancelled, else the analysis and the final status.
     private static func record(_ result: SurveyResult, id: String, store: any SurveyStore, rubric: Rubric?,
-                               logger: Logger) async -> ServerSentEvent {
+                               judge: Judge?, logger: Logger) async -> ServerSentEvent {
         if result.cancelled {
             try? await store.setStatus(surveyID: id, .interrupted)
             logger.notice("survey interrupted; it resumes when the server starts again", metadata: ["survey": "\(id)"])
             return .json("complete", Components.Schemas.SurveyCompletion(status: .interrupted))
         }
         do {
-            _ = try await SurveyArchive(store: store).finish(id, result: result, rubric: rubric)
+            let archive = SurveyArchive(store: store)
+            let report = try await archive.finish(id, result: result, rubric: rubric)
+            // The matcher's analysis is stored first; then the judged one, when the survey has a judge.
+            if let judge, !report.answered.isEmpty {
+                let judged = await judge.judge(report, input: result.analysisInput(rubric: rubric), analyzer: Analyzer())
+                if judged.judge?.status == .failed {
+                    logger.warning("the judge failed", metadata: ["survey": "\(id)", "error": "\(judged.judge?.error ?? "")"])
+                }
+                try await archive.saveAnalysis(id, report: judged, turn: max(0, result.turns.count - 1))
+            }
             let status = SurveyViews.status(SurveyArchive.status(of: result))
             return .json("complete", Components.Schemas.SurveyCompletion(status: status,
                                                                         report: SurveyViews.links(id).report))
