@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConvergeAnalysis
 import ConvergeCore
+import ConvergeJudge
 import ConvergeProviders
 import ConvergeRunner
 import Foundation
@@ -78,8 +79,15 @@ struct Ask: AsyncParsableCommand {
 
     @OptionGroup var judging: JudgeOptions
 
+    @Option(name: .customLong("draft-rubric"), help: ArgumentHelp("""
+        Have this model write a rubric from the prompt alone first (as `converge rubric draft` does); the survey \
+        is checked against it and keeps it.
+        """, valueName: "MODEL_SPEC"))
+    var draftRubric: String?
+
     func validate() throws {
         if noStore && storage.db != nil { throw ValidationError("--no-store and --db cannot be used together") }
+        if draftRubric != nil && rubric != nil { throw ValidationError("--draft-rubric and --rubric cannot be used together") }
         if models.isEmpty && panel == nil { throw ValidationError("give at least one -m SPEC or --panel NAME") }
         do {
             try request(panel: []).validate()
@@ -97,7 +105,8 @@ struct Ask: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
-        let rubricSource = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
+        var rubricSource = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
+        if let draftRubric { rubricSource = try await drafted(by: draftRubric, configuration: configuration) }
         // A rubric that is not one fails before anything else is checked.
         _ = try rubricSource.map { try Rubric(yaml: $0.yaml, file: $0.file) }
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
@@ -133,6 +142,32 @@ struct Ask: AsyncParsableCommand {
             FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
             execution.stored = (archive, id, StoreJournal(store: store, surveyID: id, useCache: !noCache))
             try await execution.run()
+        }
+    }
+}
+
+extension Ask {
+    /// A rubric the model `spec` drafts from the prompt alone (`RubricDrafter`), as the survey's rubric source.
+    /// - Throws: `InputError` naming `--draft-rubric` for a bad spec, an unknown provider, a missing key, or a
+    ///   model that failed or gave no valid rubric twice (exit 2: nothing was asked of the panel).
+    func drafted(by spec: String, configuration: ConvergeConfig) async throws -> SurveySpec.RubricSource {
+        let parsed: ModelSpec
+        let provider: any LLMProvider
+        do {
+            parsed = try ModelSpec(parsing: spec)
+            provider = try ProviderDirectory(config: configuration).provider(for: parsed)
+        } catch {
+            throw InputError(field: "--draft-rubric", error.description)
+        }
+        let drafter = RubricDrafter(client: ModelClient(spec: parsed.description, provider: provider, model: parsed.model))
+        do {
+            let rubric = try await drafter.draft(prompt: prompt).rubric
+            if !quiet {
+                FileHandle.standardError.write(Data("converge: \(parsed) drafted a rubric of \(rubric.items.count) items\n".utf8))
+            }
+            return SurveySpec.RubricSource(file: "rubric drafted by \(parsed)", yaml: try rubric.yamlText())
+        } catch let error as RubricDrafter.Failure {
+            throw InputError(field: "--draft-rubric", "no rubric drafted: \(error)")
         }
     }
 }

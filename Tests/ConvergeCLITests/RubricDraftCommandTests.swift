@@ -81,4 +81,25 @@ import Testing
         #expect(result.stderr.contains("OPENAI_API_KEY"))
         #expect(server.requests.isEmpty)
     }
+
+    @Test func askDraftsARubricFirstAndTheSurveyKeepsIt() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("drafter", [.answer(Self.rubric)])
+        server.script("a", [.answer("Master at least one backend language. Mentor junior engineers.")])
+        let env = StoreCommandTests().environment(server, db: try StoreCommandTests.Database.sqlite.freshURL())
+        let asked = try await CLI.run(["ask", "What makes a senior backend engineer?", "-m", "openai/a",
+                                       "--draft-rubric", "openai/drafter", "--similarity", "lexical", "-f", "json"],
+                                      environment: env)
+        #expect(asked.status == 0, "\(asked.stderr)")
+        #expect(asked.stderr.contains("openai/drafter drafted a rubric of 3 items"))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(asked.stdout.utf8)) as? [String: Any])
+        #expect((report["rubric"] as? [String: Any])?["title"] as? String == "Senior backend engineer")
+        #expect((report["omissions"] as? [[String: Any]])?.contains { $0["item"] as? String == "ai-tools" } == true)
+        // The drafter saw the prompt before any answer existed: its request came first.
+        #expect(server.requests.first?.model == "drafter")
+        let failed = try await CLI.run(["ask", "Q?", "-m", "openai/a", "--draft-rubric", "nowhere/x"], environment: env)
+        #expect(failed.status == 2)
+        #expect(failed.stderr.contains("--draft-rubric"))
+    }
 }
