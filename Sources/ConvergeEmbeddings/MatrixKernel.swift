@@ -44,8 +44,15 @@ public struct MatrixKernel: Sendable {
                                            Int32, UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?,
                                            Int32) -> Void
 
-    /// The looked-up C function; immutable after load, and CBLAS's sgemm is reentrant.
-    struct Function: @unchecked Sendable { let sgemm: CBLASSgemm }
+    /// `openblas_set_num_threads(n)`: how many threads OpenBLAS runs each product on (process-wide).
+    typealias SetThreads = @convention(c) (Int32) -> Void
+
+    /// The looked-up C functions; immutable after load, and CBLAS's sgemm is reentrant.
+    struct Function: @unchecked Sendable {
+        let sgemm: CBLASSgemm
+        /// OpenBLAS's thread-count setter, when the library has one.
+        let setThreads: SetThreads?
+    }
 
     /// The environment variable that chooses the backend.
     public static let environmentVariable = "CONVERGE_BLAS"
@@ -106,9 +113,11 @@ public struct MatrixKernel: Sendable {
             dlclose(handle)
             return .failure(LoadFailure(reason: "\(library) has no cblas_sgemm"))
         }
-        // The handle stays open for the life of the process: the function pointer must stay valid.
+        // The handle stays open for the life of the process: the function pointers must stay valid.
         let sgemm = unsafeBitCast(symbol, to: CBLASSgemm.self)
-        return .success(MatrixKernel(backend: .cblas(library: library), function: Function(sgemm: sgemm)))
+        let setThreads = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
+        return .success(MatrixKernel(backend: .cblas(library: library),
+                                     function: Function(sgemm: sgemm, setThreads: setThreads)))
         #else
         return .failure(LoadFailure(reason: "dlopen is not available on this platform"))
         #endif
@@ -118,10 +127,12 @@ public struct MatrixKernel: Sendable {
     /// `k x n` (`B` stored `k x n` with row stride `ldb`, or, with `transposeB`, stored `n x k` as PyTorch's
     /// `Linear` weights are), `C` is `m x n` (row stride `ldc`). Requires `lda >= k`, `ldb >= n` (or `>= k`
     /// transposed), `ldc >= n`, and buffers that hold those shapes; `beta == 0` overwrites `C` without reading
-    /// it. Dimensions must fit in 32 bits for the CBLAS path.
+    /// it. Dimensions must fit in 32 bits for the CBLAS path. `threaded: false` keeps the native kernel on the
+    /// calling thread (for callers that run products on several threads themselves); a CBLAS runs on the
+    /// threads it was set to (see `useOneLibraryThread()`).
     public func sgemm(transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threaded: Bool = true) {
         guard m > 0, n > 0 else { return }
         if let function {
             // CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112 (cblas.h).
@@ -129,8 +140,19 @@ public struct MatrixKernel: Sendable {
                            b, Int32(ldb), beta, c, Int32(ldc))
         } else {
             NativeGEMM.sgemm(transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                             beta: beta, c: c, ldc: ldc)
+                             beta: beta, c: c, ldc: ldc, threaded: threaded)
         }
+    }
+
+    /// Whether the library can be told how many threads to use (`openblas_set_num_threads`: OpenBLAS).
+    public var canSetLibraryThreads: Bool { function?.setThreads != nil }
+
+    /// Asks the CBLAS to run each product on the calling thread only (`openblas_set_num_threads(1)`; it is
+    /// process-wide and lasts for the process), for callers that run products on one thread per core
+    /// themselves: OpenBLAS's own threads would otherwise spin, waiting for work, while the caller's threads
+    /// need the cores. Does nothing for the native kernel or a library without the setter.
+    public func useOneLibraryThread() {
+        function?.setThreads?(1)
     }
 }
 
@@ -155,7 +177,7 @@ enum NativeGEMM {
 
     static func sgemm(transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threaded: Bool = true) {
         for i in 0..<m {
             let row = c + i * ldc
             if beta == 0 {
@@ -188,7 +210,7 @@ enum NativeGEMM {
                     }
                 }
             }
-            if blocks > 1, m * n * depth >= parallelThreshold {
+            if threaded, blocks > 1, m * n * depth >= parallelThreshold {
                 DispatchQueue.concurrentPerform(iterations: blocks, execute: work)
             } else {
                 for block in 0..<blocks { work(block) }
