@@ -231,10 +231,7 @@ public final class BertEncoder: @unchecked Sendable {
                                bias: layer.attentionNormBias, eps: eps)
                 linear(attended, rows: rows, inWidth: h, weight: layer.intermediateWeight,
                        bias: layer.intermediateBias, outWidth: f, into: intermediate, ldc: f, threaded: threaded)
-                for i in 0..<rows * f {
-                    let v = intermediate[i]
-                    intermediate[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752))
-                }
+                Self.gelu(intermediate, count: rows * f)
                 linear(intermediate, rows: rows, inWidth: f, weight: layer.outputWeight, bias: layer.outputBias,
                        outWidth: h, into: x, ldc: h, threaded: threaded)
                 for i in 0..<rows * h { x[i] += attended[i] }
@@ -253,6 +250,34 @@ public final class BertEncoder: @unchecked Sendable {
         for r in 0..<rows { (out + r * ldc).update(from: bias.base, count: outWidth) }
         kernel.sgemm(transposeB: true, m: rows, n: outWidth, k: inWidth, alpha: 1, a: input, lda: inWidth,
                      b: weight.base, ldb: inWidth, beta: 1, c: out, ldc: ldc, threaded: threaded)
+    }
+
+    /// `x = 0.5 x (1 + erf(x / sqrt 2))` (GELU, erf form) on `count` floats at `x`, in place.
+    ///
+    /// erf is the rational approximation of Eigen's `generic_fast_erf_float` (also XLA's `ErfImpl32`): the input
+    /// clamped to [-4, 4] (beyond, erf is +-1 in Float), an odd degree-13 numerator over an even degree-8
+    /// denominator in x^2. Against Python's `math.erf` over [-6, 6] (2,000,001 points, Float arithmetic) its
+    /// largest error is 4.5e-7, and GELU's 1.0e-6 absolute; libm's `erff` per element was 18% of the encoder's
+    /// time, and this loop has no calls, so the compiler vectorises it.
+    static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            let u = min(max(v * 0.70710678118654752, -4), 4)
+            let u2 = u * u
+            var p: Float = -2.72614225801306e-10
+            p = p * u2 + 2.77068142495902e-08
+            p = p * u2 - 2.10102402082508e-06
+            p = p * u2 - 5.69250639462346e-05
+            p = p * u2 - 7.34990630326855e-04
+            p = p * u2 - 2.95459980854025e-03
+            p = p * u2 - 1.60960333262415e-02
+            var q: Float = -1.45660718464996e-05
+            q = q * u2 - 2.13374055278905e-04
+            q = q * u2 - 1.68282697438203e-03
+            q = q * u2 - 7.37332916720468e-03
+            q = q * u2 - 1.42647390514189e-02
+            x[i] = 0.5 * v * (1 + u * p / q)
+        }
     }
 
     /// LayerNorm of each of the `rows` rows of `width` floats at `x`, with `weight` and `bias` of `width`.
