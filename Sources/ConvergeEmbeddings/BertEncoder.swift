@@ -44,9 +44,9 @@ public struct BertConfig: Sendable, Equatable {
 /// found at run time, or the native Swift kernel: see `MatrixKernel`).
 ///
 /// Forward pass as in Devlin et al. (2019) and Hugging Face `BertModel`: word + position + token-type
-/// embeddings and LayerNorm; then per layer multi-head self-attention (scaled dot product, padding masked out),
+/// embeddings and LayerNorm; then per layer multi-head self-attention (scaled dot product within each sequence),
 /// output projection, residual and LayerNorm, a GELU (erf form) feed-forward block, residual and LayerNorm.
-/// `embed` then averages the last hidden states over the real (unpadded) tokens and L2-normalises, as
+/// `embed` then averages the last hidden states over each sequence's tokens and L2-normalises, as
 /// sentence-transformers' `Pooling(mean)` + `Normalize` do.
 ///
 /// The weights are views of the safetensors file (`FloatTensor`, mapped, not copied). A batch runs as
@@ -122,14 +122,15 @@ public final class BertEncoder: @unchecked Sendable {
 
     /// Mean-pooled, L2-normalised sentence vectors for a batch of token-id sequences (each already with its
     /// special tokens, at most `config.maxPositions` long, ids below `config.vocabSize`). The batch is cut
-    /// into up to `threads` contiguous sub-batches of near-equal size, encoded at once; each is padded to its
-    /// own longest sequence (callers that sort by length pad little), and padding is masked out of attention
-    /// and pooling. Returns `ids.count` vectors of `config.hiddenSize` floats, in input order.
+    /// into up to `threads` contiguous sub-batches of near-equal token counts, encoded at once. Sequences are
+    /// packed end to end, never padded: every per-token step (the products, GELU, LayerNorm) runs on exactly
+    /// the real tokens, and attention runs within each sequence. Returns `ids.count` vectors of
+    /// `config.hiddenSize` floats, in input order.
     public func embed(_ ids: [[Int32]]) -> [[Float]] {
         guard !ids.isEmpty else { return [] }
         let parts = min(threads, ids.count)
         if parts == 1 { return embedPart(ids, threaded: true) }
-        let bounds = (0...parts).map { $0 * ids.count / parts }
+        let bounds = Self.split(ids.map(\.count), parts: parts)
         let slots = Slots<[[Float]]>(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { p in
             slots.put(embedPart(Array(ids[bounds[p]..<bounds[p + 1]]), threaded: false), at: p)
@@ -137,17 +138,36 @@ public final class BertEncoder: @unchecked Sendable {
         return slots.take().flatMap { $0 }
     }
 
-    /// One sub-batch: forward pass, then mean pooling over its real tokens and L2 normalisation.
+    /// `parts + 1` increasing bounds cutting `counts` into `parts` non-empty contiguous runs whose sums are as
+    /// near `sum / parts` as a cut between elements allows (first bound 0, last `counts.count`).
+    static func split(_ counts: [Int], parts: Int) -> [Int] {
+        let total = counts.reduce(0, +)
+        var bounds = [0]
+        var running = 0, i = 0
+        for p in 1..<parts {
+            let target = total * p / parts
+            // At least one element per run, and enough left for the runs after this one.
+            while i < counts.count - (parts - p), bounds.last! == i || running + counts[i] / 2 < target {
+                running += counts[i]
+                i += 1
+            }
+            bounds.append(i)
+        }
+        bounds.append(counts.count)
+        return bounds
+    }
+
+    /// One sub-batch: forward pass, then mean pooling over each sequence's tokens and L2 normalisation.
     func embedPart(_ ids: [[Int32]], threaded: Bool) -> [[Float]] {
         let h = config.hiddenSize
-        let length = ids.map(\.count).max() ?? 0
         let hidden = forward(ids, threaded: threaded)
+        var start = 0
         return hidden.withUnsafeBufferPointer { hp in
-            ids.enumerated().map { b, sequence in
+            ids.map { sequence in
                 var v = [Float](repeating: 0, count: h)
                 v.withUnsafeMutableBufferPointer { vp in
                     for t in 0..<sequence.count {
-                        let row = hp.baseAddress! + (b * length + t) * h
+                        let row = hp.baseAddress! + (start + t) * h
                         for k in 0..<h { vp[k] += row[k] }
                     }
                     var norm: Float = 0
@@ -155,18 +175,20 @@ public final class BertEncoder: @unchecked Sendable {
                     norm = max(norm.squareRoot(), 1e-12)
                     for k in 0..<h { vp[k] /= norm }
                 }
+                start += sequence.count
                 return v
             }
         }
     }
 
-    /// Last hidden states, `[batch * length * hidden]` row-major, padded positions included (`length` is the
-    /// longest sequence of the batch). `threaded` lets the native kernel spread a product over the cores.
+    /// Last hidden states, `[tokens * hidden]` row-major: the sequences' tokens end to end, in order, no
+    /// padding. `threaded` lets the native kernel spread a product over the cores.
     func forward(_ ids: [[Int32]], threaded: Bool = true) -> [Float] {
         let h = config.hiddenSize, f = config.intermediateSize
-        let batch = ids.count
+        var offsets = [0]
+        for sequence in ids { offsets.append(offsets.last! + sequence.count) }
+        let rows = offsets.last!
         let length = ids.map(\.count).max() ?? 0
-        let rows = batch * length
         guard rows > 0 else { return [] }
         let heads = config.heads, headSize = h / heads
         let eps = config.layerNormEps
@@ -176,7 +198,6 @@ public final class BertEncoder: @unchecked Sendable {
         defer { workspace.deallocate() }
         let qkv = workspace, context = qkv + rows * 3 * h, attended = context + rows * h
         let intermediate = attended + rows * h, scores = intermediate + rows * f
-        context.initialize(repeating: 0, count: rows * h)  // padded rows are never written by attention
         let scale = 1 / Float(headSize).squareRoot()
 
         result.withUnsafeMutableBufferPointer { xb in
@@ -184,7 +205,7 @@ public final class BertEncoder: @unchecked Sendable {
             let word = wordEmbeddings.base, position = positionEmbeddings.base, type = typeEmbeddings.base
             for (b, sequence) in ids.enumerated() {
                 for (t, id) in sequence.enumerated() {
-                    let token = Int(id), row = x + (b * length + t) * h
+                    let token = Int(id), row = x + (offsets[b] + t) * h
                     let w = word + token * h, p = position + t * h
                     for k in 0..<h { row[k] = w[k] + p[k] + type[k] }
                 }
@@ -198,14 +219,13 @@ public final class BertEncoder: @unchecked Sendable {
                        into: qkv + h, ldc: 3 * h, threaded: threaded)
                 linear(x, rows: rows, inWidth: h, weight: layer.valueWeight, bias: layer.valueBias, outWidth: h,
                        into: qkv + 2 * h, ldc: 3 * h, threaded: threaded)
-                for b in 0..<batch {
+                for b in 0..<ids.count {
                     let valid = ids[b].count
-                    let base = b * length * 3 * h
+                    let base = offsets[b] * 3 * h
                     for head in 0..<heads {
                         let q = qkv + base + head * headSize
                         let k = q + h, v = q + 2 * h
-                        // scores[valid x valid] = scale * Q K^T over the real tokens only; padded query rows
-                        // are never read, padded keys get weight 0 (masked).
+                        // scores[valid x valid] = scale * Q K^T within the sequence (nothing to mask).
                         kernel.sgemm(transposeB: true, m: valid, n: valid, k: headSize, alpha: scale,
                                      a: q, lda: 3 * h, b: k, ldb: 3 * h, beta: 0, c: scores, ldc: valid,
                                      threaded: threaded)
@@ -218,7 +238,7 @@ public final class BertEncoder: @unchecked Sendable {
                             let inv = 1 / sum
                             for j in 0..<valid { row[j] *= inv }
                         }
-                        let out = context + b * length * h + head * headSize
+                        let out = context + offsets[b] * h + head * headSize
                         kernel.sgemm(transposeB: false, m: valid, n: headSize, k: valid, alpha: 1,
                                      a: scores, lda: valid, b: v, ldb: 3 * h, beta: 0, c: out, ldc: h,
                                      threaded: threaded)

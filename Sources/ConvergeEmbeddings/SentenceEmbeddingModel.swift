@@ -51,7 +51,8 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
     public func tokenIDs(_ text: String) -> [Int32] { tokenizer.encode(text, maxLength: maxSequenceLength) }
 
     /// Unit vectors for `texts`, in input order. Texts are sorted by token count (then token ids) and encoded
-    /// `batchSize` at a time, so that each batch is padded only to its own longest text.
+    /// `batchSize` at a time (`BertEncoder.embed` packs a batch's texts without padding and splits it over
+    /// the cores by token count, so texts of similar length share a thread's sub-batch).
     public func encode(_ texts: [String]) -> [[Float]] {
         let ids = texts.map(tokenIDs)
         // Batches are made by token count, then by token ids: a text's batch mates (and so its float rounding)
