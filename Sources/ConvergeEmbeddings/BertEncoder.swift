@@ -81,7 +81,9 @@ public final class BertEncoder: @unchecked Sendable {
     /// `weights`, checking every shape against `config`, to run on `kernel` (default: `MatrixKernel.shared`,
     /// chosen by `CONVERGE_BLAS`) with `threads` threads (default: one per active core; values below 1 mean 1).
     /// With more than one thread, a CBLAS that can say so (OpenBLAS) is asked to run each product on one
-    /// thread (`MatrixKernel.useOneLibraryThread()`): the encoder's own threads use the cores. Throws
+    /// thread (`MatrixKernel.useOneLibraryThread()`): the encoder's own threads use the cores; with one, it
+    /// gets its own thread count back (`useLibraryThreads()`). That setting is process-wide: the encoder made
+    /// last decides it. Throws
     /// `EmbeddingModelError.damaged` naming the tensor.
     public init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
@@ -117,7 +119,7 @@ public final class BertEncoder: @unchecked Sendable {
                 outputNormWeight: try t(p + "output.LayerNorm.weight", [h]),
                 outputNormBias: try t(p + "output.LayerNorm.bias", [h]))
         }
-        if self.threads > 1 { kernel.useOneLibraryThread() }
+        if self.threads > 1 { kernel.useOneLibraryThread() } else { kernel.useLibraryThreads() }
     }
 
     /// Mean-pooled, L2-normalised sentence vectors for a batch of token-id sequences (each already with its
@@ -155,6 +157,18 @@ public final class BertEncoder: @unchecked Sendable {
         }
         bounds.append(counts.count)
         return bounds
+    }
+
+    /// Floating-point operations of the matrix products of one forward pass over sequences of `lengths`
+    /// tokens, counting a multiply-add as 2: per token and layer `2 (4 H^2 + 2 H F)` (query, key, value and
+    /// output projections, the two feed-forward products), per sequence of length `n` and layer `4 n^2 H`
+    /// (scores and their weighted sum over the values, all heads). Softmax, GELU and LayerNorm are not
+    /// counted (a few percent). For GFLOP/s figures beside an sgemm's.
+    public func productFLOPs(lengths: [Int]) -> Double {
+        let h = Double(config.hiddenSize), f = Double(config.intermediateSize), layers = Double(config.layers)
+        let tokens = Double(lengths.reduce(0, +))
+        let attention = lengths.reduce(0.0) { $0 + 4 * Double($1) * Double($1) * h }
+        return layers * (tokens * 2 * (4 * h * h + 2 * h * f) + attention)
     }
 
     /// One sub-batch: forward pass, then mean pooling over each sequence's tokens and L2 normalisation.

@@ -52,6 +52,9 @@ public struct MatrixKernel: Sendable {
         let sgemm: CBLASSgemm
         /// OpenBLAS's thread-count setter, when the library has one.
         let setThreads: SetThreads?
+        /// OpenBLAS's thread count when it was opened (`openblas_get_num_threads()`; its default is one per
+        /// core, or `OPENBLAS_NUM_THREADS`).
+        let initialThreads: Int32?
     }
 
     /// The environment variable that chooses the backend.
@@ -115,9 +118,12 @@ public struct MatrixKernel: Sendable {
         }
         // The handle stays open for the life of the process: the function pointers must stay valid.
         let sgemm = unsafeBitCast(symbol, to: CBLASSgemm.self)
+        typealias GetThreads = @convention(c) () -> Int32
         let setThreads = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
+        let initialThreads = dlsym(handle, "openblas_get_num_threads").map { unsafeBitCast($0, to: GetThreads.self)() }
         return .success(MatrixKernel(backend: .cblas(library: library),
-                                     function: Function(sgemm: sgemm, setThreads: setThreads)))
+                                     function: Function(sgemm: sgemm, setThreads: setThreads,
+                                                        initialThreads: initialThreads)))
         #else
         return .failure(LoadFailure(reason: "dlopen is not available on this platform"))
         #endif
@@ -153,6 +159,13 @@ public struct MatrixKernel: Sendable {
     /// need the cores. Does nothing for the native kernel or a library without the setter.
     public func useOneLibraryThread() {
         function?.setThreads?(1)
+    }
+
+    /// Gives the CBLAS back the thread count it had when it was opened (undoes `useOneLibraryThread()`), for
+    /// callers that run every product on the calling thread alone. Does nothing for the native kernel or a
+    /// library without the setter.
+    public func useLibraryThreads() {
+        if let function, let set = function.setThreads, let initial = function.initialThreads { set(initial) }
     }
 }
 
