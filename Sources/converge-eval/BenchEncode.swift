@@ -10,7 +10,8 @@ import Foundation
 ///   by `JSONSerialization`), timed on the same files;
 /// - the machine's single-precision matrix-multiply rate: `threads` products of 2048 x 2048 x 2048 at once on
 ///   the kernel in use, each on one thread (the encoder's own layout), best of 3 (GFLOP/s); the encoder's
-///   achieved rate over its matrix products (`BertEncoder.productFLOPs`) is printed beside it;
+///   achieved rate over its matrix products (`BertEncoder.productFLOPs`) is printed beside it, per second
+///   of wall time and per CPU-second of this process (which other work on a shared machine does not inflate);
 /// - the encoder with one sub-batch per core (the default) and with one thread whose products run on the
 ///   library's threads (as before sub-batches), with the kernel `CONVERGE_BLAS` chooses; when that is a
 ///   CBLAS, again with the native kernel (their ratio, and the least cosine between the two runs' vectors);
@@ -62,16 +63,18 @@ struct BenchEncode: ParsableCommand {
         let before = loadSeconds + (try Self.copyingLoadExtraSeconds(model.directory))
         print("load: " + Measure.ms(loadSeconds) + " (cold, weights mapped in place); as before (tensors copied, "
               + "tokenizer.json by JSONSerialization): " + Measure.ms(before) + String(format: " (%.1fx)", before / loadSeconds))
-        let peak = Self.sgemmRate(model.encoder.kernel, parts: threads)
-        print(String(format: "sgemm: %d x 2048^3 at once, %@: %.1f GFLOP/s (best of 3)", threads,
-                     threads > 1 ? "one thread each" : "on the library's threads", peak))
+        let (peak, peakPerCPU) = Self.sgemmRate(model.encoder.kernel, parts: threads)
+        print(String(format: "sgemm: %d x 2048^3 at once, %@: %.1f GFLOP/s, %.1f GFLOP per CPU-second (best of 3)", threads,
+                     threads > 1 ? "one thread each" : "on the library's threads", peak, peakPerCPU))
 
         func run(_ model: SentenceEmbeddingModel, _ label: String) -> ([[Float]], Double) {
             _ = model.encode(Array(texts.prefix(batch)))  // warm-up
-            let (vectors, seconds) = Measure.time { model.encode(texts) }
+            let (vectors, seconds, cpu) = Measure.times { model.encode(texts) }
             let rate = Double(texts.count) / seconds
-            print(String(format: "native    sentences/s=%.1f  (%.2f s, %@)  %.1f GFLOP/s = %.0f%% of sgemm",
-                         rate, seconds, label, flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak))
+            print(String(format: "native    sentences/s=%.1f  (%.2f s, %@)  %.1f GFLOP/s = %.0f%% of sgemm; "
+                         + "per CPU-second %.1f sentences, %.1f GFLOP = %.0f%% of sgemm's",
+                         rate, seconds, label, flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak,
+                         Double(texts.count) / cpu, flops / cpu / 1e9, 100 * flops / cpu / 1e9 / peakPerCPU))
             return (vectors, rate)
         }
         let kernelLabel = model.encoder.kernel.backend.isNative ? "native-kernel" : "cblas"
@@ -134,8 +137,9 @@ struct BenchEncode: ParsableCommand {
         return copy + json
     }
 
-    /// GFLOP/s of `parts` 2048^3 products at once on `kernel`, each on one thread; best of 3.
-    static func sgemmRate(_ kernel: MatrixKernel, parts: Int) -> Double {
+    /// GFLOP/s of `parts` 2048^3 products at once on `kernel`, each on one thread, and GFLOP per CPU-second
+    /// of the process; best of 3 each.
+    static func sgemmRate(_ kernel: MatrixKernel, parts: Int) -> (wall: Double, perCPU: Double) {
         let n = 2048
         let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n), b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: parts * n * n)
@@ -144,21 +148,23 @@ struct BenchEncode: ParsableCommand {
         struct Operands: @unchecked Sendable { let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float> }
         let operands = Operands(a: a, b: b, c: c)
         if parts > 1 { kernel.useOneLibraryThread() }
-        var best = Double.infinity
+        var best = Double.infinity, bestCPU = Double.infinity
         for _ in 0..<3 {
-            let (_, seconds) = Measure.time {
+            let (_, seconds, cpu) = Measure.times {
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
                     kernel.sgemm(transposeB: true, m: n, n: n, k: n, alpha: 1, a: operands.a, lda: n, b: operands.b, ldb: n,
                                  beta: 0, c: operands.c + p * n * n, ldc: n, threaded: parts == 1)
                 }
             }
             best = min(best, seconds)
+            bestCPU = min(bestCPU, cpu)
         }
-        return Double(parts) * 2 * Double(n * n * n) / best / 1e9
+        let work = Double(parts) * 2 * Double(n * n * n) / 1e9
+        return (work / best, work / bestCPU)
     }
 
     /// Runs `python3 script arguments` and returns the number after `=` on its last output line starting
-    /// with `prefix`; prints why and returns nil when it fails.
+    /// with `prefix`, printing its other lines indented; prints why and returns nil when it fails.
     func python(_ script: String, _ arguments: [String], prefix: String) -> Double? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -178,6 +184,7 @@ struct BenchEncode: ParsableCommand {
             print("\(prefix) failed (exit \(process.terminationStatus)): \(out)")
             return nil
         }
+        for other in out.split(separator: "\n") where other != line { print("  \(prefix): \(other)") }
         return value
     }
 }
