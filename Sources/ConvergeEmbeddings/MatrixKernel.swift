@@ -150,11 +150,8 @@ public struct MatrixKernel: Sendable {
         }
     }
 
-    /// Whether the library can be told how many threads to use (`openblas_set_num_threads`: OpenBLAS).
-    public var canSetLibraryThreads: Bool { function?.setThreads != nil }
-
     /// Asks the CBLAS to run each product on the calling thread only (`openblas_set_num_threads(1)`; it is
-    /// process-wide and lasts for the process), for callers that run products on one thread per core
+    /// process-wide and lasts until `useLibraryThreads()`), for callers that run products on one thread per core
     /// themselves: OpenBLAS's own threads would otherwise spin, waiting for work, while the caller's threads
     /// need the cores. Does nothing for the native kernel or a library without the setter.
     public func useOneLibraryThread() {
