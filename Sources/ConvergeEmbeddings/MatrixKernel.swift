@@ -44,8 +44,18 @@ public struct MatrixKernel: Sendable {
                                            Int32, UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?,
                                            Int32) -> Void
 
-    /// The looked-up C function; immutable after load, and CBLAS's sgemm is reentrant.
-    struct Function: @unchecked Sendable { let sgemm: CBLASSgemm }
+    /// `openblas_set_num_threads(n)`: how many threads OpenBLAS runs each product on (process-wide).
+    typealias SetThreads = @convention(c) (Int32) -> Void
+
+    /// The looked-up C functions; immutable after load, and CBLAS's sgemm is reentrant.
+    struct Function: @unchecked Sendable {
+        let sgemm: CBLASSgemm
+        /// OpenBLAS's thread-count setter, when the library has one.
+        let setThreads: SetThreads?
+        /// OpenBLAS's thread count when it was opened (`openblas_get_num_threads()`; its default is one per
+        /// core, or `OPENBLAS_NUM_THREADS`).
+        let initialThreads: Int32?
+    }
 
     /// The environment variable that chooses the backend.
     public static let environmentVariable = "CONVERGE_BLAS"
@@ -106,9 +116,14 @@ public struct MatrixKernel: Sendable {
             dlclose(handle)
             return .failure(LoadFailure(reason: "\(library) has no cblas_sgemm"))
         }
-        // The handle stays open for the life of the process: the function pointer must stay valid.
+        // The handle stays open for the life of the process: the function pointers must stay valid.
         let sgemm = unsafeBitCast(symbol, to: CBLASSgemm.self)
-        return .success(MatrixKernel(backend: .cblas(library: library), function: Function(sgemm: sgemm)))
+        typealias GetThreads = @convention(c) () -> Int32
+        let setThreads = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
+        let initialThreads = dlsym(handle, "openblas_get_num_threads").map { unsafeBitCast($0, to: GetThreads.self)() }
+        return .success(MatrixKernel(backend: .cblas(library: library),
+                                     function: Function(sgemm: sgemm, setThreads: setThreads,
+                                                        initialThreads: initialThreads)))
         #else
         return .failure(LoadFailure(reason: "dlopen is not available on this platform"))
         #endif
@@ -118,10 +133,12 @@ public struct MatrixKernel: Sendable {
     /// `k x n` (`B` stored `k x n` with row stride `ldb`, or, with `transposeB`, stored `n x k` as PyTorch's
     /// `Linear` weights are), `C` is `m x n` (row stride `ldc`). Requires `lda >= k`, `ldb >= n` (or `>= k`
     /// transposed), `ldc >= n`, and buffers that hold those shapes; `beta == 0` overwrites `C` without reading
-    /// it. Dimensions must fit in 32 bits for the CBLAS path.
+    /// it. Dimensions must fit in 32 bits for the CBLAS path. `threaded: false` keeps the native kernel on the
+    /// calling thread (for callers that run products on several threads themselves); a CBLAS runs on the
+    /// threads it was set to (see `useOneLibraryThread()`).
     public func sgemm(transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threaded: Bool = true) {
         guard m > 0, n > 0 else { return }
         if let function {
             // CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112 (cblas.h).
@@ -129,8 +146,23 @@ public struct MatrixKernel: Sendable {
                            b, Int32(ldb), beta, c, Int32(ldc))
         } else {
             NativeGEMM.sgemm(transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                             beta: beta, c: c, ldc: ldc)
+                             beta: beta, c: c, ldc: ldc, threaded: threaded)
         }
+    }
+
+    /// Asks the CBLAS to run each product on the calling thread only (`openblas_set_num_threads(1)`; it is
+    /// process-wide and lasts until `useLibraryThreads()`), for callers that run products on one thread per core
+    /// themselves: OpenBLAS's own threads would otherwise spin, waiting for work, while the caller's threads
+    /// need the cores. Does nothing for the native kernel or a library without the setter.
+    public func useOneLibraryThread() {
+        function?.setThreads?(1)
+    }
+
+    /// Gives the CBLAS back the thread count it had when it was opened (undoes `useOneLibraryThread()`), for
+    /// callers that run every product on the calling thread alone. Does nothing for the native kernel or a
+    /// library without the setter.
+    public func useLibraryThreads() {
+        if let function, let set = function.setThreads, let initial = function.initialThreads { set(initial) }
     }
 }
 
@@ -155,7 +187,7 @@ enum NativeGEMM {
 
     static func sgemm(transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threaded: Bool = true) {
         for i in 0..<m {
             let row = c + i * ldc
             if beta == 0 {
@@ -188,7 +220,7 @@ enum NativeGEMM {
                     }
                 }
             }
-            if blocks > 1, m * n * depth >= parallelThreshold {
+            if threaded, blocks > 1, m * n * depth >= parallelThreshold {
                 DispatchQueue.concurrentPerform(iterations: blocks, execute: work)
             } else {
                 for block in 0..<blocks { work(block) }

@@ -85,16 +85,18 @@ public struct ModelStore: Sendable {
         return nil
     }
 
-    /// Loads the installed model `name`. Throws `EmbeddingModelError.notInstalled` when it is nowhere,
+    /// Loads the installed model `name`, to encode `batchSize` texts per batch on `threads` threads (see
+    /// `BertEncoder.init`). Throws `EmbeddingModelError.notInstalled` when it is nowhere,
     /// `.missingFile` when its folder lacks a required file, and the loader's errors when its files are damaged.
-    public func load(_ name: String = ModelStore.miniLM, batchSize: Int = 64) throws -> SentenceEmbeddingModel {
+    public func load(_ name: String = ModelStore.miniLM, batchSize: Int = 64,
+                     threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> SentenceEmbeddingModel {
         switch installation(name) {
         case .notInstalled:
             throw EmbeddingModelError.notInstalled(model: name, searched: [installDirectory(for: name), "the Hugging Face cache"])
         case let .damaged(path, missing):
             throw EmbeddingModelError.missingFile(path: path + "/" + missing)
         case let .installed(dir):
-            return try SentenceEmbeddingModel(directory: dir, name: name, batchSize: batchSize)
+            return try SentenceEmbeddingModel(directory: dir, name: name, batchSize: batchSize, threads: threads)
         }
     }
 

@@ -18,10 +18,11 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
     public var dimension: Int { encoder.config.hiddenSize }
 
     /// Loads the model in `directory`, to run its matrix products on `kernel` (default: the CBLAS or native
-    /// kernel `CONVERGE_BLAS` chooses; `encoder.kernel.backend` says which). Throws `EmbeddingModelError`
-    /// naming the missing or damaged file.
+    /// kernel `CONVERGE_BLAS` chooses; `encoder.kernel.backend` says which) with `threads` threads (default:
+    /// one per active core; see `BertEncoder.init`). Throws `EmbeddingModelError` naming the missing or
+    /// damaged file.
     public init(directory: String, name: String = "all-MiniLM-L6-v2", batchSize: Int = 64,
-                kernel: MatrixKernel = .shared) throws {
+                kernel: MatrixKernel = .shared, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         self.directory = directory
         self.modelName = name
         self.batchSize = max(1, batchSize)
@@ -29,7 +30,8 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
         let config = try BertConfig(path: url.appendingPathComponent("config.json").path)
         tokenizer = try WordPieceTokenizer(path: url.appendingPathComponent("tokenizer.json").path)
         let weightsPath = url.appendingPathComponent("model.safetensors").path
-        encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath), kernel: kernel)
+        encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath), kernel: kernel,
+                                  threads: threads)
         guard tokenizer.vocabulary.count <= config.vocabSize,
               tokenizer.vocabulary.values.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize })
         else {
@@ -51,7 +53,8 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
     public func tokenIDs(_ text: String) -> [Int32] { tokenizer.encode(text, maxLength: maxSequenceLength) }
 
     /// Unit vectors for `texts`, in input order. Texts are sorted by token count (then token ids) and encoded
-    /// `batchSize` at a time, so that each batch is padded only to its own longest text.
+    /// `batchSize` at a time (`BertEncoder.embed` packs a batch's texts without padding and splits it over
+    /// the cores by token count, so texts of similar length share a thread's sub-batch).
     public func encode(_ texts: [String]) -> [[Float]] {
         let ids = texts.map(tokenIDs)
         // Batches are made by token count, then by token ids: a text's batch mates (and so its float rounding)

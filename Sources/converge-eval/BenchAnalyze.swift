@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConvergeAnalysis
 import ConvergeCore
+import ConvergeEmbeddings
 import Foundation
 
 /// `converge-eval bench analyze`: analysis speed on real answers (AlpacaEval outputs), and how it grows.
@@ -10,6 +11,13 @@ import Foundation
 /// of 2, 5, 10 and 20 answers (models repeated where the corpus has fewer) and with every answer repeated
 /// x1, x4 and x16, and prints each median time as a ratio to the smallest case beside the n and n·log n
 /// ratios, so that super-linear growth shows.
+///
+/// With `--similarity lexical|embedding|hybrid`, a cold-process part comes first: for each of the first
+/// `--cold-prompts` prompts, its `--panel-size` answers are written to a survey folder and `converge analyze
+/// --format json --similarity S` runs on it as a new process (the `converge` next to this binary, or
+/// `--converge`), alternating with `--similarity lexical` on the same folder, so that both p50s (wall time,
+/// process start to exit, model load included) come from the same run. Parts 1 and 2 then match with S too
+/// (the model loaded once).
 struct BenchAnalyze: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "analyze",
                                                     abstract: "Time the analysis on an AlpacaEval corpus.")
@@ -26,7 +34,23 @@ struct BenchAnalyze: ParsableCommand {
     @Option(name: .customLong("scaling-prompts"), help: "Prompts per case in the scaling run (0 skips it).")
     var scalingPrompts = 10
 
+    @Option(help: "Matching: lexical, embedding or hybrid; adds the cold-process comparison with lexical (default: in-process lexical only).")
+    var similarity: String?
+
+    @Option(name: .customLong("cold-prompts"), help: "Prompts of the cold-process part (with --similarity).")
+    var coldPrompts = 20
+
+    @Option(help: "The converge binary the cold-process part runs (default: the one next to converge-eval).")
+    var converge: String?
+
     struct Output: Decodable { var instruction: String; var output: String }
+
+    func validate() throws {
+        if let similarity, !["lexical", "embedding", "hybrid"].contains(similarity) {
+            throw ValidationError("--similarity must be lexical, embedding or hybrid, not \(similarity)")
+        }
+        if coldPrompts < 1 { throw ValidationError("--cold-prompts must be at least 1, not \(coldPrompts)") }
+    }
 
     func run() throws {
         let outputs = try loadCorpus()
@@ -35,7 +59,14 @@ struct BenchAnalyze: ParsableCommand {
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, "
               + String(format: "%.1f GiB", Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824))
 
-        let analyzer = Analyzer()
+        if let similarity { try coldProcesses(outputs, similarity: similarity) }
+        let analyzer: Analyzer
+        do {
+            analyzer = try similarity.map { Analyzer(similarity: try ModelStore().similarityModel($0).model) } ?? Analyzer()
+        } catch let error as ModelStore.SimilarityError {
+            throw ValidationError(error.description)
+        }
+        if let similarity { print("\nin process, \(similarity) matching (model loaded once):") }
         var times: [Double] = []
         var statements = 0
         for p in 0..<count {
@@ -82,6 +113,58 @@ struct BenchAnalyze: ParsableCommand {
         table("panel size", [2, 5, 10, 20].map { ("K=\($0)", $0, 1) })
         table("answer length (K=5)", [1, 4, 16].map { ("x\($0)", 5, $0) })
         print(String(format: "peak RSS: %.1f MiB", Measure.peakRSSMiB()))
+    }
+
+    /// The cold-process part (see the type): `converge analyze` on each prompt's folder with `similarity` and
+    /// with lexical matching, alternately; prints both p50s, p95s and their ratio.
+    func coldProcesses(_ outputs: [[Output]], similarity: String) throws {
+        let binary = converge ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("converge").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw ValidationError("\(binary) is not an executable converge binary; pass --converge PATH")
+        }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("converge-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let count = min(coldPrompts, outputs[0].count)
+        var times: [String: [Double]] = ["lexical": [], similarity: []]
+        let kinds = similarity == "lexical" ? ["lexical"] : [similarity, "lexical"]
+        for p in 0..<count {
+            let folder = root.appendingPathComponent(String(format: "p%03d", p))
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let input = survey(outputs, prompt: p, size: panelSize, repeat: 1)
+            try (input.prompt ?? "").write(to: folder.appendingPathComponent("prompt.md"), atomically: true, encoding: .utf8)
+            for answer in input.answers {
+                try answer.text.write(to: folder.appendingPathComponent(answer.panelist.id + ".md"), atomically: true,
+                                      encoding: .utf8)
+            }
+            for kind in kinds {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: binary)
+                process.arguments = ["analyze", "--format", "json", "--similarity", kind, "--offline", folder.path]
+                process.standardOutput = FileHandle.nullDevice
+                let errors = Pipe()
+                process.standardError = errors
+                let (_, seconds) = try Measure.time {
+                    try process.run()
+                    process.waitUntilExit()
+                }
+                let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                guard process.terminationStatus == 0 else {
+                    throw ValidationError("converge analyze --similarity \(kind) failed (exit \(process.terminationStatus)): \(stderr)")
+                }
+                times[kind, default: []].append(seconds)
+            }
+        }
+        print("cold process (`converge analyze --format json`, \(count) prompts x \(panelSize) answers, model load included):")
+        for kind in kinds {
+            let samples = times[kind] ?? []
+            print("  \(kind.padding(toLength: 9, withPad: " ", startingAt: 0)) p50 \(Measure.ms(Measure.percentile(samples, 50))), "
+                  + "p95 \(Measure.ms(Measure.percentile(samples, 95))), max \(Measure.ms(samples.max() ?? 0))")
+        }
+        if similarity != "lexical" {
+            let ratio = Measure.percentile(times[similarity] ?? [], 50) / Measure.percentile(times["lexical"] ?? [], 50)
+            print(String(format: "  %@ / lexical p50 = %.1fx", similarity, ratio))
+        }
     }
 
     func loadCorpus() throws -> [[Output]] {

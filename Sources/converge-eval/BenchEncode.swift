@@ -3,19 +3,34 @@ import ConvergeEmbeddings
 import Foundation
 
 /// `converge-eval bench encode`: native all-MiniLM-L6-v2 encoding speed at batch 64 on ArgKP dev arguments,
-/// with the matrix kernel `CONVERGE_BLAS` chooses (a CBLAS found at run time, else the native Swift kernel)
-/// and, when that is a CBLAS, again with the native kernel (their ratio, and the least cosine between the two
-/// runs' vectors); beside the numpy reference (scripts/minilm-reference.py --bench) on the same sentences in
-/// the same run; and the first run's peak RSS.
+/// with everything it is compared with measured in the same run, one after the other:
+///
+/// - the cold model load (the first in the process: tokenizer.json, config, mapped weights), beside what the
+///   loader did before it used the file in place (every F32 tensor copied into arrays, tokenizer.json read
+///   by `JSONSerialization`), timed on the same files;
+/// - the machine's single-precision matrix-multiply rate: `threads` products of 2048 x 2048 x 2048 at once on
+///   the kernel in use, each on one thread (the encoder's own layout), best of 3 (GFLOP/s); the encoder's
+///   achieved rate over its matrix products (`BertEncoder.productFLOPs`) is printed beside it, per second
+///   of wall time and per CPU-second of this process (which other work on a shared machine does not inflate);
+/// - the encoder with one sub-batch per core (the default) and with one thread whose products run on the
+///   library's threads (as before sub-batches), with the kernel `CONVERGE_BLAS` chooses; when that is a
+///   CBLAS, again with the native kernel (their ratio, and the least cosine between the two runs' vectors);
+/// - the numpy reference (scripts/minilm-reference.py --bench) and onnxruntime (scripts/minilm-onnx.py
+///   --bench: the same weights exported to ONNX, CPU execution provider, `threads` intra-op threads) on the
+///   same sentences, each skipped with a line saying why when its Python packages are missing;
+/// - peak RSS.
 struct BenchEncode: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "encode",
-                                                    abstract: "Sentence embedding throughput vs the numpy reference.")
+                                                    abstract: "Sentence embedding throughput vs sgemm, numpy and onnxruntime.")
 
     @Option(help: "ArgKP folder (its arguments_dev.csv are the sentences).") var argkp = "../shared/corpus/argkp"
     @Option(help: "Sentences to encode.") var sentences = 932
     @Option(help: "Batch size.") var batch = 64
+    @Option(help: "Encoder threads (default: one per active core).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Reference script (empty skips it; a relative path is looked for in the current folder, then in the package).")
     var reference = "scripts/minilm-reference.py"
+    @Option(help: "onnxruntime script (empty skips it; looked for as --reference is).")
+    var onnx = "scripts/minilm-onnx.py"
 
     /// The package root, from this source file's place in it (Sources/converge-eval/BenchEncode.swift).
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -23,63 +38,153 @@ struct BenchEncode: ParsableCommand {
 
     /// `reference` as found: as given when it exists, else (relative) under the package root. Throws
     /// `EvalError` naming both places when it is in neither.
-    static func resolveReference(_ reference: String) throws -> String {
+    static func resolveReference(_ reference: String, option: String = "reference") throws -> String {
         if FileManager.default.fileExists(atPath: reference) { return reference }
         let inPackage = packageRoot + "/" + reference
         if !reference.hasPrefix("/"), FileManager.default.fileExists(atPath: inPackage) { return inPackage }
-        throw EvalError("reference script \(reference) not found (looked in \(FileManager.default.currentDirectoryPath)"
-                        + (reference.hasPrefix("/") ? "" : " and \(packageRoot)") + "); pass --reference PATH, or --reference '' to skip it")
+        throw EvalError("\(option) script \(reference) not found (looked in \(FileManager.default.currentDirectoryPath)"
+                        + (reference.hasPrefix("/") ? "" : " and \(packageRoot)") + "); pass --\(option) PATH, or --\(option) '' to skip it")
     }
 
     func run() throws {
         guard batch >= 1 else { throw EvalError("--batch must be at least 1, not \(batch)") }
         guard sentences >= 1 else { throw EvalError("--sentences must be at least 1, not \(sentences)") }
+        guard threads >= 1 else { throw EvalError("--threads must be at least 1, not \(threads)") }
         let script = reference.isEmpty ? "" : try Self.resolveReference(reference)
+        let onnxScript = onnx.isEmpty ? "" : try Self.resolveReference(onnx, option: "onnx")
         let data = try KPAData(directory: argkp, split: "dev")
         let texts = Array(data.arguments.map(\.text).prefix(sentences))
-        let model = try loadEncoder(batchSize: batch)
-        print("bench encode: \(texts.count) ArgKP dev arguments, batch \(batch), model \(model.directory)")
+        let (model, loadSeconds) = try Measure.time { try loadEncoder(batchSize: batch, threads: threads) }
+        let flops = model.encoder.productFLOPs(lengths: texts.map { model.tokenIDs($0).count })
+        let tokens = texts.reduce(0) { $0 + model.tokenIDs($1).count }
+        print("bench encode: \(texts.count) ArgKP dev arguments (\(tokens) tokens, "
+              + String(format: "%.1f GFLOP of products", flops / 1e9) + "), batch \(batch), model \(model.directory)")
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; matrix products: \(model.encoder.kernel.backend)")
-        _ = model.encode(Array(texts.prefix(batch)))  // warm-up
-        let (vectors, seconds) = Measure.time { model.encode(texts) }
-        let native = Double(texts.count) / seconds
-        let label = model.encoder.kernel.backend.isNative ? "native-kernel" : "cblas"
-        print(String(format: "native    sentences/s=%.1f  (%.2f s, ", native, seconds) + label
-              + String(format: ")  peak RSS %.0f MiB", Measure.peakRSSMiB()))
+        let before = loadSeconds + (try Self.copyingLoadExtraSeconds(model.directory))
+        print("load: " + Measure.ms(loadSeconds) + " (cold, weights mapped in place); as before (tensors copied, "
+              + "tokenizer.json by JSONSerialization): " + Measure.ms(before) + String(format: " (%.1fx)", before / loadSeconds))
+        let (peak, peakPerCPU) = Self.sgemmRate(model.encoder.kernel, parts: threads)
+        print(String(format: "sgemm: %d x 2048^3 at once, %@: %.1f GFLOP/s, %.1f GFLOP per CPU-second (best of 3)", threads,
+                     threads > 1 ? "one thread each" : "on the library's threads", peak, peakPerCPU))
+
+        func run(_ model: SentenceEmbeddingModel, _ label: String) -> ([[Float]], Double) {
+            _ = model.encode(Array(texts.prefix(batch)))  // warm-up
+            let (vectors, seconds, cpu) = Measure.times { model.encode(texts) }
+            let rate = Double(texts.count) / seconds
+            print(String(format: "native    sentences/s=%.1f  (%.2f s, %@)  %.1f GFLOP/s = %.0f%% of sgemm; "
+                         + "per CPU-second %.1f sentences, %.1f GFLOP = %.0f%% of sgemm's",
+                         rate, seconds, label, flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak,
+                         Double(texts.count) / cpu, flops / cpu / 1e9, 100 * flops / cpu / 1e9 / peakPerCPU))
+            return (vectors, rate)
+        }
+        let kernelLabel = model.encoder.kernel.backend.isNative ? "native-kernel" : "cblas"
+        let (vectors, native) = run(model, "\(kernelLabel), \(threads) threads")
+        print(String(format: "peak RSS %.0f MiB", Measure.peakRSSMiB()))
+        if threads > 1 {
+            let single = try Self.model(model, batch: batch, kernel: model.encoder.kernel, threads: 1)
+            let (_, rate) = run(single, "\(kernelLabel), 1 thread, products on the library's threads")
+            print(String(format: "%d threads / 1 thread = %.2fx", threads, native / rate))
+            // Back to the default's library threads for what follows.
+            model.encoder.kernel.useOneLibraryThread()
+        }
         if !model.encoder.kernel.backend.isNative {
-            let kernelModel: SentenceEmbeddingModel
-            do {
-                kernelModel = try SentenceEmbeddingModel(directory: model.directory, name: model.modelName, batchSize: batch,
-                                                         kernel: .native(reason: "bench encode"))
-            } catch let error as EmbeddingModelError {
-                throw EvalError(error.description)
-            }
-            _ = kernelModel.encode(Array(texts.prefix(batch)))  // warm-up
-            let (kernelVectors, kernelSeconds) = Measure.time { kernelModel.encode(texts) }
-            let kernelRate = Double(texts.count) / kernelSeconds
+            let kernelModel = try Self.model(model, batch: batch, kernel: .native(reason: "bench encode"), threads: threads)
+            let (kernelVectors, kernelRate) = run(kernelModel, "native-kernel, \(threads) threads")
             let leastCosine = zip(vectors, kernelVectors).map { a, b in zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
                 .min() ?? 1
-            print(String(format: "native    sentences/s=%.1f  (%.2f s, native-kernel)", kernelRate, kernelSeconds))
             print(String(format: "native-kernel / cblas = %.2fx  (least cosine between their vectors %.7f)",
                          kernelRate / native, leastCosine))
         }
-        guard !script.isEmpty else { return }
+        if !script.isEmpty, let value = python(script, ["--bench", String(texts.count), model.directory, argkp, String(batch)],
+                                               prefix: "reference") {
+            print(String(format: "reference sentences/s=%.1f  (numpy float32, tokenizers)", value))
+            print("native (\(kernelLabel)) / reference = " + String(format: "%.2fx", native / value))
+        }
+        if !onnxScript.isEmpty, let value = python(onnxScript, ["--bench", String(texts.count), model.directory, argkp,
+                                                                 String(batch), String(threads)], prefix: "onnxruntime") {
+            print(String(format: "onnxruntime sentences/s=%.1f  (CPU, %d intra-op threads, same batches)", value, threads))
+            print("native (\(kernelLabel)) / onnxruntime = " + String(format: "%.2fx", native / value))
+        }
+    }
+
+    static func model(_ model: SentenceEmbeddingModel, batch: Int, kernel: MatrixKernel, threads: Int) throws
+        -> SentenceEmbeddingModel {
+        do {
+            return try SentenceEmbeddingModel(directory: model.directory, name: model.modelName, batchSize: batch,
+                                              kernel: kernel, threads: threads)
+        } catch let error as EmbeddingModelError {
+            throw EvalError(error.description)
+        }
+    }
+
+    /// What the loader did before it used the files in place, timed here: every F32 tensor of the weights
+    /// copied into an array, and tokenizer.json's vocabulary read through `JSONSerialization`.
+    static func copyingLoadExtraSeconds(_ directory: String) throws -> Double {
+        let weights = try SafeTensorsFile(path: directory + "/model.safetensors")
+        let (_, copy) = try Measure.time {
+            for (name, info) in weights.tensors where info.dtype == "F32" {
+                _ = try weights.floats(name, shape: info.shape)
+            }
+        }
+        let (_, json) = Measure.time {
+            let data = FileManager.default.contents(atPath: directory + "/tokenizer.json") ?? Data()
+            let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            let vocab = (root?["model"] as? [String: Any])?["vocab"] as? [String: NSNumber] ?? [:]
+            var vocabulary: [String: Int32] = [:]
+            for (token, id) in vocab { vocabulary[token] = id.int32Value }
+            return vocabulary.count
+        }
+        return copy + json
+    }
+
+    /// GFLOP/s of `parts` 2048^3 products at once on `kernel`, each on one thread, and GFLOP per CPU-second
+    /// of the process; best of 3 each.
+    static func sgemmRate(_ kernel: MatrixKernel, parts: Int) -> (wall: Double, perCPU: Double) {
+        let n = 2048
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n), b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: parts * n * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<n * n { a[i] = Float(i % 7) * 0.125; b[i] = Float(i % 5) * 0.25 }
+        struct Operands: @unchecked Sendable { let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float> }
+        let operands = Operands(a: a, b: b, c: c)
+        if parts > 1 { kernel.useOneLibraryThread() }
+        var best = Double.infinity, bestCPU = Double.infinity
+        for _ in 0..<3 {
+            let (_, seconds, cpu) = Measure.times {
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    kernel.sgemm(transposeB: true, m: n, n: n, k: n, alpha: 1, a: operands.a, lda: n, b: operands.b, ldb: n,
+                                 beta: 0, c: operands.c + p * n * n, ldc: n, threaded: parts == 1)
+                }
+            }
+            best = min(best, seconds)
+            bestCPU = min(bestCPU, cpu)
+        }
+        let work = Double(parts) * 2 * Double(n * n * n) / 1e9
+        return (work / best, work / bestCPU)
+    }
+
+    /// Runs `python3 script arguments` and returns the number after `=` on its last output line starting
+    /// with `prefix`, printing its other lines indented; prints why and returns nil when it fails.
+    func python(_ script: String, _ arguments: [String], prefix: String) -> Double? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--bench", String(texts.count), model.directory, argkp, String(batch)]
+        process.arguments = ["python3", script] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
-        try process.run()
+        do { try process.run() } catch {
+            print("\(prefix) skipped: python3 \(script) cannot be started (\(error))")
+            return nil
+        }
         let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0,
-              let line = out.split(separator: "\n").last(where: { $0.hasPrefix("reference") }),
+              let line = out.split(separator: "\n").last(where: { $0.hasPrefix(prefix) }),
               let value = Double(line.split(separator: "=").last ?? "")
         else {
-            print("reference failed (exit \(process.terminationStatus)): \(out)")
-            return
+            print("\(prefix) failed (exit \(process.terminationStatus)): \(out)")
+            return nil
         }
-        print(String(format: "reference sentences/s=%.1f  (numpy float32, tokenizers)", value))
-        print("native (\(label)) / reference = " + String(format: "%.2fx", native / value))
+        for other in out.split(separator: "\n") where other != line { print("  \(prefix): \(other)") }
+        return value
     }
 }

@@ -6,9 +6,10 @@ import ConvergeTestSupport
 import Foundation
 
 /// Loads the installed all-MiniLM-L6-v2, or exits with the loader's message.
-func loadEncoder(batchSize: Int = 64) throws -> SentenceEmbeddingModel {
+func loadEncoder(batchSize: Int = 64, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws
+    -> SentenceEmbeddingModel {
     do {
-        return try ModelStore().load(batchSize: batchSize)
+        return try ModelStore().load(batchSize: batchSize, threads: threads)
     } catch let error as EmbeddingModelError {
         throw EvalError(error.description)
     }

@@ -33,5 +33,25 @@ enum Measure {
         #endif
     }
 
+    /// CPU time (user + system) of this process so far, in seconds (getrusage(2)): beside wall time, the work
+    /// done, which other processes on a shared machine do not inflate.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// Runs `body` and returns its result, its wall time and the process's CPU time during it, in seconds.
+    static func times<T>(_ body: () throws -> T) rethrows -> (T, wall: Double, cpu: Double) {
+        let cpu = cpuSeconds()
+        let (result, wall) = try time(body)
+        return (result, wall, cpuSeconds() - cpu)
+    }
+
     static func ms(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000) }
 }

@@ -63,6 +63,8 @@ import Testing
             (["--batch=-5"], "--batch must be at least 1, not -5"),
             (["--sentences", "0"], "--sentences must be at least 1, not 0"),
             (["--reference", "scripts/no-such-reference.py"], "reference script scripts/no-such-reference.py not found"),
+            (["--threads", "0"], "--threads must be at least 1, not 0"),
+            (["--onnx", "scripts/no-such-onnx.py"], "onnx script scripts/no-such-onnx.py not found"),
         ] {
             let result = try eval(["bench", "encode"] + arguments, in: FileManager.default.temporaryDirectory)
             #expect(result.status == 2, "\(arguments): \(result.stdout) \(result.stderr)")
