@@ -34,7 +34,7 @@ public struct Judge: Sendable {
                 response = try await client.send(messages)
             } catch {
                 section.attempts = attempt
-                section.error = "the judge failed: \(error)"
+                section.error = "\(error)"
                 result.judge = section
                 return result
             }
@@ -59,7 +59,7 @@ public struct Judge: Sendable {
                 return result
             } catch {
                 if attempt == 2 {
-                    section.error = "the judge's reply was not valid JSON twice (\(error.description))"
+                    section.error = "its reply was not valid JSON twice (\(error.description))"
                     break
                 }
                 repairNote = "the first reply was not valid JSON (\(error.description)); it was asked again"

@@ -35,6 +35,7 @@ public struct JudgeVerifier: Sendable {
     /// the omissions its verified blind spots become.
     public func verify(_ reply: JudgeReply) -> (claims: Claims, omissions: [Report.Omission]) {
         var claims = Claims()
+        let reply = capped(reply, dropping: &claims.dropped)
         let locators = brief.answers.mapValues(QuoteLocator.init(answer:))
         // With repeat sampling, the judge saw each panelist's first sample: evidence says so.
         var answersOf: [String: Int] = [:]
@@ -49,15 +50,21 @@ public struct JudgeVerifier: Sendable {
         func panelist(_ label: String) -> String? {
             let key = label.trimmingWhitespace
             if let id = brief.panelistOf[key] { return id }
-            // "AI3", "ai-3", "ai 3": the same blind label.
-            let digits = key.drop { !$0.isNumber }
-            if key.lowercased().hasPrefix("ai"), let n = Int(digits), let id = brief.panelistOf["AI \(n)"] { return id }
-            return nil
+            // "AI3", "ai-3", "ai 3": the same blind label; "AI 02" or "AI  2" are not labels that were shown.
+            var rest = Substring(key.lowercased())
+            guard rest.hasPrefix("ai") else { return nil }
+            rest = rest.dropFirst(2)
+            if rest.first == " " || rest.first == "-" { rest = rest.dropFirst() }
+            guard let first = rest.first, first != "0", rest.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  let n = Int(rest) else { return nil }
+            return brief.panelistOf["AI \(n)"]
         }
 
         /// The cited words of `label`, located; or why not.
         func cite(_ label: String, _ quote: String) -> Result<(id: String, evidence: Report.Evidence), Unverified> {
-            guard let id = panelist(label) else { return .failure(Unverified("\(label) is not one of the answers")) }
+            guard let id = panelist(label) else {
+                return .failure(Unverified("“\(Self.shortened(label))” is not one of the labels the judge was shown"))
+            }
             switch locators[id]!.locate(quote) {
             case .success(let range):
                 let scalars = locators[id]!.scalars[range]
@@ -78,7 +85,9 @@ public struct JudgeVerifier: Sendable {
             for citation in point.supporters {
                 switch cite(citation.panelist, citation.quote) {
                 case .success(let found):
-                    if !support.contains(found.id) { support.append(found.id) }
+                    // One supporter counts once, with its first verified words.
+                    guard !support.contains(found.id) else { continue }
+                    support.append(found.id)
                     evidence.append(found.evidence)
                 case .failure(let reason):
                     if let id = panelist(citation.panelist), !removed.contains(id) { removed.append(id) }
@@ -87,9 +96,10 @@ public struct JudgeVerifier: Sendable {
             }
             removed.removeAll { support.contains($0) }
             guard support.count >= needs else {
+                let detail = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"
                 let why = point.supporters.isEmpty ? "no supporter was named"
-                    : support.isEmpty ? "no cited words were found in the answers (\(reasons.joined(separator: "; ")))"
-                    : "only \(support.count) supporter's words were found (\(reasons.joined(separator: "; ")))"
+                    : support.isEmpty ? "no cited words were found in the answers\(detail)"
+                    : "only \(support.count) supporter's words were found\(detail)"
                 claims.dropped.append(.init(kind: kind, text: point.text, reason: why))
                 return nil
             }
@@ -110,17 +120,21 @@ public struct JudgeVerifier: Sendable {
             for side in contradiction.sides {
                 switch cite(side.panelist, side.quote) {
                 case .success(let found):
+                    // One side per panelist: its first verified words.
+                    guard !sides.contains(where: { $0.panelist == found.id }) else { continue }
                     sides.append(.init(panelist: found.id, stance: side.stance, evidence: found.evidence))
                 case .failure(let reason):
                     reasons.append(reason.reason)
                 }
             }
-            if Set(sides.map(\.panelist)).count >= 2 {
+            if sides.count >= 2 {
                 claims.contradictions.append(.init(topic: contradiction.topic, sides: sides))
             } else {
-                let why = reasons.isEmpty ? "fewer than two sides" : reasons.joined(separator: "; ")
+                let why = reasons.isEmpty
+                    ? (sides.isEmpty ? "no side was given" : "every verified side is \(labelOfId[sides[0].panelist] ?? sides[0].panelist)'s")
+                    : reasons.joined(separator: "; ")
                 claims.dropped.append(.init(kind: .contradiction, text: contradiction.topic,
-                                            reason: "fewer than two sides verified (\(why))"))
+                                            reason: "fewer than two panelists' sides verified (\(why))"))
             }
         }
 
@@ -153,6 +167,58 @@ public struct JudgeVerifier: Sendable {
             }
         }
         return (claims, omissions)
+    }
+
+    /// Most items read from each list of a reply (a judge that floods the report is cut off, and says so).
+    public static let limits = (points: 100, contradictions: 50, blindSpots: 20, sentences: 30)
+    /// Longest text of a claim, in characters; longer ones are shortened with `…`.
+    public static let maxText = 500
+
+    /// `reply` without repeated claims (same text and supporters), each list cut at `limits`, texts at
+    /// `maxText`; what was cut is one dropped entry per list.
+    func capped(_ reply: JudgeReply, dropping dropped: inout [Report.JudgeDroppedClaim]) -> JudgeReply {
+        func cut(_ text: String) -> String { text.count <= Self.maxText ? text : String(text.prefix(Self.maxText - 1)) + "…" }
+        func limit<T>(_ items: [T], _ max: Int, _ kind: Report.JudgeDroppedClaim.Kind, key: (T) -> String) -> [T] {
+            var seen = Set<String>()
+            let unique = items.filter { seen.insert(key($0)).inserted }
+            if unique.count > max {
+                dropped.append(.init(kind: kind, text: "\(unique.count - max) more", reason: "over the limit of \(max) read per list"))
+            }
+            return Array(unique.prefix(max))
+        }
+        func pointKey(_ p: JudgeReply.Point) -> String {
+            p.text + "\u{1}" + p.supporters.map { $0.panelist + "\u{2}" + $0.quote }.joined(separator: "\u{1}")
+        }
+        var out = reply
+        out.consensus = limit(reply.consensus, Self.limits.points, .consensus, key: pointKey).map { p in
+            var point = p
+            point.text = cut(p.text)
+            return point
+        }
+        out.unique = limit(reply.unique, Self.limits.points, .unique, key: pointKey).map { p in
+            var point = p
+            point.text = cut(p.text)
+            return point
+        }
+        out.contradictions = limit(reply.contradictions, Self.limits.contradictions, .contradiction) { c in
+            c.topic + "\u{1}" + c.sides.map { $0.panelist + "\u{2}" + $0.quote }.joined(separator: "\u{1}")
+        }.map { c in
+            var contradiction = c
+            contradiction.topic = cut(c.topic)
+            contradiction.sides = c.sides.map { side in
+                var s = side
+                s.stance = cut(side.stance)
+                return s
+            }
+            return contradiction
+        }
+        out.blindSpots = limit(reply.blindSpots, Self.limits.blindSpots, .blindSpot) { $0 }.map(cut)
+        out.synthesis = limit(reply.synthesis, Self.limits.sentences, .synthesis) { $0.text }.map { sentence in
+            var s = sentence
+            s.text = cut(sentence.text)
+            return s
+        }
+        return out
     }
 
     /// The verified lists of a judge section.

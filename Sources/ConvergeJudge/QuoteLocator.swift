@@ -81,12 +81,16 @@ public struct QuoteLocator: Sendable {
         case empty
         case tooShort
         case notFound
+        /// An elided quote whose parts are too short (under two words each) or skip more words than they cite.
+        case tooLoose
 
         public var description: String {
             switch self {
             case .empty: return "no words were cited"
             case .tooShort: return "the cited words are too few to locate (fewer than \(QuoteLocator.minimumLength) characters)"
             case .notFound: return "the cited words are not in the answer"
+            case .tooLoose:
+                return "the quote skips (...) more than it cites, or cites pieces of fewer than two words"
             }
         }
     }
@@ -103,7 +107,9 @@ public struct QuoteLocator: Sendable {
             }
             return .success(origin[at]..<(origin[at + parts[0].count - 1] + 1))
         }
-        // An elided quote: of the places where all its parts occur in order, the shortest.
+        // An elided quote: every part at least two words, and of the places where all its parts occur in order,
+        // the shortest, which must not skip more than it cites ("Use ... optimising" verifies nothing).
+        guard parts.allSatisfy({ $0.contains(" ") }) else { return .failure(.tooLoose) }
         var best: Range<Int>?
         var from = 0
         while let first = Self.find(parts[0], in: normalized, from: from, before: normalized.count) {
@@ -113,6 +119,7 @@ public struct QuoteLocator: Sendable {
             from = first + 1
         }
         guard let best else { return .failure(.notFound) }
+        guard parts.reduce(0, { $0 + $1.count }) * 2 >= best.count else { return .failure(.tooLoose) }
         return .success(origin[best.lowerBound]..<(origin[best.upperBound - 1] + 1))
     }
 

@@ -45,7 +45,6 @@ struct Analyze: AsyncParsableCommand {
     var offline = false
 
     func validate() throws {
-        if config != nil && judging.spec == nil { throw ValidationError("--config needs --judge") }
         if rubric != nil && noRubric {
             throw ValidationError("--rubric and --no-rubric cannot be used together")
         }

@@ -70,8 +70,8 @@ extension Judge {
         let judged = await judge(report, input: input, analyzer: analyzer)
         if let section = judged.judge {
             if section.status == .failed {
-                let reason = section.error ?? "the judge failed"
-                FileHandle.standardError.write(Data("converge: \(reason); the report is the matcher's alone\n".utf8))
+                let reason = section.error ?? "no reason given"
+                FileHandle.standardError.write(Data("converge: the judge failed: \(reason); the report is the matcher's alone\n".utf8))
             } else if !section.dropped.isEmpty {
                 let line = "converge: the judge's claims: \(section.dropped.count) dropped as unverified (listed in the report)\n"
                 FileHandle.standardError.write(Data(line.utf8))

@@ -30,7 +30,6 @@ struct Reanalyze: AsyncParsableCommand {
     var config: String?
 
     func validate() throws {
-        if config != nil && judging.spec == nil { throw ValidationError("--config needs --judge") }
     }
 
     func run() async throws {

@@ -219,4 +219,33 @@ import Testing
             #expect(section.dropped.map(\.text) == ["Invented"])
         }
     }
+
+    @Test func malformedLabelsAreNotPanelistsAndASupporterCountsOnce() async throws {
+        let n = label("ai-2").dropFirst(3)
+        let reply = json(["unique": [["point": "Mentoring", "supporters": [
+            ["panelist": "AI 0\(n)", "quote": "mentoring junior developers"],
+            ["panelist": "AI  \(n)", "quote": "mentoring junior developers"],
+            ["panelist": label("ai-2"), "quote": "mentoring junior developers"],
+            ["panelist": "ai-\(n)", "quote": "conducting thorough code reviews"]]]]])
+        try await withJudge([.answer(reply)]) { _, judge in
+            let section = try #require(await judge.judge(report, input: input, analyzer: analyzer).judge)
+            let claim = try #require(section.unique.first)
+            #expect(claim.support == ["ai-2"])
+            #expect(claim.evidence.map(\.quote) == ["mentoring junior developers"])
+        }
+    }
+
+    @Test func aFloodOfClaimsIsCutAtTheLimitsAndRepeatsAreOne() async throws {
+        let point: [String: Any] = ["point": "Mentoring", "supporters": [["panelist": label("ai-2"), "quote": "mentoring junior developers"]]]
+        let spots = (0..<(JudgeVerifier.limits.blindSpots + 5)).map { "Blind spot number \($0) about quantum annealing" }
+        let reply = json(["unique": Array(repeating: point, count: 500), "blindSpots": spots])
+        try await withJudge([.answer(reply)]) { _, judge in
+            let judged = await judge.judge(report, input: input, analyzer: analyzer)
+            let section = try #require(judged.judge)
+            #expect(section.unique.count == 1)
+            #expect(section.blindSpots.count == JudgeVerifier.limits.blindSpots)
+            #expect(section.dropped.contains { $0.kind == .blindSpot && $0.text == "5 more" })
+            #expect(judged.omissions.count == report.omissions.count + JudgeVerifier.limits.blindSpots)
+        }
+    }
 }

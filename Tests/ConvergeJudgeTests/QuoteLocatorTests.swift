@@ -32,6 +32,13 @@ import Testing
         #expect(located("so it slips less \u{2026} A sharp knife") == nil)
     }
 
+    @Test func anEllipsisMustNotSkipMoreThanItCites() {
+        let locator = QuoteLocator(answer: answer)
+        // One-word pieces, and two pieces that only bracket the whole answer, verify nothing.
+        #expect(locator.locate("Use ... your fingers curled") == .failure(.tooLoose))
+        #expect(locator.locate("Use a sharp ... your fingers curled") == .failure(.tooLoose))
+    }
+
     @Test func fabricatedOrTooShortQuotesAreRefused() {
         let locator = QuoteLocator(answer: answer)
         #expect(locator.locate("Always wear cut-resistant gloves") == .failure(.notFound))

@@ -57,12 +57,22 @@ import Testing
         #expect(!JSONRenderer.render(blind).contains("gpt-4o"))
     }
 
+    @Test func theJudgesWordsCannotMakeMarkdown() {
+        var hostile = report
+        hostile.judge?.synthesis = [.init(text: "See [click](javascript:alert(1)) ![t](http://x.example/p.png) `c` <u>x</u>",
+                                          keyPoints: [report.keyPoints[0].id])]
+        let markdown = MarkdownRenderer.render(hostile)
+        #expect(markdown.contains("See \\[click\\]\\(javascript:alert\\(1\\)\\) \\!\\[t\\]"))
+        #expect(!markdown.contains("[click]("))
+        #expect(!markdown.contains("`c`"))
+    }
+
     @Test func aFailedJudgeIsOneLineInMarkdown() {
         var failed = report
-        failed.judge = Report.Judge(model: "openai/judge", status: .failed, error: "the judge failed: HTTP 500",
+        failed.judge = Report.Judge(model: "openai/judge", status: .failed, error: "HTTP 500",
                                     onPanel: false, attempts: 1)
         let markdown = MarkdownRenderer.render(failed)
-        #expect(markdown.contains("**Judge** (judge: openai/judge) failed: the judge failed: HTTP 500."))
+        #expect(markdown.contains("**Judge** (judge: openai/judge) failed: HTTP 500."))
         #expect(!markdown.contains("## Synthesis"))
     }
 }
