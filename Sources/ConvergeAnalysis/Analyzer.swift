@@ -1,7 +1,7 @@
 import ConvergeCore
 
 /// Consolidates a panel's answers into an evidence-linked report: a pure, deterministic function of the
-/// answers, the rubric, the prompt and the settings (DESIGN.md, "Data flow": segment → represent → match →
+/// answers, the rubric, the prompt and the settings (ARCHITECTURE.md, "Data flow": segment → represent → match →
 /// score).
 ///
 /// Several answers with the same panelist id are samples of that panelist: support counts a panelist once,

@@ -1,6 +1,6 @@
 import ConvergeCore
 
-/// Conflicts (DESIGN.md): panelists that address the same key point with different quantities of the same
+/// Conflicts (ARCHITECTURE.md, "Terms"): panelists that address the same key point with different quantities of the same
 /// unit (`5+ years` vs `5-8+ years`). Quantities are compared by their normalised value; a panelist
 /// contributes its first quantity of that unit within the key point's statements; the quote is that statement.
 enum ConflictFinder {

@@ -1,6 +1,6 @@
 import ConvergeCore
 
-/// The convergence index (DESIGN.md): the mean, over unordered pairs of answering panelists, of the Jaccard
+/// The convergence index (ARCHITECTURE.md, "Terms"): the mean, over unordered pairs of answering panelists, of the Jaccard
 /// similarity |A ∩ B| / |A ∪ B| of the key point sets A and B that they support (Jaccard 1912). Two panelists
 /// that support no key point at all share nothing that can be compared (0). Values are rounded to 4 decimals.
 public enum ConvergenceIndex {

@@ -1,6 +1,6 @@
 import ConvergeCore
 
-/// Recognises filler: text of an answer that makes no point (DESIGN.md, "filler"; the consolidation corpus's
+/// Recognises filler: text of an answer that makes no point (ARCHITECTURE.md, "Terms"; the consolidation corpus's
 /// ANNOTATION.md, rule 6): greetings and pleasantries, introductions that restate the question, sentences that
 /// announce a list ("Here are some tips to help you dice safely:"), headings and labels that only announce a
 /// section ("Proper Grip", "Additional tips:"), empty closing summaries ("By following these tips, ..."),

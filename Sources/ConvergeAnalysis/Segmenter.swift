@@ -1,6 +1,6 @@
 import ConvergeCore
 
-/// Markdown-aware segmentation of an answer into statements (DESIGN.md, "statement").
+/// Markdown-aware segmentation of an answer into statements (ARCHITECTURE.md, "Terms").
 ///
 /// Blocks first: ATX headings, list items (`-`, `*`, `+`, `1.`, `1)`), table rows, block quotes and paragraphs;
 /// fenced code is skipped. A bold lead-in that opens a block (`**Databases:** ...`, `**Go** - ...`) becomes a

@@ -42,7 +42,7 @@ public struct SimilarityInput: Sendable {
 /// A way of telling whether two statements say the same thing, and whether a statement makes a rubric item.
 ///
 /// The analysis is written against this protocol so that models plug in: `LexicalSimilarity` (TF-IDF) here,
-/// sentence embeddings later. Each model carries the thresholds calibrated for its own score scale.
+/// sentence embeddings (`EmbeddingSimilarity`, `HybridSimilarity`). Each model carries the thresholds calibrated for its own score scale.
 public protocol SimilarityModel: Sendable {
     /// Short name reported in `analysis.similarity` (`lexical`, `embedding`, `hybrid`).
     var name: String { get }

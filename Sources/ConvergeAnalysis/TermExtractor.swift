@@ -17,7 +17,7 @@ public struct TermMention: Sendable, Hashable {
     public var value: String?
 }
 
-/// Finds named things, quoted titles and quantities in answers (DESIGN.md, "term").
+/// Finds named things, quoted titles and quantities in answers (ARCHITECTURE.md, "Terms").
 ///
 /// Names are case-aware: a capitalised word counts as a name where it is not the first word of a sentence,
 /// line or list item, or where it has inner capitals, digits or symbols (`AWS`, `gRPC`, `C#`, `Node.js`);

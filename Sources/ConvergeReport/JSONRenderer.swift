@@ -1,7 +1,7 @@
 import ConvergeCore
 import Foundation
 
-/// Renders a report as report JSON, schema version 1 (DESIGN.md, `schema/report-v1.json`, RFC 8259).
+/// Renders a report as report JSON, schema version 1 (`schema/report-v1.json`, RFC 8259).
 ///
 /// The document is exactly what `Report`'s `Codable` conformance gives, encoded with
 /// `JSONEncoder` options `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`, followed by one `\n`:
