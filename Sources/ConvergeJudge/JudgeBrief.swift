@@ -10,7 +10,8 @@ import ConvergeProviders
 /// LLM-as-a-Judge with MT-Bench and Chatbot Arena", §3.3). The order is a Fisher-Yates shuffle (Knuth, TAOCP
 /// vol. 2, Algorithm P) driven by SplitMix64 seeded with `seed`, by default an FNV-1a hash of the prompt and
 /// the answers: the same panel gets the same order every time, so a judge's request can be cached and a
-/// run repeated. Only the first answer of each panelist is shown.
+/// run repeated. Only the first answer of each panelist is shown; after follow-ups (`Report.turns`), the earlier
+/// questions come first.
 public struct JudgeBrief: Sendable {
     /// The blind label of each answering panelist id (`AI k` is the k-th answer shown).
     public let labelOf: [String: String]
@@ -45,6 +46,12 @@ public struct JudgeBrief: Sendable {
         self.answers = firstAnswer
 
         var user = ""
+        // After follow-ups the answers continue a conversation: the judge sees the questions before the last.
+        let earlier = (report.turns ?? []).sorted { $0.index < $1.index }.dropLast().map(\.prompt.trimmingWhitespace)
+        if !earlier.isEmpty {
+            user += "# Earlier questions of this conversation (the answers continue it)\n\n"
+            user += earlier.enumerated().map { "\($0 + 1). \($1)" }.joined(separator: "\n") + "\n\n"
+        }
         if let prompt = input.prompt?.trimmingWhitespace, !prompt.isEmpty {
             user += "# The question\n\n\(prompt)\n\n"
         }

@@ -248,4 +248,16 @@ import Testing
             #expect(judged.omissions.count == report.omissions.count + JudgeVerifier.limits.blindSpots)
         }
     }
+
+    @Test func afterFollowUpsTheJudgeSeesTheEarlierQuestions() {
+        var followedUp = report
+        followedUp.turns = [Report.Turn(index: 0, prompt: "What is a senior engineer?", responses: []),
+                            Report.Turn(index: 1, prompt: input.prompt ?? "", responses: [])]
+        let user = JudgeBrief(input: input, report: followedUp).messages.last?.content ?? ""
+        let earlier = user.range(of: "1. What is a senior engineer?")
+        let question = user.range(of: "# The question")
+        #expect(earlier != nil && question != nil && earlier!.lowerBound < question!.lowerBound)
+        let single = JudgeBrief(input: input, report: report).messages.last?.content ?? ""
+        #expect(!single.contains("Earlier questions"))
+    }
 }
