@@ -24,6 +24,19 @@ public struct ModelClient: Sendable {
         self.retry = retry
     }
 
+    /// A client for `spec` with the defaults above, its provider and key resolved through `directory`.
+    /// - Throws: `ProviderError` as ``ProviderDirectory/provider(for:transport:)``: an unknown provider, a
+    ///   missing key (naming its variable), a bad base URL.
+    public init(resolving spec: ModelSpec, directory: ProviderDirectory) throws(ProviderError) {
+        self.init(spec: spec.description, provider: try directory.provider(for: spec), model: spec.model)
+    }
+
+    /// ``init(resolving:directory:)`` for a spec still to parse.
+    /// - Throws: `ProviderError.invalidModelSpec` for a spec that does not parse, then as the other.
+    public init(resolving spec: String, directory: ProviderDirectory) throws(ProviderError) {
+        try self.init(resolving: try ModelSpec(parsing: spec), directory: directory)
+    }
+
     /// One request, retried as `retry` decides.
     public func send(_ messages: [ChatMessage]) async throws(ProviderError) -> ChatResponse {
         let request = ChatRequest(model: model, messages: messages, parameters: parameters)

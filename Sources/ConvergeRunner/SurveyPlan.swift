@@ -211,9 +211,7 @@ public struct SurveyPlan: Sendable {
     public static func judge(_ spec: String?, directory: ProviderDirectory) throws(SurveyPlanError) -> Judge? {
         guard let spec else { return nil }
         do {
-            let parsed = try ModelSpec(parsing: spec)
-            return Judge(client: ModelClient(spec: parsed.description, provider: try directory.provider(for: parsed),
-                                             model: parsed.model))
+            return Judge(client: try ModelClient(resolving: spec, directory: directory))
         } catch {
             throw .judge(error)
         }

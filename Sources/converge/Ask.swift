@@ -151,21 +151,19 @@ extension Ask {
     /// - Throws: `InputError` naming `--draft-rubric` for a bad spec, an unknown provider, a missing key, or a
     ///   model that failed or gave no valid rubric twice (exit 2: nothing was asked of the panel).
     func drafted(by spec: String, configuration: ConvergeConfig) async throws -> SurveySpec.RubricSource {
-        let parsed: ModelSpec
-        let provider: any LLMProvider
+        let client: ModelClient
         do {
-            parsed = try ModelSpec(parsing: spec)
-            provider = try ProviderDirectory(config: configuration).provider(for: parsed)
+            client = try ModelClient(resolving: spec, directory: ProviderDirectory(config: configuration))
         } catch {
             throw InputError(field: "--draft-rubric", error.description)
         }
-        let drafter = RubricDrafter(client: ModelClient(spec: parsed.description, provider: provider, model: parsed.model))
+        let drafter = RubricDrafter(client: client)
         do {
             let rubric = try await drafter.draft(prompt: prompt).rubric
             if !quiet {
-                FileHandle.standardError.write(Data("converge: \(parsed) drafted a rubric of \(rubric.items.count) items\n".utf8))
+                FileHandle.standardError.write(Data("converge: \(client.spec) drafted a rubric of \(rubric.items.count) items\n".utf8))
             }
-            return SurveySpec.RubricSource(file: "rubric drafted by \(parsed)", yaml: try rubric.yamlText())
+            return SurveySpec.RubricSource(file: "rubric drafted by \(client.spec)", yaml: try rubric.yamlText())
         } catch let error as RubricDrafter.Failure {
             throw InputError(field: "--draft-rubric", "no rubric drafted: \(error)")
         }

@@ -41,13 +41,12 @@ struct JudgeOptions: ParsableArguments {
             throw InputError(field: "--judge", error.description)
         }
         let configuration = try ConvergeConfig.load(explicitPath: config)
-        let provider: any LLMProvider
+        var client: ModelClient
         do {
-            provider = try ProviderDirectory(config: configuration).provider(for: parsed)
+            client = try ModelClient(resolving: parsed, directory: ProviderDirectory(config: configuration))
         } catch {
             throw InputError(field: "--judge", error.description)
         }
-        var client = ModelClient(spec: parsed.description, provider: provider, model: parsed.model)
         if let timeout { client.timeout = .milliseconds(Int((timeout * 1000).rounded())) }
         client.parameters.maxTokens = maxTokens
         return Judge(client: client)

@@ -57,14 +57,13 @@ struct RubricDraft: AsyncParsableCommand {
             throw InputError(field: "--model", error.description)
         }
         let configuration = try ConvergeConfig.load(explicitPath: config)
-        let provider: any LLMProvider
+        var client: ModelClient
         do {
-            provider = try ProviderDirectory(config: configuration).provider(for: spec)
+            client = try ModelClient(resolving: spec, directory: ProviderDirectory(config: configuration))
         } catch {
             throw InputError(field: "--model", error.description)
         }
         if let output { try AtomicFile.checkWritable(output) }
-        var client = ModelClient(spec: spec.description, provider: provider, model: spec.model)
         if let timeout { client.timeout = .milliseconds(Int((timeout * 1000).rounded())) }
         let drafted: (rubric: Rubric, attempts: Int)
         do {

@@ -110,9 +110,9 @@ package struct AnalysisService: Sendable {
     func judge(for job: AnalysisJob) throws(APIError) -> Judge? {
         guard let spec = job.judge else { return nil }
         do {
-            let provider = try directory.provider(for: spec)
-            return Judge(client: ModelClient(spec: spec.description, provider: provider, model: spec.model,
-                                             timeout: judgeTimeout))
+            var client = try ModelClient(resolving: spec, directory: directory)
+            client.timeout = judgeTimeout
+            return Judge(client: client)
         } catch {
             throw .unprocessable("judge", error.description)
         }
