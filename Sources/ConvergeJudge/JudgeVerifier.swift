@@ -189,17 +189,14 @@ public struct JudgeVerifier: Sendable {
         func pointKey(_ p: JudgeReply.Point) -> String {
             p.text + "\u{1}" + p.supporters.map { $0.panelist + "\u{2}" + $0.quote }.joined(separator: "\u{1}")
         }
+        func cutPoint(_ p: JudgeReply.Point) -> JudgeReply.Point {
+            var point = p
+            point.text = cut(p.text)
+            return point
+        }
         var out = reply
-        out.consensus = limit(reply.consensus, Self.limits.points, .consensus, key: pointKey).map { p in
-            var point = p
-            point.text = cut(p.text)
-            return point
-        }
-        out.unique = limit(reply.unique, Self.limits.points, .unique, key: pointKey).map { p in
-            var point = p
-            point.text = cut(p.text)
-            return point
-        }
+        out.consensus = limit(reply.consensus, Self.limits.points, .consensus, key: pointKey).map(cutPoint)
+        out.unique = limit(reply.unique, Self.limits.points, .unique, key: pointKey).map(cutPoint)
         out.contradictions = limit(reply.contradictions, Self.limits.contradictions, .contradiction) { c in
             c.topic + "\u{1}" + c.sides.map { $0.panelist + "\u{2}" + $0.quote }.joined(separator: "\u{1}")
         }.map { c in
