@@ -24,6 +24,9 @@ extension Report {
         public var latencyMs: Int?
         public var inputTokens: Int?
         public var outputTokens: Int?
+        /// Whether a reply came from the response cache (an identical request answered before) instead of the
+        /// network; its latency and tokens are those of the stored answer.
+        public var fromCache: Bool
         /// Points the judge says two or more panelists make, each with at least two verified supporters.
         public var consensus: [Claim]
         /// Points the judge says only one panelist makes.
@@ -39,7 +42,8 @@ extension Report {
         public var dropped: [DroppedClaim]
 
         public init(model: String, status: Status, error: String? = nil, onPanel: Bool, attempts: Int,
-                    latencyMs: Int? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, consensus: [Claim] = [],
+                    latencyMs: Int? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, fromCache: Bool = false,
+                    consensus: [Claim] = [],
                     unique: [Claim] = [], contradictions: [Contradiction] = [], blindSpots: [BlindSpot] = [],
                     synthesis: [SynthesisSentence] = [], dropped: [DroppedClaim] = []) {
             self.model = model
@@ -50,6 +54,7 @@ extension Report {
             self.latencyMs = latencyMs
             self.inputTokens = inputTokens
             self.outputTokens = outputTokens
+            self.fromCache = fromCache
             self.consensus = consensus
             self.unique = unique
             self.contradictions = contradictions
@@ -68,12 +73,36 @@ extension Report {
             try c.encode(latencyMs, forKey: .latencyMs)
             try c.encode(inputTokens, forKey: .inputTokens)
             try c.encode(outputTokens, forKey: .outputTokens)
+            try c.encode(fromCache, forKey: .fromCache)
             try c.encode(consensus, forKey: .consensus)
             try c.encode(unique, forKey: .unique)
             try c.encode(contradictions, forKey: .contradictions)
             try c.encode(blindSpots, forKey: .blindSpots)
             try c.encode(synthesis, forKey: .synthesis)
             try c.encode(dropped, forKey: .dropped)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case model, status, error, onPanel, attempts, latencyMs, inputTokens, outputTokens, fromCache, consensus, unique
+            case contradictions, blindSpots, synthesis, dropped
+        }
+
+        // `fromCache` came after the first reports with a judge: absent means false.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(model: try c.decode(String.self, forKey: .model), status: try c.decode(Status.self, forKey: .status),
+                      error: try c.decodeIfPresent(String.self, forKey: .error),
+                      onPanel: try c.decode(Bool.self, forKey: .onPanel), attempts: try c.decode(Int.self, forKey: .attempts),
+                      latencyMs: try c.decodeIfPresent(Int.self, forKey: .latencyMs),
+                      inputTokens: try c.decodeIfPresent(Int.self, forKey: .inputTokens),
+                      outputTokens: try c.decodeIfPresent(Int.self, forKey: .outputTokens),
+                      fromCache: try c.decodeIfPresent(Bool.self, forKey: .fromCache) ?? false,
+                      consensus: try c.decode([Claim].self, forKey: .consensus),
+                      unique: try c.decode([Claim].self, forKey: .unique),
+                      contradictions: try c.decode([Contradiction].self, forKey: .contradictions),
+                      blindSpots: try c.decode([BlindSpot].self, forKey: .blindSpots),
+                      synthesis: try c.decode([SynthesisSentence].self, forKey: .synthesis),
+                      dropped: try c.decode([DroppedClaim].self, forKey: .dropped))
         }
     }
 

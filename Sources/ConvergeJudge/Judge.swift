@@ -5,9 +5,11 @@ import Foundation
 
 /// Asks a judge model about a panel and adds its verified claims to the report (`Report.judge`).
 ///
-/// One request with `JudgeBrief`'s messages (retried on retryable provider errors by `retry`, as panel
-/// requests are); when the reply is not the contract's JSON, one repair request (the reply and what is wrong
-/// with it, asking for the JSON alone); then `JudgeVerifier`. A judge that fails (provider error, invalid JSON
+/// One request with `JudgeBrief`'s messages, in the provider's JSON mode where it has one
+/// (`ResponseFormat.json`; a server that refuses the mode with 400 or 422 is asked once more without it),
+/// retried on retryable provider errors by `retry` and answered from the client's cache when an identical
+/// request was answered before, as panel requests are; when the reply is not the contract's JSON, one repair
+/// request (the reply and what is wrong with it, asking for the JSON alone); then `JudgeVerifier`. A judge that fails (provider error, invalid JSON
 /// twice) leaves the deterministic report whole, with `judge.status == .failed` and the reason: a judge's
 /// failure is never a panel failure.
 public struct Judge: Sendable {
@@ -17,6 +19,14 @@ public struct Judge: Sendable {
 
     public init(client: ModelClient) {
         self.client = client
+        self.client.parameters.responseFormat = .json
+    }
+
+    /// This judge with its requests answered from and kept in `cache` (a survey's store).
+    public func caching(_ cache: (any ModelCallCache)?) -> Judge {
+        var judge = self
+        judge.client.cache = cache
+        return judge
     }
 
     /// `report` (the deterministic analysis of `input`, unblinded) with a `judge` section and the verified
@@ -28,10 +38,20 @@ public struct Judge: Sendable {
         var messages = brief.messages
         var result = report
         var repairNote: String?
+        var client = self.client
         for attempt in 1...2 {
             let response: ChatResponse
             do {
-                response = try await client.send(messages)
+                let call: ModelClient.Call
+                do {
+                    call = try await client.call(messages)
+                } catch .http(let status, _, _, _) where (status == 400 || status == 422) && client.parameters.responseFormat != nil {
+                    // Some OpenAI-compatible servers refuse `response_format`: the prompt asks for JSON anyway.
+                    client.parameters.responseFormat = nil
+                    call = try await client.call(messages)
+                }
+                response = call.response
+                if call.fromCache { section.fromCache = true }
             } catch {
                 section.attempts = attempt
                 section.error = "\(error)"

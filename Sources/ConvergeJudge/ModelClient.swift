@@ -12,16 +12,25 @@ public struct ModelClient: Sendable {
     /// Longest one request may take.
     public var timeout: Duration
     public var retry: RetryPolicy
+    /// Answers identical requests from earlier ones and keeps new answers (`nil`: always the network).
+    public var cache: (any ModelCallCache)?
 
     public init(spec: String, provider: any LLMProvider, model: String,
                 parameters: GenerationParameters = GenerationParameters(temperature: 0),
-                timeout: Duration = .seconds(300), retry: RetryPolicy = .default) {
+                timeout: Duration = .seconds(300), retry: RetryPolicy = .default, cache: (any ModelCallCache)? = nil) {
         self.spec = spec
         self.provider = provider
         self.model = model
         self.parameters = parameters
         self.timeout = timeout
         self.retry = retry
+        self.cache = cache
+    }
+
+    /// One answer and whether it came from ``cache`` instead of the network.
+    public struct Call: Sendable {
+        public var response: ChatResponse
+        public var fromCache: Bool
     }
 
     /// A client for `spec` with the defaults above, its provider and key resolved through `directory`.
@@ -39,7 +48,22 @@ public struct ModelClient: Sendable {
 
     /// One request, retried as `retry` decides.
     public func send(_ messages: [ChatMessage]) async throws(ProviderError) -> ChatResponse {
+        try await call(messages).response
+    }
+
+    /// One request: answered from ``cache`` when an identical one was answered before, else sent (retried as
+    /// `retry` decides) and its answer kept in the cache.
+    public func call(_ messages: [ChatMessage]) async throws(ProviderError) -> Call {
         let request = ChatRequest(model: model, messages: messages, parameters: parameters)
+        if let cache, let cached = await cache.answer(to: request, identity: provider.identity) {
+            return Call(response: cached, fromCache: true)
+        }
+        let response = try await network(request)
+        await cache?.keep(response, for: request, identity: provider.identity)
+        return Call(response: response, fromCache: false)
+    }
+
+    private func network(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
         var attempt = 1
         while true {
             do {

@@ -6,7 +6,8 @@ import Foundation
 /// `POST {baseURL}/v1/messages` with headers `x-api-key: KEY` and `anthropic-version: 2023-06-01`, body
 /// `{"model", "max_tokens" (required; ``defaultMaxTokens`` when the request sets none), "messages": [{"role":
 /// "user"|"assistant", "content"}], "system"? (all `.system` messages joined by a blank line), "temperature"?,
-/// "top_p"?, "stop_sequences"?}`. The answer is the concatenation of the `text` blocks of `content`, the
+/// "top_p"?, "stop_sequences"?}` (no JSON mode: ``ResponseFormat`` is not sent). The answer is the concatenation
+/// of the `text` blocks of `content`, the
 /// finish reason `stop_reason`, tokens `usage.input_tokens` / `usage.output_tokens`, the request id the
 /// `request-id` header else the body's `id`. Errors carry `{"type": "error", "error": {"type", "message"}}`;
 /// 529 (overloaded) is a 5xx and so retried.

@@ -5,7 +5,8 @@ import Foundation
 /// Wire format (https://ai.google.dev/api/generate-content):
 /// `POST {baseURL}/v1beta/models/{model}:generateContent` with header `x-goog-api-key: KEY` (never in the URL),
 /// body `{"contents": [{"role": "user"|"model", "parts": [{"text"}]}], "systemInstruction"?: {"parts":
-/// [{"text"}]}, "generationConfig"?: {"temperature", "maxOutputTokens", "topP", "seed", "stopSequences"}}`.
+/// [{"text"}]}, "generationConfig"?: {"temperature", "maxOutputTokens", "topP", "seed", "stopSequences",
+/// "responseMimeType" (`application/json` for ``ResponseFormat/json``)}}`.
 /// The answer is the concatenation of `candidates[0].content.parts[].text` (parts marked `"thought": true`
 /// left out), the finish reason `candidates[0].finishReason`, tokens `usageMetadata.promptTokenCount` /
 /// `usageMetadata.candidatesTokenCount`, the request id the body's `responseId` (else an `x-request-id`
@@ -41,6 +42,7 @@ public struct GeminiProvider: LLMProvider {
             var topP: Double?
             var seed: Int?
             var stopSequences: [String]?
+            var responseMimeType: String?
         }
         var contents: [Content]
         var systemInstruction: Content?
@@ -68,8 +70,10 @@ public struct GeminiProvider: LLMProvider {
         let p = request.parameters
         let system = request.messages.filter { $0.role == .system }.map(\.content)
         let config = Body.GenerationConfig(temperature: p.temperature, maxOutputTokens: p.maxTokens, topP: p.topP,
-                                           seed: p.seed, stopSequences: p.stop)
+                                           seed: p.seed, stopSequences: p.stop,
+                                           responseMimeType: p.responseFormat.map { _ in "application/json" })
         let anyConfig = p.temperature != nil || p.maxTokens != nil || p.topP != nil || p.seed != nil || p.stop != nil
+            || p.responseFormat != nil
         let body = Body(
             contents: request.messages.filter { $0.role != .system }.map {
                 Content(role: $0.role == .assistant ? "model" : "user", parts: [Part(text: $0.content)])

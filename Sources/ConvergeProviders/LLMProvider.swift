@@ -39,15 +39,27 @@ public struct GenerationParameters: Sendable, Hashable, Codable {
     public var seed: Int?
     /// Stop sequences.
     public var stop: [String]?
+    /// The form the answer must take, for wire formats with such a mode (`nil`: free text). Anthropic has no
+    /// JSON mode and ignores it.
+    public var responseFormat: ResponseFormat?
 
     public init(temperature: Double? = nil, maxTokens: Int? = nil, topP: Double? = nil, seed: Int? = nil,
-                stop: [String]? = nil) {
+                stop: [String]? = nil, responseFormat: ResponseFormat? = nil) {
         self.temperature = temperature
         self.maxTokens = maxTokens
         self.topP = topP
         self.seed = seed
         self.stop = stop
+        self.responseFormat = responseFormat
     }
+}
+
+/// A provider's structured-output mode.
+public enum ResponseFormat: String, Sendable, Hashable, Codable {
+    /// One JSON object: OpenAI-compatible `"response_format": {"type": "json_object"}` (OpenAI, OpenRouter,
+    /// Ollama, vLLM, llama.cpp server), Gemini `generationConfig.responseMimeType: "application/json"`.
+    /// The prompt must still ask for JSON (OpenAI requires the word in it).
+    case json
 }
 
 /// One request: a model (without the provider prefix), the whole thread so far (oldest first, ending with

@@ -7,7 +7,8 @@ import Foundation
 /// `POST {baseURL}/chat/completions` with `Authorization: Bearer KEY` (sent only when a key is configured),
 /// body `{"model", "messages": [{"role", "content"}], "temperature"?, "max_tokens"? (or
 /// "max_completion_tokens" for the `openai` provider itself, where `max_tokens` is deprecated), "top_p"?,
-/// "seed"?, "stop"?, "stream": false}`. The answer is `choices[0].message.content`, the finish reason
+/// "seed"?, "stop"?, "response_format"? (`{"type": "json_object"}` for ``ResponseFormat/json``), "stream": false}`.
+/// The answer is `choices[0].message.content`, the finish reason
 /// `choices[0].finish_reason`, tokens `usage.prompt_tokens` / `usage.completion_tokens`, the request id the
 /// `x-request-id` header else the body's `id`. A 200 whose body holds `{"error": {...}}` and no choices
 /// (OpenRouter does this) is treated as an HTTP error with the status in `error.code` (502 when absent).
@@ -36,8 +37,11 @@ public struct OpenAIChatProvider: LLMProvider {
         var top_p: Double?
         var seed: Int?
         var stop: [String]?
+        var response_format: ResponseFormatBody?
         var stream = false
     }
+
+    struct ResponseFormatBody: Encodable { var type: String }
 
     struct Answer: Decodable {
         struct Choice: Decodable {
@@ -71,7 +75,8 @@ public struct OpenAIChatProvider: LLMProvider {
             temperature: p.temperature,
             max_tokens: usesMaxCompletionTokens ? nil : p.maxTokens,
             max_completion_tokens: usesMaxCompletionTokens ? p.maxTokens : nil,
-            top_p: p.topP, seed: p.seed, stop: p.stop)
+            top_p: p.topP, seed: p.seed, stop: p.stop,
+            response_format: p.responseFormat.map { _ in ResponseFormatBody(type: "json_object") })
         var headers: [(String, String)] = []
         if let key = endpoint.apiKey { headers.append(("authorization", "Bearer \(key.value)")) }
         let redactor = Redactor(secrets: [endpoint.apiKey?.value].compactMap { $0 })

@@ -75,6 +75,27 @@ enum Migrations {
         Step(version: 3, summary: "the process that is asking a survey", statements: [
             "ALTER TABLE surveys ADD COLUMN owner TEXT",
         ]),
+        // The requests Converge itself makes for a survey (a judge): their answers are a response cache like
+        // the panel's, and go with the survey when it is deleted (they quote its answers).
+        Step(version: 4, summary: "model calls made for a survey (the judge)", statements: [
+            """
+            CREATE TABLE model_calls (
+                survey_id TEXT NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+                cache_key TEXT NOT NULL,
+                request TEXT NOT NULL,
+                response_text TEXT NOT NULL,
+                latency_ms BIGINT,
+                input_tokens BIGINT,
+                output_tokens BIGINT,
+                finish_reason TEXT,
+                provider_request_id TEXT,
+                response_model TEXT,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (survey_id, cache_key)
+            )
+            """,
+            "CREATE INDEX model_calls_cache ON model_calls (cache_key)",
+        ]),
     ]
 
     /// The version this build writes.

@@ -156,7 +156,7 @@ extension SQLSurveyStore {
         try await transaction { db in
             try await requireSurvey(id, db)
             // Children first, explicitly: SQLite enforces ON DELETE CASCADE only with foreign_keys on.
-            for table in ["analyses", "requests", "turns"] {
+            for table in ["model_calls", "analyses", "requests", "turns"] {
                 try await db.raw("DELETE FROM \(unsafeRaw: table) WHERE survey_id = \(bind: id)").run()
             }
             try await db.raw("DELETE FROM surveys WHERE id = \(bind: id)").run()
@@ -238,6 +238,35 @@ extension SQLSurveyStore {
             guard let row = try await db.raw("""
                 SELECT * FROM requests WHERE cache_key = \(bind: cacheKey) AND state = 'answered' \
                 ORDER BY updated_at DESC LIMIT 1
+                """).first() else { return nil }
+            return try Self.response(from: row)
+        }
+    }
+
+    func recordModelCall(surveyID: String, cacheKey: String, request: Data, response: StoredResponse) async throws {
+        let now = Self.now()
+        try await transaction { db in
+            try await requireSurvey(surveyID, db)
+            try await db.raw("""
+                INSERT INTO model_calls (survey_id, cache_key, request, response_text, latency_ms, input_tokens, \
+                output_tokens, finish_reason, provider_request_id, response_model, created_at) VALUES \
+                (\(bind: surveyID), \(bind: cacheKey), \(bind: String(decoding: request, as: UTF8.self)), \
+                \(bind: response.text), \(bind: response.latencyMs), \(bind: response.inputTokens), \
+                \(bind: response.outputTokens), \(bind: response.finishReason), \(bind: response.requestID), \
+                \(bind: response.model), \(bind: now)) \
+                ON CONFLICT (survey_id, cache_key) DO UPDATE SET request = excluded.request, \
+                response_text = excluded.response_text, latency_ms = excluded.latency_ms, \
+                input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, \
+                finish_reason = excluded.finish_reason, provider_request_id = excluded.provider_request_id, \
+                response_model = excluded.response_model, created_at = excluded.created_at
+                """).run()
+        }
+    }
+
+    func cachedModelCall(cacheKey: String) async throws -> StoredResponse? {
+        try await exclusive { db in
+            guard let row = try await db.raw("""
+                SELECT * FROM model_calls WHERE cache_key = \(bind: cacheKey) ORDER BY created_at DESC LIMIT 1
                 """).first() else { return nil }
             return try Self.response(from: row)
         }

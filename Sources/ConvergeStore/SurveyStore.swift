@@ -42,6 +42,15 @@ public protocol SurveyStore: Sendable {
     /// The newest stored answer to a request with this cache key, from any survey.
     func cachedResponse(cacheKey: String) async throws -> StoredResponse?
 
+    /// Stores the answer to a request Converge itself made for a survey (a judge) under its cache key,
+    /// replacing an earlier one with that key. Deleted with the survey.
+    /// - Throws: ``StoreError`` (``StoreError/notFound(_:)`` for an unknown survey).
+    func recordModelCall(surveyID: String, cacheKey: String, request: Data, response: StoredResponse) async throws
+
+    /// The newest stored answer to a model call (``recordModelCall(surveyID:cacheKey:request:response:)``)
+    /// with this cache key, from any survey.
+    func cachedModelCall(cacheKey: String) async throws -> StoredResponse?
+
     /// Stores an analysis (the report JSON and the engine that made it).
     func saveAnalysis(_ analysis: StoredAnalysis) async throws
 

@@ -71,7 +71,11 @@ extension Judge {
             if section.status == .failed {
                 let reason = section.error ?? "no reason given"
                 FileHandle.standardError.write(Data("converge: the judge failed: \(reason); the report is the matcher's alone\n".utf8))
-            } else if !section.dropped.isEmpty {
+            }
+            if section.fromCache {
+                FileHandle.standardError.write(Data("converge: the judge's reply came from the response cache (--no-cache asks again)\n".utf8))
+            }
+            if section.status != .failed && !section.dropped.isEmpty {
                 let line = "converge: the judge's claims: \(section.dropped.count) dropped as unverified (listed in the report)\n"
                 FileHandle.standardError.write(Data(line.utf8))
             }

@@ -10,8 +10,10 @@ struct Reanalyze: AsyncParsableCommand {
         abstract: "Analyse a stored survey's answers again and store the new analysis.",
         discussion: """
             No model is called, except a judge named by --judge: it judges the stored answers again (the panel is \
-            not asked), and its verified claims are stored with the new analysis. A judge that fails leaves the \
-            analysis as it would be without it (exit status 0, one line on standard error).
+            not asked), and its verified claims are stored with the new analysis. The judge's request goes through \
+            the response cache: an identical request (same answers, judge and settings) is answered from the store \
+            unless --no-cache. A judge that fails leaves the analysis as it would be without it (exit status 0, \
+            one line on standard error).
             """
     )
 
@@ -29,6 +31,9 @@ struct Reanalyze: AsyncParsableCommand {
     @Option(help: "Configuration file for the judge's provider (default: ./converge.yaml, then $XDG_CONFIG_HOME/converge/converge.yaml).")
     var config: String?
 
+    @Flag(name: .customLong("no-cache"), help: "Ask the judge again even when an identical request was answered before.")
+    var noCache = false
+
     func validate() throws {
     }
 
@@ -45,8 +50,9 @@ struct Reanalyze: AsyncParsableCommand {
             let rubric = try given ?? loaded.spec.parsedRubric()
             var analysis = stored.report(analyzer: analyzer, rubric: rubric)
             if let judge {
-                analysis = await judge.judgeReporting(analysis, input: stored.analysisInput(rubric: rubric),
-                                                      analyzer: analyzer)
+                let cache = StoreModelCallCache(store: store, surveyID: loaded.record.id, useCache: !noCache)
+                analysis = await judge.caching(cache).judgeReporting(analysis, input: stored.analysisInput(rubric: rubric),
+                                                                     analyzer: analyzer)
             }
             try await archive.saveAnalysis(loaded.record.id, report: analysis, turn: max(0, loaded.turns.count - 1))
             return analysis

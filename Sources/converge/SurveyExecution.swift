@@ -62,8 +62,10 @@ struct SurveyExecution {
         if let judge, !consolidated.answered.isEmpty {
             // The matcher's analysis is stored first: a judge that fails or hangs loses nothing.
             if !quiet { display.note("converge: asking the judge \(judge.spec)") }
-            consolidated = await judge.judgeReporting(consolidated, input: result.analysisInput(rubric: rubric),
-                                                      analyzer: analyzer)
+            // Its request goes through the survey's response cache, as the panel's do.
+            let cache = stored.map { StoreModelCallCache(store: $0.archive.store, surveyID: $0.id, useCache: $0.journal.useCache) }
+            consolidated = await judge.caching(cache).judgeReporting(consolidated, input: result.analysisInput(rubric: rubric),
+                                                                     analyzer: analyzer)
             if let stored {
                 try await stored.archive.saveAnalysis(stored.id, report: consolidated, turn: max(0, result.turns.count - 1))
             }

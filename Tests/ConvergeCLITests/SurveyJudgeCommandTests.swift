@@ -93,4 +93,44 @@ import Testing
         #expect(exported.status == 0)
         #expect(exported.stdout == judged.stdout)
     }
+
+    @Test func theJudgesRequestGoesThroughTheResponseCacheInJSONMode() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("a", [.answer("Write tests first. Review code carefully before merging.")])
+        server.script("b", [.answer("Review code carefully before merging. Mentor the juniors on the team.")])
+        server.script("judge", [.answer(Self.judgeReply), .answer(Self.judgeReply), .answer(Self.judgeReply)])
+        let store = StoreCommandTests()
+        let env = store.environment(server, db: try StoreCommandTests.Database.sqlite.freshURL())
+        let asked = try await CLI.run(["ask", "What do senior engineers do?", "-m", "openai/a", "-m", "openai/b", "--quiet",
+                                       "--similarity", "lexical", "--judge", "openai/judge", "--format", "json"],
+                                      environment: env)
+        #expect(asked.status == 0, "\(asked.stderr)")
+        let id = try #require(store.surveyID(in: asked.stderr))
+        #expect(server.requests(model: "judge").count == 1)
+        let sent = try #require(server.requests(model: "judge").first?.json)
+        #expect(sent["response_format"]?["type"] == .string("json_object"), "the provider's JSON mode is asked for")
+
+        // The same answers, judge and settings: answered from the store, no request.
+        let again = try await CLI.run(["reanalyze", id, "--similarity", "lexical", "--judge", "openai/judge", "--format", "json"],
+                                      environment: env)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(server.requests(model: "judge").count == 1)
+        #expect(again.stderr.contains("the judge's reply came from the response cache"))
+        let cached = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        let judge = try #require(cached["judge"] as? [String: Any])
+        #expect(judge["fromCache"] as? Bool == true)
+        #expect((judge["consensus"] as? [[String: Any]])?.first?["support"] as? [String] == ["a", "b"])
+
+        // --no-cache asks again; a different setting is a different request.
+        let fresh = try await CLI.run(["reanalyze", id, "--similarity", "lexical", "--judge", "openai/judge", "--no-cache"],
+                                      environment: env)
+        #expect(fresh.status == 0, "\(fresh.stderr)")
+        #expect(server.requests(model: "judge").count == 2)
+        let other = try await CLI.run(["reanalyze", id, "--similarity", "lexical", "--judge", "openai/judge",
+                                       "--judge-max-tokens", "700"], environment: env)
+        #expect(other.status == 0, "\(other.stderr)")
+        #expect(server.requests(model: "judge").count == 3)
+        #expect(server.requests(model: "judge").last?.json?["max_completion_tokens"] == .number(700))
+    }
 }

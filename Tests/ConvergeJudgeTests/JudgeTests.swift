@@ -261,3 +261,26 @@ import Testing
         #expect(!single.contains("Earlier questions"))
     }
 }
+
+/// The judge's request: the provider's JSON mode, and a server that refuses it.
+extension JudgeTests {
+    @Test func theJudgeAsksForTheProvidersJSONModeAndDropsItWhenRefused() async throws {
+        let valid = json(["synthesis": [["sentence": "Seniors own architecture.", "keyPoints": [report.keyPoints[0].id]]]])
+        try await withJudge([.answer(valid)]) { server, judge in
+            let section = try #require(await judge.judge(report, input: input, analyzer: analyzer).judge)
+            #expect(section.status == .verified)
+            #expect(server.requests(model: "judge").first?.json?["response_format"]?["type"] == .string("json_object"))
+        }
+        try await withJudge([.status(400, message: "response_format is not supported by this server"), .answer(valid)]) {
+            server, judge in
+            let section = try #require(await judge.judge(report, input: input, analyzer: analyzer).judge)
+            #expect(section.status == .verified, "\(section.error ?? "")")
+            #expect(section.attempts == 1)
+            let sent = server.requests(model: "judge")
+            try #require(sent.count == 2)
+            #expect(sent[0].json?["response_format"] != nil)
+            #expect(sent[1].json?["response_format"] == nil, "asked again without the mode")
+            #expect(sent[1].json?["messages"] == sent[0].json?["messages"])
+        }
+    }
+}

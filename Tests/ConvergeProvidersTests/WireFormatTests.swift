@@ -149,6 +149,30 @@ import Testing
         }
     }
 
+    @Test func jsonModeIsEachWireFormatsOwnFieldAndAbsentOtherwise() async throws {
+        try await Self.withServer { server in
+            let json = GenerationParameters(temperature: 0, responseFormat: .json)
+            let plain = GenerationParameters(temperature: 0)
+            for parameters in [json, plain] {
+                _ = try await OpenAIChatProvider(endpoint: Self.endpoint(.openAI, server))
+                    .complete(ChatRequest(model: "gpt-test", messages: Self.thread, parameters: parameters), timeout: .seconds(5))
+                _ = try await GeminiProvider(endpoint: Self.endpoint(.gemini, server))
+                    .complete(ChatRequest(model: "gemini-test", messages: Self.thread, parameters: parameters), timeout: .seconds(5))
+                _ = try await AnthropicProvider(endpoint: Self.endpoint(.anthropic, server))
+                    .complete(ChatRequest(model: "claude-test", messages: Self.thread, parameters: parameters), timeout: .seconds(5))
+            }
+            let bodies = server.requests.compactMap(\.json)
+            try #require(bodies.count == 6)
+            #expect(bodies[0]["response_format"]?["type"]?.string == "json_object")
+            #expect(bodies[1]["generationConfig"]?["responseMimeType"]?.string == "application/json")
+            #expect(bodies[2].object?.keys.contains { $0.lowercased().contains("format") || $0.contains("mime") } == false,
+                    "Anthropic has no JSON mode: nothing is sent")
+            #expect(bodies[3]["response_format"] == nil)
+            #expect(bodies[4]["generationConfig"]?["responseMimeType"] == nil)
+            #expect(bodies[5] == bodies[2])
+        }
+    }
+
     @Test func builtInProvidersFollowTheirBaseURLVariables() async throws {
         try await Self.withServer { server in
             let directory = ProviderDirectory(environment: [

@@ -272,7 +272,9 @@ public actor SurveyService: Service {
             let report = try await archive.finish(id, result: result, rubric: rubric)
             // The matcher's analysis is stored first; then the judged one, when the survey has a judge.
             if let judge, !report.answered.isEmpty {
-                let judged = await judge.judge(report, input: result.analysisInput(rubric: rubric), analyzer: Analyzer())
+                // Through the survey's response cache, as the panel's requests are.
+                let cache = StoreModelCallCache(store: store, surveyID: id)
+                let judged = await judge.caching(cache).judge(report, input: result.analysisInput(rubric: rubric), analyzer: Analyzer())
                 if judged.judge?.status == .failed {
                     logger.warning("the judge failed", metadata: ["survey": "\(id)", "error": "\(judged.judge?.error ?? "")"])
                 }
