@@ -206,6 +206,34 @@ public struct SurveyPlan: Sendable {
 
     static func duration(seconds: Double) -> Duration { .milliseconds(Int((seconds * 1000).rounded())) }
 
+    /// A rubric that the model `spec` drafts from `prompt` alone, before any answer is seen (`RubricDrafter`), as
+    /// the survey's rubric source (canonical YAML, named after the model): what `ask --draft-rubric`, the API's
+    /// `draftRubric` and the start page use. One model request, or two after a repair.
+    /// - Throws: ``SurveyPlanError/rubricDrafter(_:)`` for a spec that does not parse, an unknown provider or a
+    ///   missing key (before any request); ``SurveyPlanError/rubricNotDrafted(model:reason:)`` when the model
+    ///   failed or gave no valid rubric twice.
+    public static func draftRubric(with spec: String, prompt: String, directory: ProviderDirectory,
+                                   timeout: Duration = .seconds(300)) async throws(SurveyPlanError) -> SurveySpec.RubricSource {
+        var client: ModelClient
+        do {
+            client = try ModelClient(resolving: spec, directory: directory)
+        } catch {
+            throw .rubricDrafter(error)
+        }
+        client.timeout = timeout
+        let rubric: Rubric
+        do {
+            rubric = try await RubricDrafter(client: client).draft(prompt: prompt).rubric
+        } catch {
+            throw .rubricNotDrafted(model: client.spec, reason: error.description)
+        }
+        do {
+            return SurveySpec.RubricSource(file: "rubric drafted by \(client.spec)", yaml: try rubric.yamlText())
+        } catch {
+            throw .rubricNotDrafted(model: client.spec, reason: "its rubric could not be written as YAML: \(error)")
+        }
+    }
+
     /// The judge of `spec`, its provider and key resolved through `directory`; `nil` without a spec.
     /// - Throws: ``SurveyPlanError/judge(_:)`` for a spec that does not parse, an unknown provider, a missing key.
     public static func judge(_ spec: String?, directory: ProviderDirectory) throws(SurveyPlanError) -> Judge? {
@@ -236,4 +264,8 @@ public enum SurveyPlanError: Error, Sendable, Equatable {
     case rubric(InputError)
     /// The judge's spec does not parse, or its provider is unknown or lacks its key.
     case judge(ProviderError)
+    /// The rubric drafter's spec does not parse, or its provider is unknown or lacks its key.
+    case rubricDrafter(ProviderError)
+    /// The rubric drafter failed or gave no valid rubric twice (``SurveyPlan/draftRubric(with:prompt:directory:timeout:)``).
+    case rubricNotDrafted(model: String, reason: String)
 }

@@ -147,25 +147,19 @@ struct Ask: AsyncParsableCommand {
 }
 
 extension Ask {
-    /// A rubric the model `spec` drafts from the prompt alone (`RubricDrafter`), as the survey's rubric source.
-    /// - Throws: `InputError` naming `--draft-rubric` for a bad spec, an unknown provider, a missing key, or a
-    ///   model that failed or gave no valid rubric twice (exit 2: nothing was asked of the panel).
+    /// A rubric the model `spec` drafts from the prompt alone, as the survey's rubric source.
+    /// - Throws: `InputError` naming `--draft-rubric` (exit 2: nothing was asked of the panel), as
+    ///   ``SurveyPlan/draftRubric(with:prompt:directory:timeout:)`` fails.
     func drafted(by spec: String, configuration: ConvergeConfig) async throws -> SurveySpec.RubricSource {
-        let client: ModelClient
+        let source: SurveySpec.RubricSource
         do {
-            client = try ModelClient(resolving: spec, directory: ProviderDirectory(config: configuration))
+            source = try await SurveyPlan.draftRubric(with: spec, prompt: prompt, directory: ProviderDirectory(config: configuration))
         } catch {
-            throw InputError(field: "--draft-rubric", error.description)
+            throw error.commandLineError
         }
-        let drafter = RubricDrafter(client: client)
-        do {
-            let rubric = try await drafter.draft(prompt: prompt).rubric
-            if !quiet {
-                FileHandle.standardError.write(Data("converge: \(client.spec) drafted a rubric of \(rubric.items.count) items\n".utf8))
-            }
-            return SurveySpec.RubricSource(file: "rubric drafted by \(client.spec)", yaml: try rubric.yamlText())
-        } catch let error as RubricDrafter.Failure {
-            throw InputError(field: "--draft-rubric", "no rubric drafted: \(error)")
+        if !quiet, let rubric = try? Rubric(yaml: source.yaml, file: source.file) {
+            FileHandle.standardError.write(Data("converge: \(spec) drafted a rubric of \(rubric.items.count) items\n".utf8))
         }
+        return source
     }
 }

@@ -23,6 +23,8 @@ extension SurveyPlanError {
         case .provider(let error, _): InputError(error.description)
         case .rubric(let error): error
         case .judge(let error): InputError(field: "--judge", error.description)
+        case .rubricDrafter(let error): InputError(field: "--draft-rubric", error.description)
+        case .rubricNotDrafted(let model, let reason): InputError(field: "--draft-rubric", "\(model) drafted no rubric: \(reason)")
         }
     }
 }

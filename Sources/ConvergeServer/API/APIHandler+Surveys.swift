@@ -18,7 +18,7 @@ extension APIHandler {
             throw APIError(.unsupportedMediaType, code: .unsupportedMediaType, "the request body must be application/json")
         }
         let service = try surveys
-        let plan = try SurveyPlan(request, directory: service.directory, config: service.config)
+        let plan = try await SurveyPlan.planned(request, directory: service.directory, config: service.config)
         let id = try await service.create(plan)
         return .accepted(.init(headers: .init(location: SurveyViews.links(id).survey),
                                body: .json(.init(id: id, status: .running, links: SurveyViews.links(id)))))

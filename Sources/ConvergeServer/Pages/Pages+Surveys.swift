@@ -134,6 +134,7 @@ extension Pages {
         var rubricText = ""
         var blind = false
         var judge = ""
+        var draftRubric = ""
     }
 
     func startPage(_ form: StartForm, followUpSlots: Int, status: HTTPResponse.Status = .ok,
@@ -176,6 +177,9 @@ extension Pages {
             <input type="file" id="rubric" name="rubric" accept=".yaml,.yml,text/yaml,application/yaml"></p>
             <p><label for="rubricText">or paste the rubric YAML</label><br>
             <textarea id="rubricText" name="rubricText" rows="4">\(HTML.escape(form.rubricText))</textarea></p>
+            <p><label for="draftRubric">or have a model draft the rubric from the prompt alone (optional, provider/model; \
+            the survey starts once it is written)</label><br>
+            <input id="draftRubric" name="draftRubric" maxlength="200" value="\(HTML.escape(form.draftRubric))"></p>
             <p><label><input type="checkbox" name="blind" value="on"\(form.blind ? " checked" : "")> Blind labels (AI 1, AI 2, ...)</label></p>
             <p><label for="judge">Judge model (optional, provider/model; asked once the panel has answered)</label><br>
             <input id="judge" name="judge" maxlength="200" value="\(HTML.escape(form.judge))"></p>
@@ -203,6 +207,7 @@ extension Pages {
         form.rubricText = fields.text("rubricText") ?? ""
         form.blind = fields.text("blind") != nil
         form.judge = fields.text("judge")?.trimmingWhitespace ?? ""
+        form.draftRubric = fields.text("draftRubric")?.trimmingWhitespace ?? ""
         var rubricFromFile: String?
         func refuse(_ message: String, status: HTTPResponse.Status = .unprocessableContent) -> Response {
             let kept = rubricFromFile.map { " (The rubric file \($0) is kept in the rubric text box.)" } ?? ""
@@ -252,9 +257,10 @@ extension Pages {
             prompt: form.prompt, panel: panelLines.map { .ModelSpec($0.text) },
             followUps: followUps.isEmpty ? nil : followUps, samples: samples, temperature: temperature,
             maxTokens: maxTokens, system: form.system.trimmingWhitespace.isEmpty ? nil : form.system,
-            rubric: rubric, blind: form.blind, judge: form.judge.isEmpty ? nil : form.judge)
+            rubric: rubric, blind: form.blind, judge: form.judge.isEmpty ? nil : form.judge,
+            draftRubric: form.draftRubric.isEmpty ? nil : form.draftRubric)
         do throws(APIError) {
-            let plan = try SurveyPlan(body, directory: service.directory, config: service.config)
+            let plan = try await SurveyPlan.planned(body, directory: service.directory, config: service.config)
             let id = try await service.create(plan)
             return Response(status: .seeOther, headers: [.location: "/surveys/\(id)"])
         } catch {
@@ -283,6 +289,10 @@ extension Pages {
             return "Follow-up \(n + 1): " + detail(path)
         }
         if field == "prompt" { return message.hasPrefix("prompt: ") ? "Prompt: " + detail("prompt") : message }
+        if field == "draftRubric" {
+            if message.contains("not both") { return "Give a rubric or a model to draft one, not both." }
+            return "Rubric draft model: " + detail("draftRubric")
+        }
         return message
     }
 

@@ -15,8 +15,9 @@ extension SurveyPlan {
     /// - Throws: `APIError` 400 (`invalid_field`) naming the field for a constraint of the schema; 422
     ///   (`unprocessable`) naming the field for a blank prompt, rubric YAML that is not a rubric, an unknown
     ///   provider, or a provider whose key is not in the server's environment. Nothing is stored either way.
+    /// - Parameter drafted: a drafted rubric (``planned(_:directory:config:)``), used instead of `request.rubric`.
     init(_ request: Components.Schemas.SurveyRequest, directory: ProviderDirectory,
-         config: ConvergeConfig = ConvergeConfig()) throws(APIError) {
+         config: ConvergeConfig = ConvergeConfig(), drafted: SurveySpec.RubricSource? = nil) throws(APIError) {
         try Self.checkPrompt(request.prompt, at: "prompt")
         guard (1...Self.maxPanel).contains(request.panel.count) else {
             throw .invalidField("panel", "must hold 1 to \(Self.maxPanel) members, not \(request.panel.count)")
@@ -61,13 +62,32 @@ extension SurveyPlan {
         if let yaml = request.rubric, yaml.isEmpty { throw .invalidField("rubric", "must not be empty") }
         let planned = Request(prompt: request.prompt, followUps: followUps, system: request.system, panel: entries,
                               samples: samples, temperature: request.temperature, maxTokens: request.maxTokens,
-                              rubric: request.rubric.map { SurveySpec.RubricSource(file: "rubric", yaml: $0) },
+                              rubric: drafted ?? request.rubric.map { SurveySpec.RubricSource(file: "rubric", yaml: $0) },
                               blind: request.blind, judge: request.judge)
         do {
             try self.init(planned, directory: directory, config: config)
         } catch {
             throw APIError(error)
         }
+    }
+
+    /// The request planned as ``init(_:directory:config:drafted:)`` plans it, with its rubric drafted first when it
+    /// names a `draftRubric` model: every other check comes before the draft, so that nothing is paid for a survey
+    /// that cannot run.
+    /// - Throws: `APIError` as the initialiser; 400 naming `draftRubric` with `rubric` too or a bad spec; 422
+    ///   naming it for an unknown provider, a missing key, or a model that drafted no valid rubric.
+    static func planned(_ request: Components.Schemas.SurveyRequest, directory: ProviderDirectory,
+                        config: ConvergeConfig = ConvergeConfig()) async throws(APIError) -> SurveyPlan {
+        guard let drafter = request.draftRubric else { return try SurveyPlan(request, directory: directory, config: config) }
+        if request.rubric != nil { throw .invalidField("draftRubric", "give a rubric or draftRubric, not both") }
+        _ = try SurveyPlan(request, directory: directory, config: config)
+        let drafted: SurveySpec.RubricSource
+        do {
+            drafted = try await SurveyPlan.draftRubric(with: drafter, prompt: request.prompt, directory: directory)
+        } catch {
+            throw APIError(error)
+        }
+        return try SurveyPlan(request, directory: directory, config: config, drafted: drafted)
     }
 
     /// A prompt: 1 to 100000 characters (400), not only white space (422).
@@ -137,6 +157,14 @@ extension APIError {
             } else {
                 self = .unprocessable("judge", "judge: \(error.description)")
             }
+        case .rubricDrafter(let error):
+            if case .invalidModelSpec = error {
+                self = .invalidField("draftRubric", error.description)
+            } else {
+                self = .unprocessable("draftRubric", "draftRubric: \(error.description)")
+            }
+        case .rubricNotDrafted(let model, let reason):
+            self = .unprocessable("draftRubric", "draftRubric: \(model) drafted no rubric: \(reason)")
         }
     }
 }
