@@ -156,6 +156,9 @@ let package = Package(
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
                 "ConvergeTestSupport", "ConvergeStore", "ConvergeEmbeddings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Fuzz targets (scripts/fuzz builds them with libFuzzer and AddressSanitizer; a plain build replays corpora).

@@ -74,6 +74,15 @@ package final class PostgresTestCluster: @unchecked Sendable {
     /// Restarts the server (fast shutdown: every client connection is closed), as an administrator would.
     package func restart() throws { try start("restart") }
 
+    /// Stops the server (fast shutdown: connections are closed), keeping its data: an outage that
+    /// ``startAgain()`` ends.
+    package func stopServer() throws {
+        try run("pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-m", "fast", "-w", "stop"])
+    }
+
+    /// Starts the server stopped by ``stopServer()``.
+    package func startAgain() throws { try start() }
+
     /// Creates another database in the cluster.
     package func createDatabase(_ name: String) throws {
         try run("psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1",

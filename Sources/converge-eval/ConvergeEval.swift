@@ -7,7 +7,7 @@ struct ConvergeEval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "converge-eval",
         abstract: "Benchmarks and quality evaluations for Converge developers.",
-        subcommands: [Bench.self, Consolidation.self, KPAPredict.self, KPAScore.self, KPATrain.self]
+        subcommands: [Bench.self, Consolidation.self, KPAPredict.self, KPAScore.self, KPATrain.self, Soak.self]
     )
 
     /// Exit statuses: 0 success, 2 bad input (`EvalError`: `converge-eval: error: ...`, no usage dump) or

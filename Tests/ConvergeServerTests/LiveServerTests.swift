@@ -166,63 +166,13 @@ enum HTTP {
     }
 }
 
-/// A `converge serve --port 0` child process; its standard error is collected.
-final class ServeProcess: @unchecked Sendable {
+/// The built `converge serve` of this repository, and its other commands.
+extension ServeProcess {
     static let binary = ChildProcess.builtProduct("converge", repository: Fixture.repo)
 
-    let process = Process()
-    private let lock = NSLock()
-    private var errorText = ""
-
-    init(arguments: [String], environment: [String: String]) throws {
-        process.executableURL = Self.binary
-        process.arguments = ["serve", "--port", "0"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.currentDirectoryURL = Fixture.repo
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        err.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock { self.errorText += String(decoding: data, as: UTF8.self) }
-        }
-        try process.run()
+    convenience init(arguments: [String], environment: [String: String]) throws {
+        try self.init(binary: Self.binary, arguments: arguments, environment: environment, directory: Fixture.repo)
     }
-
-    var stderr: String { lock.withLock { errorText } }
-
-    /// The URL printed once the server listens.
-    func waitForURL(timeout: Duration = .seconds(60)) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let range = stderr.range(of: "converge: serving on ") {
-                let rest = stderr[range.upperBound...]
-                if let end = rest.firstIndex(of: "\n") { return String(rest[..<end]) }
-            }
-            guard process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw ServeError.didNotStart(stderr)
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    func terminate(timeout: Duration = .seconds(20)) async throws -> Int32 {
-        process.terminate()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw ServeError.didNotStop(stderr) }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        try await Task.sleep(for: .milliseconds(100))  // let the last stderr bytes arrive
-        return process.terminationStatus
-    }
-
-    func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-    }
-
-    enum ServeError: Error { case didNotStart(String), didNotStop(String) }
 
     typealias CLIResult = ChildProcess.Output
 
