@@ -7,13 +7,16 @@ import ConvergeCore
 /// - A supporter (or a contradiction's side) counts only when its quote is found in that panelist's answer
 ///   (`QuoteLocator`); its evidence is then the answer's exact words and offsets. A supporter whose answer does
 ///   not hold the words is removed (`removedSupport`); an unknown label is removed the same way.
-/// - A consensus point needs two verified supporters, a unique point one, a contradiction two verified sides of
-///   different panelists; otherwise it is dropped, with the reason.
+/// - A consensus point needs two verified supporters, a unique point exactly one, a contradiction two verified
+///   sides of different panelists; otherwise it is dropped, with the reason.
 /// - Each verified point is linked to the key point whose evidence overlaps its cited words most (by scalar
 ///   offsets, same panelist), and `agreesWithMatcher` says whether the two supports are the same panelists.
-/// - A blind spot is kept only when `Analyzer.coverage` finds no statement making it; it then becomes an
-///   omission (`judge-1`, ...). Otherwise it is dropped, naming who covers it.
-/// - A synthesis sentence keeps only the key point ids that exist; with none left it is dropped.
+/// - A blind spot is kept only when `Analyzer.coverage` finds no statement making it and it is not a rubric
+///   item in other words; it then becomes an omission (`judge-1`, ...). Otherwise it is dropped, with why.
+/// - A synthesis sentence keeps only the key point ids that exist, and only when it shares a content word with
+///   the key points it cites (their labels and evidence): a sentence about something else is dropped.
+/// - Every text of the judge is cut at ``maxText`` characters, without control or bidirectional-override
+///   characters.
 /// Pure and deterministic: the same reply gives the same section.
 public struct JudgeVerifier: Sendable {
     public let input: AnalysisInput
@@ -77,7 +80,8 @@ public struct JudgeVerifier: Sendable {
             }
         }
 
-        func verifiedPoint(_ point: JudgeReply.Point, kind: Report.JudgeDroppedClaim.Kind, needs: Int) -> Report.JudgeClaim? {
+        func verifiedPoint(_ point: JudgeReply.Point, kind: Report.JudgeDroppedClaim.Kind, needs: Int,
+                           atMost: Int = .max) -> Report.JudgeClaim? {
             var support: [String] = []
             var evidence: [Report.Evidence] = []
             var removed: [String] = []
@@ -95,6 +99,11 @@ public struct JudgeVerifier: Sendable {
                 }
             }
             removed.removeAll { support.contains($0) }
+            guard support.count <= atMost else {
+                claims.dropped.append(.init(kind: kind, text: point.text,
+                                            reason: "\(support.count) panelists' words were found: not a point only one makes"))
+                return nil
+            }
             guard support.count >= needs else {
                 let detail = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"
                 let why = point.supporters.isEmpty ? "no supporter was named"
@@ -112,7 +121,7 @@ public struct JudgeVerifier: Sendable {
         }
 
         claims.consensus = reply.consensus.compactMap { verifiedPoint($0, kind: .consensus, needs: 2) }
-        claims.unique = reply.unique.compactMap { verifiedPoint($0, kind: .unique, needs: 1) }
+        claims.unique = reply.unique.compactMap { verifiedPoint($0, kind: .unique, needs: 1, atMost: 1) }
 
         for contradiction in reply.contradictions {
             var sides: [Report.JudgeContradiction.Side] = []
@@ -141,8 +150,12 @@ public struct JudgeVerifier: Sendable {
         var omissions: [Report.Omission] = []
         let spots = reply.blindSpots
         let coverage = analyzer.coverage(of: spots, in: input)
+        let rubricItems = input.rubric?.items ?? []
         for (n, spot) in spots.enumerated() {
-            if let covering = coverage[n].first {
+            let words = Self.contentWords(spot)
+            if let item = rubricItems.first(where: { Self.sameWords(words, Self.contentWords($0.item.text)) })?.item {
+                claims.dropped.append(.init(kind: .blindSpot, text: spot, reason: "it is the rubric's item \(item.id)"))
+            } else if let covering = coverage[n].first {
                 let who = labelOfId[covering.panelist] ?? covering.panelist
                 claims.dropped.append(.init(kind: .blindSpot, text: spot,
                                             reason: "covered by \(who): “\(Self.shortened(covering.quote))”"))
@@ -153,15 +166,27 @@ public struct JudgeVerifier: Sendable {
             }
         }
 
-        let ids = Set(report.keyPoints.map(\.id))
+        let keyPoints = Dictionary(report.keyPoints.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for sentence in reply.synthesis {
-            let cited = sentence.keyPoints.map(\.trimmingWhitespace).filter(ids.contains)
+            let cited = sentence.keyPoints.map(\.trimmingWhitespace).filter { keyPoints[$0] != nil }
             var unique: [String] = []
             for id in cited where !unique.contains(id) { unique.append(id) }
             if unique.isEmpty {
                 claims.dropped.append(.init(kind: .synthesis, text: sentence.text,
                                             reason: sentence.keyPoints.isEmpty ? "cites no key point"
                                                 : "cites no key point of this report (\(sentence.keyPoints.joined(separator: ", ")))"))
+                continue
+            }
+            // The cited key points' own words: their labels and evidence.
+            var words = Set<String>()
+            for id in unique {
+                guard let point = keyPoints[id] else { continue }
+                words.formUnion(Self.contentWords(point.label))
+                for evidence in point.evidence { words.formUnion(Self.contentWords(evidence.quote)) }
+            }
+            if Self.contentWords(sentence.text).isDisjoint(with: words) {
+                claims.dropped.append(.init(kind: .synthesis, text: sentence.text,
+                                            reason: "shares no word with the key points it cites (\(unique.joined(separator: ", ")))"))
             } else {
                 claims.synthesis.append(.init(text: sentence.text, keyPoints: unique))
             }
@@ -177,7 +202,10 @@ public struct JudgeVerifier: Sendable {
     /// `reply` without repeated claims (same text and supporters), each list cut at `limits`, texts at
     /// `maxText`; what was cut is one dropped entry per list.
     func capped(_ reply: JudgeReply, dropping dropped: inout [Report.JudgeDroppedClaim]) -> JudgeReply {
-        func cut(_ text: String) -> String { text.count <= Self.maxText ? text : String(text.prefix(Self.maxText - 1)) + "…" }
+        func cut(_ text: String) -> String {
+            let text = Self.clean(text)
+            return text.count <= Self.maxText ? text : String(text.prefix(Self.maxText - 1)) + "…"
+        }
         func limit<T>(_ items: [T], _ max: Int, _ kind: Report.JudgeDroppedClaim.Kind, key: (T) -> String) -> [T] {
             var seen = Set<String>()
             let unique = items.filter { seen.insert(key($0)).inserted }
@@ -248,6 +276,51 @@ public struct JudgeVerifier: Sendable {
         var reason: String
         init(_ reason: String) { self.reason = reason }
     }
+
+    /// `text` without control characters (a tab or line break becomes a space) and without the bidirectional
+    /// embedding, override and isolate characters that could reorder what a reader sees (U+202A-U+202E,
+    /// U+2066-U+2069).
+    static func clean(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar == "\t" || scalar == "\n" || scalar == "\r" {
+                out.append(" ")
+            } else if scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value)
+                        || (0x2066...0x2069).contains(scalar.value) {
+                continue
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// The content words of `text`: lowercased letter-or-digit runs of four or more characters that are not
+    /// common function words, each cut to its first five characters (a crude stem: "seasoning" and "season"
+    /// are one word).
+    static func contentWords(_ text: String) -> Set<String> {
+        var words = Set<String>()
+        for run in text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber) }) where run.count >= 4 {
+            let word = String(run)
+            if Self.functionWords.contains(word) { continue }
+            words.insert(String(word.prefix(5)))
+        }
+        return words
+    }
+
+    /// Whether two content-word sets say the same: each holds at least two thirds of the other's words.
+    static func sameWords(_ a: Set<String>, _ b: Set<String>) -> Bool {
+        guard !a.isEmpty, !b.isEmpty else { return false }
+        let shared = Double(a.intersection(b).count)
+        return shared * 3 >= Double(a.count) * 2 && shared * 3 >= Double(b.count) * 2
+    }
+
+    static let functionWords: Set<String> = [
+        "about", "after", "also", "always", "answer", "answers", "been", "being", "both", "each", "every", "from",
+        "have", "into", "more", "most", "must", "none", "only", "other", "over", "panel", "panelist", "panelists",
+        "same", "should", "some", "such", "than", "that", "their", "them", "then", "there", "these", "they", "this",
+        "those", "very", "what", "when", "which", "while", "will", "with", "would", "your",
+    ]
 
     static func shortened(_ text: String) -> String {
         text.count <= 80 ? text : String(text.prefix(79)) + "…"

@@ -33,17 +33,19 @@ public struct ModelClient: Sendable {
         public var fromCache: Bool
     }
 
-    /// A client for `spec` with the defaults above, its provider and key resolved through `directory`.
+    /// A client for `spec` with the defaults above, its provider and key resolved through `directory`, and
+    /// `maxAttempts` attempts per request when given (the config file's `max_attempts`, as for panel requests).
     /// - Throws: `ProviderError` as ``ProviderDirectory/provider(for:transport:)``: an unknown provider, a
     ///   missing key (naming its variable), a bad base URL.
-    public init(resolving spec: ModelSpec, directory: ProviderDirectory) throws(ProviderError) {
+    public init(resolving spec: ModelSpec, directory: ProviderDirectory, maxAttempts: Int? = nil) throws(ProviderError) {
         self.init(spec: spec.description, provider: try directory.provider(for: spec), model: spec.model)
+        if let maxAttempts { retry.maxAttempts = max(1, maxAttempts) }
     }
 
-    /// ``init(resolving:directory:)`` for a spec still to parse.
+    /// ``init(resolving:directory:maxAttempts:)`` for a spec still to parse.
     /// - Throws: `ProviderError.invalidModelSpec` for a spec that does not parse, then as the other.
-    public init(resolving spec: String, directory: ProviderDirectory) throws(ProviderError) {
-        try self.init(resolving: try ModelSpec(parsing: spec), directory: directory)
+    public init(resolving spec: String, directory: ProviderDirectory, maxAttempts: Int? = nil) throws(ProviderError) {
+        try self.init(resolving: try ModelSpec(parsing: spec), directory: directory, maxAttempts: maxAttempts)
     }
 
     /// One request, retried as `retry` decides.

@@ -6,7 +6,8 @@
 /// “”„‟″ as `"`, every dash as `-`, `…` as `...`; Markdown `*`, `_` and backticks removed) and maps the
 /// match back to the answer's own scalars, so that the evidence it returns is the answer's exact text. A
 /// quote with an ellipsis is found part by part, in order, each within `maxGap` scalars of the one before; of
-/// the places where that holds, the shortest span is taken.
+/// the places where that holds, the shortest span is taken. A match must start and end on word boundaries:
+/// "safe to wash it" is not found in "unsafe to wash it", nor "ossessing a deep" in "possessing a deep".
 ///
 /// Offsets are Unicode scalar offsets into the answer, as `Report.Evidence` uses. Cost: O(n) to prepare an
 /// answer of n scalars; O(n · q) worst case per quote of q scalars (times the occurrences of an elided
@@ -161,19 +162,33 @@ public struct QuoteLocator: Sendable {
         return Array(slice)
     }
 
-    /// First index `i >= from` with `haystack[i..<i+needle.count] == needle` and `i + needle.count <= before`.
+    /// First index `i >= from` with `haystack[i..<i+needle.count] == needle` and `i + needle.count <= before`,
+    /// where the match does not cut a word: a needle that begins (ends) with a letter or digit must not have one
+    /// just before (after) it in the haystack.
     static func find(_ needle: [Unicode.Scalar], in haystack: [Unicode.Scalar], from: Int, before: Int) -> Int? {
         guard !needle.isEmpty, before - from >= needle.count else { return nil }
         let first = needle[0]
+        let startsWord = isWordScalar(first), endsWord = isWordScalar(needle[needle.count - 1])
         var i = from
         while i + needle.count <= before {
             if haystack[i] == first {
                 var j = 1
                 while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
-                if j == needle.count { return i }
+                if j == needle.count {
+                    let cutsBefore = startsWord && i > 0 && isWordScalar(haystack[i - 1])
+                    let end = i + needle.count
+                    let cutsAfter = endsWord && end < haystack.count && isWordScalar(haystack[end])
+                    if !cutsBefore && !cutsAfter { return i }
+                }
             }
             i += 1
         }
         return nil
+    }
+
+    /// Letters, digits and combining marks: the scalars a word is made of.
+    static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
+        let properties = scalar.properties
+        return properties.isAlphabetic || properties.numericType != nil || properties.generalCategory == .nonspacingMark
     }
 }

@@ -80,7 +80,7 @@ public struct AnthropicProvider: LLMProvider {
         guard !text.isEmpty else {
             throw ProviderError.emptyResponse("the model returned no text (stop reason: \(answer.stop_reason ?? "none"))")
         }
-        return ChatResponse(text: text, latencyMs: result.latencyMs, inputTokens: answer.usage?.input_tokens,
+        return ChatResponse(text: redactor.redactAnswer(text), latencyMs: result.latencyMs, inputTokens: answer.usage?.input_tokens,
                             outputTokens: answer.usage?.output_tokens, finishReason: answer.stop_reason,
                             requestID: headerID ?? answer.id, model: answer.model)
     }

@@ -103,7 +103,7 @@ public struct GeminiProvider: LLMProvider {
         guard !text.isEmpty else {
             throw ProviderError.emptyResponse("the model returned no text (finish reason: \(candidate.finishReason ?? "none"))")
         }
-        return ChatResponse(text: text, latencyMs: result.latencyMs,
+        return ChatResponse(text: redactor.redactAnswer(text), latencyMs: result.latencyMs,
                             inputTokens: answer.usageMetadata?.promptTokenCount,
                             outputTokens: answer.usageMetadata?.candidatesTokenCount,
                             finishReason: candidate.finishReason, requestID: requestID, model: answer.modelVersion)

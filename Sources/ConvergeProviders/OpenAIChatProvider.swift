@@ -100,7 +100,7 @@ public struct OpenAIChatProvider: LLMProvider {
         guard let text = choice.message?.content ?? choice.message?.refusal, !text.isEmpty else {
             throw ProviderError.emptyResponse("the model returned no text (finish reason: \(choice.finish_reason ?? "none"))")
         }
-        return ChatResponse(text: text, latencyMs: result.latencyMs, inputTokens: answer.usage?.prompt_tokens,
+        return ChatResponse(text: redactor.redactAnswer(text), latencyMs: result.latencyMs, inputTokens: answer.usage?.prompt_tokens,
                             outputTokens: answer.usage?.completion_tokens, finishReason: choice.finish_reason,
                             requestID: requestID, model: answer.model)
     }

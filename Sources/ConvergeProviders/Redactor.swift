@@ -14,6 +14,17 @@ public struct Redactor: Sendable {
         self.secrets = secrets.filter { !$0.isEmpty }
     }
 
+    /// An answer's text with every whole secret replaced by `<redacted>`: a model that echoes the key (a prompt
+    /// injection, a misconfigured proxy) must not put it into the store or a report. Pieces are left: in an
+    /// answer, eight characters of a key are far more likely the answer's own words.
+    public func redactAnswer(_ text: String) -> String {
+        var result = text
+        for secret in secrets where result.contains(secret) {
+            result = result.replacingOccurrences(of: secret, with: "<redacted>")
+        }
+        return result
+    }
+
     /// `text` with every occurrence of a secret, and of any 8-character (or longer) piece of one, replaced.
     public func redact(_ text: String) -> String {
         var result = text

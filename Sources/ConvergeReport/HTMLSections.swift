@@ -11,12 +11,20 @@ extension HTMLPage {
         }
         var html = "<section id=\"omissions\" class=\"omissions\" aria-labelledby=\"omissions-title\">\n"
             + "<h2 id=\"omissions-title\">Nobody mentioned</h2>\n"
-            + "<p>No panelist makes \(report.omissions.count == 1 ? "this rubric item" : "these \(report.omissions.count) rubric items"):</p>\n<ul>\n"
+            + "<p>No panelist makes \(Self.omissionsNoun(report)):</p>\n<ul>\n"
         for omission in report.omissions {
             html += "<li><span class=\"lead\">Nobody mentioned:</span> <strong>\(HTMLEscaping.text(omission.category))</strong> — "
                 + "\(HTMLEscaping.text(omission.text)) <code>\(HTMLEscaping.text(omission.item))</code></li>\n"
         }
         return html + "</ul>\n</section>"
+    }
+
+    /// "this rubric item", "these 3 rubric items", "this point" (judge's blind spots only), "these 3 points".
+    static func omissionsNoun(_ report: Report) -> String {
+        let blindSpots = Set(report.judge?.blindSpots.map(\.item) ?? [])
+        let rubricOnly = report.omissions.allSatisfy { !blindSpots.contains($0.item) }
+        let noun = rubricOnly ? "rubric item" : "point"
+        return report.omissions.count == 1 ? "this \(noun)" : "these \(report.omissions.count) \(noun)s"
     }
 
     /// Anchor of the `e`-th evidence of the `i`-th rubric item in the answers section.

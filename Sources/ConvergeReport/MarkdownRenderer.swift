@@ -190,8 +190,11 @@ public enum MarkdownRenderer {
                 doc.block("Every rubric item is covered by at least one panelist.")
             } else {
                 doc.block("No panelist makes these points:")
+                // A judge's blind spot is the judge's words: escaped as every other judge text.
+                let blindSpots = Set(report.judge?.blindSpots.map(\.item) ?? [])
                 doc.block(report.omissions.map { omission in
-                    "- **\(strong(omission.category))**: \(inline(omission.text)) (\(code(omission.item)))"
+                    let text = blindSpots.contains(omission.item) ? judgeText(omission.text) : inline(omission.text)
+                    return "- **\(strong(omission.category))**: \(text) (\(code(omission.item)))"
                 }.joined(separator: "\n"))
             }
         }

@@ -110,7 +110,7 @@ public struct SurveyPlan: Sendable {
             }
         }
         let rubric = try Self.parse(request.rubric)
-        let judge = try Self.judge(request.judge, directory: directory)
+        let judge = try Self.judge(request.judge, directory: directory, maxAttempts: config.maxAttempts)
         var members: [SurveyMember]
         do {
             members = try SurveyRunner.members(for: PanelEntry.panelists(for: request.panel), directory: directory)
@@ -163,7 +163,7 @@ public struct SurveyPlan: Sendable {
         if let timeoutSeconds { options.timeout = Self.duration(seconds: timeoutSeconds) }
         if let maxAttempts { options.retry.maxAttempts = max(1, maxAttempts) }
         self.init(survey: survey, spec: spec, members: members, options: options, rubric: try Self.parse(spec.rubric))
-        judge = try Self.judge(spec.judge, directory: directory)
+        judge = try Self.judge(spec.judge, directory: directory, maxAttempts: maxAttempts)
     }
 
     public init(survey: Survey, spec: SurveySpec, members: [SurveyMember], options: RunnerOptions, rubric: Rubric?) {
@@ -213,10 +213,11 @@ public struct SurveyPlan: Sendable {
     ///   missing key (before any request); ``SurveyPlanError/rubricNotDrafted(model:reason:)`` when the model
     ///   failed or gave no valid rubric twice.
     public static func draftRubric(with spec: String, prompt: String, directory: ProviderDirectory,
-                                   timeout: Duration = .seconds(300)) async throws(SurveyPlanError) -> SurveySpec.RubricSource {
+                                   timeout: Duration = .seconds(300),
+                                   maxAttempts: Int? = nil) async throws(SurveyPlanError) -> SurveySpec.RubricSource {
         var client: ModelClient
         do {
-            client = try ModelClient(resolving: spec, directory: directory)
+            client = try ModelClient(resolving: spec, directory: directory, maxAttempts: maxAttempts)
         } catch {
             throw .rubricDrafter(error)
         }
@@ -236,10 +237,11 @@ public struct SurveyPlan: Sendable {
 
     /// The judge of `spec`, its provider and key resolved through `directory`; `nil` without a spec.
     /// - Throws: ``SurveyPlanError/judge(_:)`` for a spec that does not parse, an unknown provider, a missing key.
-    public static func judge(_ spec: String?, directory: ProviderDirectory) throws(SurveyPlanError) -> Judge? {
+    public static func judge(_ spec: String?, directory: ProviderDirectory,
+                             maxAttempts: Int? = nil) throws(SurveyPlanError) -> Judge? {
         guard let spec else { return nil }
         do {
-            return Judge(client: try ModelClient(resolving: spec, directory: directory))
+            return Judge(client: try ModelClient(resolving: spec, directory: directory, maxAttempts: maxAttempts))
         } catch {
             throw .judge(error)
         }

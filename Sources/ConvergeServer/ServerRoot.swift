@@ -39,7 +39,8 @@ public struct ServerRoot: Sendable {
         self.surveys = surveys
         self.application = try buildApplication(configuration: configuration,
                                                 dependencies: ServerDependencies(
-                                                    analyses: AnalysisService(directory: providers), surveys: surveys),
+                                                    analyses: AnalysisService(directory: providers, maxAttempts: settings.maxAttempts),
+                                                    surveys: surveys),
                                                 logger: logger,
                                                 onServerRunning: onServerRunning)
     }

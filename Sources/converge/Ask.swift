@@ -153,7 +153,8 @@ extension Ask {
     func drafted(by spec: String, configuration: ConvergeConfig) async throws -> SurveySpec.RubricSource {
         let source: SurveySpec.RubricSource
         do {
-            source = try await SurveyPlan.draftRubric(with: spec, prompt: prompt, directory: ProviderDirectory(config: configuration))
+            source = try await SurveyPlan.draftRubric(with: spec, prompt: prompt, directory: ProviderDirectory(config: configuration),
+                                                      maxAttempts: configuration.maxAttempts)
         } catch {
             throw error.commandLineError
         }

@@ -43,7 +43,8 @@ struct JudgeOptions: ParsableArguments {
         let configuration = try ConvergeConfig.load(explicitPath: config)
         var client: ModelClient
         do {
-            client = try ModelClient(resolving: parsed, directory: ProviderDirectory(config: configuration))
+            client = try ModelClient(resolving: parsed, directory: ProviderDirectory(config: configuration),
+                                     maxAttempts: configuration.maxAttempts)
         } catch {
             throw InputError(field: "--judge", error.description)
         }

@@ -59,7 +59,8 @@ struct RubricDraft: AsyncParsableCommand {
         let configuration = try ConvergeConfig.load(explicitPath: config)
         var client: ModelClient
         do {
-            client = try ModelClient(resolving: spec, directory: ProviderDirectory(config: configuration))
+            client = try ModelClient(resolving: spec, directory: ProviderDirectory(config: configuration),
+                                     maxAttempts: configuration.maxAttempts)
         } catch {
             throw InputError(field: "--model", error.description)
         }

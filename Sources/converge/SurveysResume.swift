@@ -48,7 +48,7 @@ struct ContinueOptions: ParsableArguments {
         do {
             plan = try SurveyPlan(resuming: loaded.spec, survey: loaded.survey,
                                   directory: ProviderDirectory(config: configuration), concurrency: concurrency,
-                                  timeoutSeconds: timeout)
+                                  timeoutSeconds: timeout, maxAttempts: configuration.maxAttempts)
         } catch {
             throw error.commandLineError
         }

@@ -116,6 +116,24 @@ import Testing
         #expect(server.requests.isEmpty)
     }
 
+    @Test func theJudgeAndTheRubricDrafterTakeTheConfigsMaxAttempts() async throws {
+        // Found by a fresh-user pass: with `max_attempts: 1` the judge still sent four requests.
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("judge", Array(repeating: .status(500, message: "down"), count: 8))
+        server.script("drafter", Array(repeating: .status(500, message: "down"), count: 8))
+        let dir = try CLI.temporaryFolder(["converge.yaml": Data("max_attempts: 1\n".utf8)])
+        let config = dir.appendingPathComponent("converge.yaml").path
+        let judged = try await CLI.run(["analyze", CLI.example, "--no-rubric", "--similarity", "lexical", "--judge", "openai/judge",
+                                        "--config", config, "-f", "json"], environment: environment(server))
+        #expect(judged.status == 0, "\(judged.stderr)")
+        #expect(server.requests(model: "judge").count == 1)
+        let drafted = try await CLI.run(["rubric", "draft", "What makes a senior engineer?", "-m", "openai/drafter",
+                                         "--config", config], environment: environment(server))
+        #expect(drafted.status == 3, "\(drafted.stderr)")
+        #expect(server.requests(model: "drafter").count == 1)
+    }
+
     @Test(.enabled(if: ProcessInfo.processInfo.environment["CONVERGE_LOCAL_LLM_URL"] != nil,
                    "set CONVERGE_LOCAL_LLM_URL (../shared/tools/local-llm start)"))
     func aRealSmallModelAsJudgeNeverGetsUnverifiedClaimsIntoTheReport() async throws {

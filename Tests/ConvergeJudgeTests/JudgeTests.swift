@@ -284,3 +284,50 @@ extension JudgeTests {
         }
     }
 }
+
+/// What a fresh-user pass found the verifier letting through.
+extension JudgeTests {
+    @Test func aUniquePointWithSeveralVerifiedSupportersIsDropped() async throws {
+        let reply = json(["unique": [["point": "Years of experience", "supporters": [
+            ["panelist": label("ai-1"), "quote": "backed by 5+ years of dedicated experience"],
+            ["panelist": label("ai-2"), "quote": "typically brings 5-8+ years of experience"]]]]])
+        try await withJudge([.answer(reply)]) { _, judge in
+            let section = try #require(await judge.judge(report, input: input, analyzer: analyzer).judge)
+            #expect(section.unique.isEmpty)
+            #expect(section.dropped.first?.reason == "2 panelists' words were found: not a point only one makes")
+        }
+    }
+
+    @Test func aSynthesisSentenceAboutSomethingElseIsDropped() async throws {
+        let reply = json(["synthesis": [
+            ["sentence": "All panelists agree that seniors should drink bleach daily.", "keyPoints": [report.keyPoints[0].id]]]])
+        try await withJudge([.answer(reply)]) { _, judge in
+            let section = try #require(await judge.judge(report, input: input, analyzer: analyzer).judge)
+            #expect(section.synthesis.isEmpty)
+            #expect(section.dropped.first?.reason.hasPrefix("shares no word with the key points it cites") == true)
+        }
+    }
+
+    @Test func controlAndBidiCharactersAreTakenOutOfTheJudgesText() async throws {
+        let reply = json(["blindSpots": ["Quantum \u{202E}annealing\u{0000} for\tschedulers"]])
+        try await withJudge([.answer(reply)]) { _, judge in
+            let section = try #require(await judge.judge(report, input: input, analyzer: analyzer).judge)
+            #expect(section.blindSpots.map(\.text) == ["Quantum annealing for schedulers"])
+        }
+    }
+
+    @Test func aBlindSpotThatIsARubricItemIsNotListedTwice() async throws {
+        let withRubric = try SurveyFolder.load(paths: [Self.repo.appendingPathComponent("examples/senior-backend").path],
+                                               useFolderRubric: true)
+        let rubricReport = analyzer.analyze(withRubric)
+        let item = try #require(withRubric.rubric?.items.first { $0.item.id == "ai-tools" }?.item)
+        let reply = json(["blindSpots": [item.text.uppercased() + "!"]])
+        try await withJudge([.answer(reply)]) { _, judge in
+            let judged = await judge.judge(rubricReport, input: withRubric, analyzer: analyzer)
+            let section = try #require(judged.judge)
+            #expect(section.blindSpots.isEmpty)
+            #expect(section.dropped.first?.reason == "it is the rubric's item ai-tools")
+            #expect(judged.omissions == rubricReport.omissions)
+        }
+    }
+}

@@ -39,6 +39,18 @@ import Testing
         #expect(locator.locate("Use a sharp ... your fingers curled") == .failure(.tooLoose))
     }
 
+    @Test func aQuoteMustNotCutAWord() {
+        // Found by a fresh-user pass: "safe" inside "unsafe" turned a warning into its opposite.
+        let locator = QuoteLocator(answer: "It is **unsafe** to wash it in the dishwasher. Possessing a deep, independent view.")
+        #expect(locator.locate("safe to wash it in the dishwasher") == .failure(.notFound))
+        #expect(locator.locate("ossessing a deep, independ") == .failure(.notFound))
+        #expect(locator.locate("unsafe to wash it in the dishwasher") == .success(8..<45))
+        #expect(locator.locate("is unsafe ... in the dishwasher") != .failure(.notFound))
+        #expect(locator.locate("Possessing a deep, independent") == .success(47..<77))
+        // Punctuation at a quote's edge needs no boundary: "deep, independent view." ends the answer.
+        #expect(locator.locate("a deep, independent view.") == .success(58..<82))
+    }
+
     @Test func fabricatedOrTooShortQuotesAreRefused() {
         let locator = QuoteLocator(answer: answer)
         #expect(locator.locate("Always wear cut-resistant gloves") == .failure(.notFound))

@@ -149,6 +149,21 @@ import Testing
         }
     }
 
+    @Test func anAnswerThatEchoesTheKeyHasItRedacted() async throws {
+        // Found by a fresh-user pass: a judge reply that echoed the key put it into the report.
+        try await Self.withServer { server in
+            let providers: [any LLMProvider] = [OpenAIChatProvider(endpoint: Self.endpoint(.openAI, server)),
+                                                AnthropicProvider(endpoint: Self.endpoint(.anthropic, server)),
+                                                GeminiProvider(endpoint: Self.endpoint(.gemini, server))]
+            for (n, provider) in providers.enumerated() {
+                server.script("echo-\(n)", [.answer("Your key is \(Self.key); keep the piece 0123456789ab of it.")])
+                let response = try await provider.complete(ChatRequest(model: "echo-\(n)", messages: Self.thread),
+                                                           timeout: .seconds(5))
+                #expect(response.text == "Your key is <redacted>; keep the piece 0123456789ab of it.", "\(provider.name)")
+            }
+        }
+    }
+
     @Test func jsonModeIsEachWireFormatsOwnFieldAndAbsentOtherwise() async throws {
         try await Self.withServer { server in
             let json = GenerationParameters(temperature: 0, responseFormat: .json)

@@ -67,6 +67,20 @@ import Testing
         #expect(!markdown.contains("`c`"))
     }
 
+    @Test func aBlindSpotIsTheJudgesWordsInTheOmissionsToo() {
+        // Found by a fresh-user pass: the omissions list showed a blind spot's Markdown live.
+        var hostile = report
+        let text = "**AI** `tools` [link](http://evil.example/x) ![img](http://evil.example/i.png)"
+        hostile.judge?.blindSpots = [.init(text: text, item: "judge-1")]
+        hostile.omissions = [.init(item: "judge-1", category: "Blind spots (judge)", text: text)]
+        let markdown = MarkdownRenderer.render(hostile)
+        #expect(markdown.contains("\\*\\*AI\\*\\* \\`tools\\` \\[link\\]\\(http://evil.example/x\\)"), "\(markdown)")
+        #expect(!markdown.contains("[link](") && !markdown.contains("![img]("))
+        let html = HTMLRenderer.render(hostile)
+        #expect(html.contains("No panelist makes this point:"))
+        #expect(!html.contains("this rubric item"))
+    }
+
     @Test func aFailedJudgeIsOneLineInMarkdown() {
         var failed = report
         failed.judge = Report.Judge(model: "openai/judge", status: .failed, error: "HTTP 500",

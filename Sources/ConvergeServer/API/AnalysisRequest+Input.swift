@@ -99,10 +99,14 @@ package struct AnalysisService: Sendable {
     package var directory: ProviderDirectory
     /// Longest one judge request may take.
     package var judgeTimeout: Duration
+    /// Attempts per judge request (the config file's `max_attempts`); `nil`: the default retry policy.
+    package var maxAttempts: Int?
 
-    package init(directory: ProviderDirectory = ProviderDirectory(), judgeTimeout: Duration = .seconds(120)) {
+    package init(directory: ProviderDirectory = ProviderDirectory(), judgeTimeout: Duration = .seconds(120),
+                 maxAttempts: Int? = nil) {
         self.directory = directory
         self.judgeTimeout = judgeTimeout
+        self.maxAttempts = maxAttempts
     }
 
     /// The judge of `job`, its provider resolved; `nil` without one.
@@ -110,7 +114,7 @@ package struct AnalysisService: Sendable {
     func judge(for job: AnalysisJob) throws(APIError) -> Judge? {
         guard let spec = job.judge else { return nil }
         do {
-            var client = try ModelClient(resolving: spec, directory: directory)
+            var client = try ModelClient(resolving: spec, directory: directory, maxAttempts: maxAttempts)
             client.timeout = judgeTimeout
             return Judge(client: client)
         } catch {

@@ -83,7 +83,8 @@ extension SurveyPlan {
         _ = try SurveyPlan(request, directory: directory, config: config)
         let drafted: SurveySpec.RubricSource
         do {
-            drafted = try await SurveyPlan.draftRubric(with: drafter, prompt: request.prompt, directory: directory)
+            drafted = try await SurveyPlan.draftRubric(with: drafter, prompt: request.prompt, directory: directory,
+                                                       maxAttempts: config.maxAttempts)
         } catch {
             throw APIError(error)
         }
