@@ -162,7 +162,7 @@ let package = Package(
             ]
         ),
         // Fuzz targets (scripts/fuzz builds them with libFuzzer and AddressSanitizer; a plain build replays corpora).
-        .executableTarget(name: "converge-fuzz", dependencies: ["ConvergeCore", "ConvergeAnalysis"]),
+        .executableTarget(name: "converge-fuzz", dependencies: ["ConvergeCore", "ConvergeAnalysis", "ConvergeEmbeddings"]),
         .testTarget(name: "ConvergeAnalysisTests", dependencies: ["ConvergeAnalysis", "ConvergeReport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConvergeEmbeddingsTests", dependencies: ["ConvergeEmbeddings", "ConvergeAnalysis"],
                     resources: [.copy("Fixtures")]),

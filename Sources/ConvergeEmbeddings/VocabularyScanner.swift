@@ -6,11 +6,11 @@ import Foundation
 /// process's model load); this scanner takes a few. It walks the document as RFC 8259 defines it (objects,
 /// arrays, strings with every escape including UTF-16 surrogate pairs, numbers, literals), skipping every
 /// value but `model`, then `vocab` inside it, whose members must be strings mapped to integers that fit in
-/// `Int32`. Anything else (malformed JSON, no such object, a non-integer id) is `nil`, and the caller reads
+/// `Int32`. Anything else (malformed JSON, invalid UTF-8, no such object, a non-integer id) is `nil`, and the caller reads
 /// the file the slow way, which names the problem.
-enum VocabularyScanner {
+package enum VocabularyScanner {
     /// The vocabulary of the `tokenizer.json` bytes `data`, or `nil` (see the type).
-    static func vocabulary(in data: Data) -> [String: Int32]? {
+    package static func vocabulary(in data: Data) -> [String: Int32]? {
         data.withUnsafeBytes { raw in
             var scanner = Scanner(bytes: raw.bindMemory(to: UInt8.self))
             return scanner.rootVocabulary()
@@ -28,13 +28,19 @@ enum VocabularyScanner {
         mutating func rootVocabulary() -> [String: Int32]? {
             do {
                 var found: [String: Int32]?
+                var models = 0, vocabularies = 0
                 try members { key, scanner in
                     guard key == "model" else { return try scanner.skipValue() }
+                    models += 1
                     try scanner.members { key, scanner in
                         guard key == "vocab" else { return try scanner.skipValue() }
+                        vocabularies += 1
                         found = try scanner.vocabularyObject()
                     }
                 }
+                // A repeated `model`, `vocab` or token is ambiguous (RFC 8259 leaves duplicate names to the
+                // reader): the slow path decides.
+                guard models == 1, vocabularies == 1 else { return nil }
                 skipSpace()
                 return i == bytes.count ? found : nil
             } catch {
@@ -75,7 +81,7 @@ enum VocabularyScanner {
             var vocabulary: [String: Int32] = [:]
             vocabulary.reserveCapacity(32_768)
             try members { key, scanner in
-                vocabulary[key] = try scanner.integer()
+                guard vocabulary.updateValue(try scanner.integer(), forKey: key) == nil else { throw Failure() }
             }
             return vocabulary
         }
@@ -92,7 +98,8 @@ enum VocabularyScanner {
                 guard value <= Int64(Int32.max) + 1 else { throw Failure() }
                 i += 1
             }
-            guard i > start else { throw Failure() }
+            // RFC 8259: no leading zeros ("0447" is not a number).
+            guard i > start, !(bytes[start] == UInt8(ascii: "0") && i - start > 1) else { throw Failure() }
             if i < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[i]) { throw Failure() }
             let signed = negative ? -value : value
             guard let result = Int32(exactly: signed) else { throw Failure() }
@@ -111,7 +118,10 @@ enum VocabularyScanner {
             }
             guard i < bytes.count else { throw Failure() }
             if bytes[i] == UInt8(ascii: "\"") {
-                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+                // Invalid UTF-8 is malformed JSON (RFC 8259 section 8.1), as JSONDecoder has it: never repaired.
+                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self) else {
+                    throw Failure()
+                }
                 i += 1
                 return text
             }
@@ -152,7 +162,8 @@ enum VocabularyScanner {
                 default: throw Failure()
                 }
             }
-            return String(decoding: utf8, as: UTF8.self)
+            guard let text = String(validating: utf8, as: UTF8.self) else { throw Failure() }
+            return text
         }
 
         mutating func hex4() throws -> UInt32 {

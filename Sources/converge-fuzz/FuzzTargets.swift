@@ -1,11 +1,12 @@
 import ConvergeAnalysis
 import ConvergeCore
+import ConvergeEmbeddings
 import Foundation
 
 /// The fuzz targets: each takes arbitrary bytes and must neither crash, hang nor break an invariant (a
 /// broken invariant is a `fatalError`, which libFuzzer reports as a crash with the input).
 enum FuzzTargets {
-    static let names = ["segmenter", "analyzer", "rubric", "folder"]
+    static let names = ["segmenter", "analyzer", "rubric", "folder", "safetensors", "tokenizer"]
 
     static func run(_ target: String, _ data: Data) {
         switch target {
@@ -13,6 +14,8 @@ enum FuzzTargets {
         case "analyzer": analyzer(data)
         case "rubric": rubric(data)
         case "folder": folder(data)
+        case "safetensors": safetensors(data)
+        case "tokenizer": tokenizer(data)
         default: fatalError("unknown fuzz target \(target) (known: \(names.joined(separator: ", ")))")
         }
     }
@@ -84,6 +87,40 @@ enum FuzzTargets {
         } catch is InputError {
         } catch {
             fatalError("SurveyFolder.load threw \(type(of: error)), not an InputError: \(error)")
+        }
+    }
+
+    /// The safetensors reader on any bytes: it reads a header or throws; every tensor it lists lies inside the
+    /// data, has a size that its dtype and shape account for, and an F32 tensor reads back as that many floats.
+    static func safetensors(_ data: Data) {
+        guard let file = try? SafeTensorsFile(path: "fuzz.safetensors", data: data) else { return }
+        for (name, info) in file.tensors {
+            guard info.range.lowerBound >= 0, info.range.upperBound <= data.count, info.shape.allSatisfy({ $0 >= 0 }) else {
+                fatalError("tensor \(name) lies outside the file: \(info)")
+            }
+            guard info.dtype == "F32" else { continue }
+            let count = info.shape.reduce(1, *)
+            guard count * 4 == info.range.count else { fatalError("tensor \(name): \(info.range.count) bytes for shape \(info.shape)") }
+            guard let floats = try? file.floats(name, shape: info.shape), floats.count == count else {
+                fatalError("tensor \(name) listed but not readable as \(count) floats")
+            }
+        }
+    }
+
+    /// The tokenizer.json vocabulary scanner against `JSONDecoder` (a differential check): whenever the scanner
+    /// reads a vocabulary, Foundation's decoder reads the same one from the same bytes.
+    static func tokenizer(_ data: Data) {
+        guard let scanned = VocabularyScanner.vocabulary(in: data) else { return }
+        struct File: Decodable {
+            struct Model: Decodable { var vocab: [String: Int32]? }
+            var model: Model?
+        }
+        guard let decoded = (try? JSONDecoder().decode(File.self, from: data))?.model?.vocab else {
+            fatalError("the scanner read a vocabulary of \(scanned.count) tokens that JSONDecoder refuses")
+        }
+        guard decoded == scanned else {
+            let differing = Set(decoded.keys).symmetricDifference(scanned.keys).prefix(3)
+            fatalError("the scanner and JSONDecoder read different vocabularies (\(scanned.count) vs \(decoded.count); \(differing))")
         }
     }
 }
