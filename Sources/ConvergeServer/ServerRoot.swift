@@ -1,3 +1,4 @@
+import ConvergeMCP
 import ConvergeProviders
 import ConvergeStore
 import Hummingbird
@@ -39,7 +40,9 @@ public struct ServerRoot: Sendable {
         self.surveys = surveys
         self.application = try buildApplication(configuration: configuration,
                                                 dependencies: ServerDependencies(
-                                                    analyses: AnalysisService(directory: providers), surveys: surveys),
+                                                    analyses: AnalysisService(directory: providers), surveys: surveys,
+                                                    mcp: MCPHTTPSessions(context: MCPContext(
+                                                        store: store, directory: providers, config: settings))),
                                                 logger: logger,
                                                 onServerRunning: onServerRunning)
     }
