@@ -1,0 +1,88 @@
+import AsyncHTTPClient
+import ConvergeProviders
+import ConvergeServer
+import ConvergeStore
+import ConvergeTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MCP
+import NIOCore
+import Testing
+
+/// `/mcp` on the server as `converge serve` builds it (``ServerRoot``, with API tokens): the Swift SDK's client
+/// over the streamable HTTP transport, with the bearer token and without.
+@Suite struct MCPHTTPTests {
+    static let token = "mcp-test-token-0123456789abcdef"
+
+    func withServer(_ body: @escaping @Sendable (_ endpoint: String, _ providers: ProviderTestServer) async throws -> Void) async throws {
+        let providers = try await ProviderTestServer.start()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("converge-mcp-http-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let store = try await openStore(try DatabaseURL(parsing: "sqlite:" + folder.appendingPathComponent("s.sqlite").path))
+        let directory = ProviderDirectory(environment: ["OPENAI_API_KEY": "sk-test-secret-openai",
+                                                        "OPENAI_BASE_URL": providers.baseURL + "/v1"])
+        let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, tokens: try APITokens(parsing: Self.token))
+        // A handler that keeps metadata (Hummingbird reads the request id from it), printing nothing.
+        var logger = Logger(label: "converge.test") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .critical
+        let root = try ServerRoot(configuration: configuration, store: store, providers: directory, logger: logger)
+        do {
+            try await root.application.test(.live) { client in
+                try await body("http://127.0.0.1:\(try #require(client.port))/mcp", providers)
+            }
+        } catch {
+            await root.surveys?.stop()
+            await store.close()
+            try? await providers.shutdown()
+            throw error
+        }
+        await root.surveys?.stop()
+        await store.close()
+        try? await providers.shutdown()
+    }
+
+    @Test func withTheTokenTheToolsWorkWithoutItRefused() async throws {
+        try await withServer { endpoint, providers in
+            providers.script("one", [.answer("Cache with Redis.")])
+            providers.script("two", [.answer("Add Redis caching.")])
+            let transport = StreamableHTTPTestTransport(endpoint: endpoint, token: Self.token)
+            let client = Client(name: "converge-tests", version: "1.0")
+            _ = try await client.connect(transport: transport)
+            #expect(await transport.sessionID != nil)
+            let (tools, _) = try await client.listTools()
+            #expect(tools.count == 7 && tools.contains { $0.name == "ask" })
+            let analyze = try await client.send(CallTool.request(.init(
+                name: "analyze", arguments: ["paths": [.string(StdioServer.example)]]))).value
+            #expect(analyze.isError != true, "\(analyze.text)")
+            let omissions = (analyze.json["report"] as? [String: Any])?["omissions"] as? [[String: Any]]
+            #expect(omissions?.contains { $0["item"] as? String == "ai-tools" } == true)
+            let ask = try await client.send(CallTool.request(.init(
+                name: "ask", arguments: ["prompt": "How do I speed up a web service?", "models": ["openai/one", "openai/two"]]))).value
+            #expect(ask.isError != true, "\(ask.text)")
+            let id = try #require(ask.json["surveyId"] as? String)
+            let resource = try await client.readResource(uri: "converge://surveys/\(id)/report.json")
+            #expect(resource.first?.text?.contains("Redis") == true)
+            let bad = try await client.send(CallTool.request(.init(name: "survey_get", arguments: ["id": 7]))).value
+            #expect(bad.isError == true && (bad.json["error"] as? [String: Any])?["field"] as? String == "id")
+            await client.disconnect()
+
+            // Without the token (or with another): 401 before any session exists; the client cannot connect.
+            for token in [nil, "not-the-token-0123456789abcdef"] as [String?] {
+                let refused = StreamableHTTPTestTransport(endpoint: endpoint, token: token)
+                await #expect(throws: (any Error).self) {
+                    _ = try await Client(name: "intruder", version: "1.0").connect(transport: refused)
+                }
+                #expect(await refused.statuses == [401])
+                #expect(await refused.sessionID == nil)
+            }
+            var request = HTTPClientRequest(url: endpoint)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(response.status == .unauthorized)
+        }
+    }
+}
