@@ -64,6 +64,19 @@ import Testing
             let id = try #require(ask.json["surveyId"] as? String)
             let resource = try await client.readResource(uri: "converge://surveys/\(id)/report.json")
             #expect(resource.first?.text?.contains("Redis") == true)
+            // `wait: false`: the id at once, the report later from survey_get (what a client that timed out does).
+            let started = try await client.send(CallTool.request(.init(name: "ask", arguments: [
+                "prompt": "Which cache?", "models": ["openai/one", "openai/two"], "wait": false]))).value
+            #expect(started.json["status"] as? String == "running", "\(started.text)")
+            let later = try #require(started.json["surveyId"] as? String)
+            var report: [String: Any]?
+            let deadline = Date().addingTimeInterval(30)
+            while report == nil, Date() < deadline {
+                let got = try await client.send(CallTool.request(.init(name: "survey_get", arguments: ["id": .string(later)]))).value
+                report = got.json["report"] as? [String: Any]
+                if report == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect((report?["panelists"] as? [[String: Any]])?.count == 2)
             let bad = try await client.send(CallTool.request(.init(name: "survey_get", arguments: ["id": 7]))).value
             #expect(bad.isError == true && (bad.json["error"] as? [String: Any])?["field"] as? String == "id")
             await client.disconnect()
