@@ -18,17 +18,21 @@ public struct MCPContext: Sendable {
     public var similarity: @Sendable (_ name: String?) throws -> any SimilarityModel
     /// Relative paths in tool arguments (answer folders, rubrics) are read from here.
     public var directoryPath: String
+    /// Whether tools may read files named in their arguments (`paths`, `rubric`): `converge mcp` (the user's
+    /// own files), not the HTTP endpoint, whose clients give text inline.
+    public var readsFiles: Bool
     public var logger: Logger
 
     public init(store: (any SurveyStore)?, directory: ProviderDirectory, config: ConvergeConfig,
                 similarity: @escaping @Sendable (_ name: String?) throws -> any SimilarityModel = MCPContext.lexicalOnly,
-                directoryPath: String = FileManager.default.currentDirectoryPath,
+                directoryPath: String = FileManager.default.currentDirectoryPath, readsFiles: Bool = true,
                 logger: Logger = Logger(label: "converge.mcp")) {
         self.store = store
         self.directory = directory
         self.config = config
         self.similarity = similarity
         self.directoryPath = directoryPath
+        self.readsFiles = readsFiles
         self.logger = logger
     }
 

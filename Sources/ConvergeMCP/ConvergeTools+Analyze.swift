@@ -1,18 +1,19 @@
 import ConvergeAnalysis
 import ConvergeCore
+import ConvergeRunner
 import MCP
 
 extension ConvergeTools {
     /// `analyze`: answers from `paths` (as `converge analyze PATH...`) or inline `answers`; no model is called.
     func analyze(_ arguments: [String: Value]?) throws -> CallTool.Result {
-        let args = try ToolArguments(arguments, allowed: ["paths", "answers", "prompt", "rubric", "no_rubric",
+        let args = try ToolArguments(arguments, allowed: ["paths", "answers", "prompt", "rubric", "rubric_yaml", "no_rubric",
                                                          "similarity", "blind", "format"])
-        let paths = try args.strings("paths").map(path)
+        let paths = try args.strings("paths").enumerated().map { try path($1, field: "paths[\($0)]") }
         let inline = try answers(args)
-        let rubricFile = try args.string("rubric").map(path)
+        let rubric = try rubric(args)
         let noRubric = try args.bool("no_rubric") ?? false
-        if rubricFile != nil && noRubric {
-            throw InputError(field: "no_rubric", "`rubric` and `no_rubric` cannot be used together")
+        if rubric != nil && noRubric {
+            throw InputError(field: "no_rubric", "a rubric and `no_rubric` cannot be used together")
         }
         let similarityName = try args.oneOf("similarity", ["lexical", "embedding", "hybrid"])
         let blind = try args.bool("blind") ?? false
@@ -20,9 +21,9 @@ extension ConvergeTools {
         var input: AnalysisInput
         switch (paths.isEmpty, inline.isEmpty) {
         case (false, true):
-            input = try SurveyFolder.load(paths: paths, rubricFile: rubricFile, useFolderRubric: !noRubric)
+            input = try SurveyFolder.load(paths: paths, useFolderRubric: !noRubric && rubric == nil)
+            if let rubric { input.rubric = rubric }
         case (true, false):
-            let rubric = try rubricFile.map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
             input = AnalysisInput(prompt: nil, answers: inline, rubric: rubric)
         case (false, false):
             throw InputError(field: "answers", "give `paths` or `answers`, not both")

@@ -11,7 +11,7 @@ extension ConvergeTools {
     func ask(_ arguments: [String: Value]?, progress: ProgressReporter) async throws -> CallTool.Result {
         let args = try ToolArguments(arguments, allowed: [
             "prompt", "models", "panel", "follow_ups", "system", "samples", "temperature", "max_tokens", "timeout",
-            "concurrency", "rubric", "judge", "blind", "no_cache", "wait", "format",
+            "concurrency", "rubric", "rubric_yaml", "judge", "blind", "no_cache", "wait", "format",
         ])
         let prompt = try args.requiredString("prompt")
         let models = try args.strings("models")
@@ -28,9 +28,7 @@ extension ConvergeTools {
                 throw InputError(field: "models[\(n)]", error.description)
             }
         }
-        let rubric = try args.string("rubric").map(path).map {
-            SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0))
-        }
+        let rubric = try rubricSource(args)
         let blind = try args.bool("blind")
         let request = SurveyPlan.Request(
             prompt: prompt, followUps: try args.strings("follow_ups"), system: try args.string("system"), panel: entries,

@@ -65,9 +65,9 @@ extension ConvergeTools {
 
     /// `reanalyze`: the stored answers analysed again (another rubric, another matcher) and stored.
     func reanalyze(_ arguments: [String: Value]?) async throws -> CallTool.Result {
-        let args = try ToolArguments(arguments, allowed: ["id", "rubric", "similarity", "blind", "format"])
+        let args = try ToolArguments(arguments, allowed: ["id", "rubric", "rubric_yaml", "similarity", "blind", "format"])
         let id = try args.requiredString("id")
-        let given = try args.string("rubric").map(path).map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
+        let given = try rubric(args)
         let analyzer = Analyzer(similarity: try context.similarity(args.oneOf("similarity", ["lexical", "embedding", "hybrid"])))
         let markdown = try args.oneOf("format", ["json", "md"]) == "md"
         let archive = SurveyArchive(store: try store())

@@ -1,4 +1,5 @@
 import ConvergeCore
+import ConvergeRunner
 import ConvergeStore
 import Foundation
 import MCP
@@ -46,7 +47,27 @@ struct ConvergeTools: Sendable {
     }
 
     /// A path argument resolved against the context's directory.
-    func path(_ path: String) -> String {
-        path.hasPrefix("/") ? path : (context.directoryPath as NSString).appendingPathComponent(path)
+    /// - Throws: `InputError` naming `field` when the context reads no files (the HTTP endpoint).
+    func path(_ path: String, field: String) throws -> String {
+        guard context.readsFiles else {
+            throw InputError(field: field, "this server reads no files; give the text inline (`answers`, `rubric_yaml`)")
+        }
+        return path.hasPrefix("/") ? path : (context.directoryPath as NSString).appendingPathComponent(path)
+    }
+
+    /// The rubric of `rubric` (a YAML file) or `rubric_yaml` (its text), as given; `nil` without either.
+    func rubricSource(_ args: ToolArguments) throws -> SurveySpec.RubricSource? {
+        let file = try args.string("rubric"), yaml = try args.string("rubric_yaml")
+        if file != nil && yaml != nil { throw InputError(field: "rubric_yaml", "`rubric` and `rubric_yaml` cannot be used together") }
+        if let file {
+            let resolved = try path(file, field: "rubric")
+            return SurveySpec.RubricSource(file: resolved, yaml: try SurveyFolder.readText(resolved))
+        }
+        return yaml.map { SurveySpec.RubricSource(file: "rubric_yaml", yaml: $0) }
+    }
+
+    /// The rubric of `rubric` or `rubric_yaml`, parsed (its errors name the file or `rubric_yaml`, line and field).
+    func rubric(_ args: ToolArguments) throws -> Rubric? {
+        try rubricSource(args).map { try Rubric(yaml: $0.yaml, file: $0.file) }
     }
 }

@@ -11,7 +11,7 @@ enum ToolCatalog {
         Tool(name: analyze, title: "Analyze answers",
              description: """
                 Consolidate answers you already have into evidence-linked key points, conflicts and omissions \
-                (as `converge analyze`). Give `paths` (survey folders or answer files on the server's disk) or \
+                (as `converge analyze`). Give `paths` (survey folders or answer files; `converge mcp` only) or \
                 `answers` (id and text each). No model is called.
                 """,
              inputSchema: object([
@@ -23,6 +23,7 @@ enum ToolCatalog {
                 ]),
                 "prompt": string("The prompt the answers reply to."),
                 "rubric": string("Rubric YAML file to check coverage against (overrides a folder's rubric.yaml)."),
+                "rubric_yaml": rubricYAML,
                 "no_rubric": boolean("Ignore rubric.yaml in survey folders."),
                 "similarity": enumeration(["lexical", "embedding", "hybrid"], "How statements are matched."),
                 "blind": boolean("Report panelists as AI 1, AI 2, ... and hide their models."),
@@ -48,6 +49,7 @@ enum ToolCatalog {
                 "timeout": number("Per-request timeout in seconds."),
                 "concurrency": integer("Most requests in flight, overall and for each provider.", minimum: 1),
                 "rubric": string("Rubric YAML file to check the last turn's answers against."),
+                "rubric_yaml": rubricYAML,
                 "judge": string("A judge model spec, asked once the panel has answered."),
                 "blind": boolean("Report panelists as AI 1, AI 2, ... and hide their models."),
                 "no_cache": boolean("Send every request, even one whose answer is already stored."),
@@ -83,6 +85,7 @@ enum ToolCatalog {
              inputSchema: object([
                 "id": string("Survey id (or a unique prefix)."),
                 "rubric": string("Rubric YAML file to use instead of the survey's own."),
+                "rubric_yaml": rubricYAML,
                 "similarity": enumeration(["lexical", "embedding", "hybrid"], "How statements are matched."),
                 "blind": boolean("Report panelists as AI 1, AI 2, ..."), "format": format,
              ], required: ["id"])),
@@ -93,6 +96,8 @@ enum ToolCatalog {
     ]
 
     static let names = Set(tools.map(\.name))
+
+    static let rubricYAML = string("The rubric's YAML text (title, categories: [{name, items: [{id, text}]}]), instead of a file.")
 
     static let format = enumeration(["json", "md"], "json (default): the report as structured content; md adds the Markdown report.")
 

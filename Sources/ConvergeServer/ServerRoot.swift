@@ -42,7 +42,8 @@ public struct ServerRoot: Sendable {
                                                 dependencies: ServerDependencies(
                                                     analyses: AnalysisService(directory: providers), surveys: surveys,
                                                     mcp: MCPHTTPSessions(context: MCPContext(
-                                                        store: store, directory: providers, config: settings))),
+                                                        store: store, directory: providers, config: settings,
+                                                        readsFiles: false))),
                                                 logger: logger,
                                                 onServerRunning: onServerRunning)
     }

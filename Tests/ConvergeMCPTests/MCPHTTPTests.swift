@@ -53,8 +53,18 @@ import Testing
             #expect(await transport.sessionID != nil)
             let (tools, _) = try await client.listTools()
             #expect(tools.count == 7 && tools.contains { $0.name == "ask" })
-            let analyze = try await client.send(CallTool.request(.init(
+            // Over HTTP the answers and the rubric come inline: the server reads no files named by a client.
+            let refusedPaths = try await client.send(CallTool.request(.init(
                 name: "analyze", arguments: ["paths": [.string(StdioServer.example)]]))).value
+            #expect(refusedPaths.isError == true && (refusedPaths.json["error"] as? [String: Any])?["field"] as? String == "paths[0]")
+            let folder = URL(fileURLWithPath: StdioServer.example)
+            let answers: [Value] = try ["ai-1", "ai-2", "ai-3"].map { id in
+                ["id": .string(id), "text": .string(try String(contentsOf: folder.appendingPathComponent("\(id).md"), encoding: .utf8))]
+            }
+            let analyze = try await client.send(CallTool.request(.init(name: "analyze", arguments: [
+                "answers": .array(answers),
+                "rubric_yaml": .string(try String(contentsOf: folder.appendingPathComponent("rubric.yaml"), encoding: .utf8)),
+            ]))).value
             #expect(analyze.isError != true, "\(analyze.text)")
             let omissions = (analyze.json["report"] as? [String: Any])?["omissions"] as? [[String: Any]]
             #expect(omissions?.contains { $0["item"] as? String == "ai-tools" } == true)
