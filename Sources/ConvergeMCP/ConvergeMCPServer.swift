@@ -22,6 +22,8 @@ public struct MCPContext: Sendable {
     /// own files), not the HTTP endpoint, whose clients give text inline.
     public var readsFiles: Bool
     public var logger: Logger
+    /// Surveys asked with `wait: false` that still run (shared by every copy of the context).
+    public let background = BackgroundSurveys()
 
     public init(store: (any SurveyStore)?, directory: ProviderDirectory, config: ConvergeConfig,
                 similarity: @escaping @Sendable (_ name: String?) throws -> any SimilarityModel = MCPContext.lexicalOnly,
@@ -63,7 +65,7 @@ public enum ConvergeMCPServer {
                 """,
             capabilities: .init(prompts: .init(listChanged: false), resources: .init(subscribe: false, listChanged: false),
                                 tools: .init(listChanged: false)))
-        let tools = ConvergeTools(context: context, tasks: BackgroundSurveys())
+        let tools = ConvergeTools(context: context, tasks: context.background)
         await server.withMethodHandler(ListTools.self) { _ in .init(tools: ToolCatalog.tools) }
         await server.withMethodHandler(CallTool.self) { [weak server] params in
             try await tools.call(params, progress: ProgressReporter(server: server, token: params._meta?.progressToken))

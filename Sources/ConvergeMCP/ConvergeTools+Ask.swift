@@ -19,7 +19,14 @@ extension ConvergeTools {
         if models.isEmpty && panelName == nil {
             throw InputError(field: "models", "give at least one model spec in `models`, or a named `panel`")
         }
-        var entries = try panelName.map { try context.config.panel(named: $0) } ?? []
+        var entries: [PanelEntry] = []
+        if let panelName {
+            do {
+                entries = try context.config.panel(named: panelName)
+            } catch let error as InputError {
+                throw InputError(field: "panel", error.message)
+            }
+        }
         let fromPanel = entries.count
         for (n, spec) in models.enumerated() {
             do {

@@ -47,11 +47,12 @@ public actor MCPHTTPSessions {
         return .error(statusCode: 400, .invalidRequest("Bad Request: missing \(HTTPHeaderName.sessionID) header"))
     }
 
-    /// Ends every session (the server is shutting down).
+    /// Ends every session and stops the surveys they left running (the server is shutting down).
     public func closeAll() async {
         let open = sessions.values
         sessions = [:]
         for session in open { await session.server.stop() }
+        await context.background.cancelAll()
     }
 
     public var count: Int { sessions.count }

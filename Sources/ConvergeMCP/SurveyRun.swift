@@ -87,7 +87,7 @@ extension SurveyRun {
 }
 
 /// Surveys asked with `wait: false`: each runs in a task of its own, after the tool has answered.
-actor BackgroundSurveys {
+public actor BackgroundSurveys {
     private var running: [String: Task<Void, Never>] = [:]
 
     func start(_ run: SurveyRun) {
@@ -98,10 +98,8 @@ actor BackgroundSurveys {
         }
     }
 
-    func isRunning(_ id: String) -> Bool { running[id] != nil }
-
-    /// Stops every survey still running (they are left `interrupted`, resumable).
-    func cancelAll() async {
+    /// Stops every survey still running (they are left `interrupted`, resumable), before the store closes.
+    public func cancelAll() async {
         let tasks = running.values
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }

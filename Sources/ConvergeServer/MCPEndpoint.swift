@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import MCP
 import NIOCore
+import ServiceLifecycle
 
 /// `/mcp`: the Model Context Protocol's streamable HTTP transport (issue 18), the same tools as `converge mcp`
 /// (ConvergeMCP). POST carries JSON-RPC messages (answers come as an event stream), GET opens the session's
@@ -45,5 +46,15 @@ enum MCPEndpoint {
             return Hummingbird.Response(status: status, headers: headers,
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.bodyData ?? Data())))
         }
+    }
+}
+
+/// Ends the MCP sessions on a graceful shutdown (surveys they left running become `interrupted`).
+struct MCPSessionsService: Service {
+    let sessions: MCPHTTPSessions
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await sessions.closeAll()
     }
 }

@@ -18,6 +18,8 @@ public struct ServerRoot: Sendable {
     /// The stored surveys and their background runs; `nil` when the server has no store (the survey
     /// operations answer 503, the pages show `/analyze` only).
     public let surveys: SurveyService?
+    /// The MCP sessions of `/mcp` (streamable HTTP): the tools of `converge mcp` over the store and providers.
+    public let mcp: MCPHTTPSessions
     /// The HTTP application (Hummingbird 2), a `Service`.
     public let application: Application<RouterResponder<ConvergeRequestContext>>
 
@@ -36,24 +38,27 @@ public struct ServerRoot: Sendable {
                 surveysLogger: Logger = Logger(label: "converge.surveys"),
                 onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) throws {
         let surveys = store.map { SurveyService(store: $0, directory: providers, config: settings, logger: surveysLogger) }
+        // `/mcp` reads no file a client names: its answers and rubrics come inline.
+        let mcp = MCPHTTPSessions(context: MCPContext(store: store, directory: providers, config: settings,
+                                                      readsFiles: false))
         self.configuration = configuration
         self.surveys = surveys
+        self.mcp = mcp
         self.application = try buildApplication(configuration: configuration,
                                                 dependencies: ServerDependencies(
                                                     analyses: AnalysisService(directory: providers), surveys: surveys,
-                                                    mcp: MCPHTTPSessions(context: MCPContext(
-                                                        store: store, directory: providers, config: settings,
-                                                        readsFiles: false))),
+                                                    mcp: mcp),
                                                 logger: logger,
                                                 onServerRunning: onServerRunning)
     }
 
-    /// The services to run, in start order: the HTTP application, then the surveys (resuming what was left
-    /// running). A graceful shutdown stops them in reverse order: the surveys first (running ones become
-    /// `interrupted` and their event streams end), then the HTTP server (requests in flight finish). SIGTERM and
+    /// The services to run, in start order: the HTTP application, the MCP sessions, then the surveys (resuming
+    /// what was left running). A graceful shutdown stops them in reverse order: the surveys first (running ones
+    /// become `interrupted` and their event streams end), the MCP sessions (their surveys too), then the HTTP
+    /// server (requests in flight finish). SIGTERM and
     /// SIGINT start the graceful shutdown.
     public func serviceGroup(logger: Logger) -> ServiceGroup {
-        var services: [any Service] = [application]
+        var services: [any Service] = [application, MCPSessionsService(sessions: mcp)]
         if let surveys { services.append(surveys) }
         return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                  logger: logger))

@@ -37,6 +37,8 @@ struct Mcp: AsyncParsableCommand {
             let server = await ConvergeMCPServer.make(context)
             try await server.start(transport: StdioTransport(logger: logger))
             await server.waitUntilCompleted()
+            // The client has gone: surveys it left running stop (interrupted, resumable) before the store closes.
+            await context.background.cancelAll()
         }
     }
 }
