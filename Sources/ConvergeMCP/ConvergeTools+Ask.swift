@@ -64,11 +64,25 @@ extension ConvergeTools {
 
     /// `follow_up`: one more turn for every thread of a stored survey; earlier turns are not asked again.
     func followUp(_ arguments: [String: Value]?, progress: ProgressReporter) async throws -> CallTool.Result {
-        let args = try ToolArguments(arguments, allowed: ["id", "prompt", "timeout", "concurrency", "no_cache", "wait",
-                                                         "blind", "format"])
-        let id = try args.requiredString("id")
+        let args = try ToolArguments(arguments, allowed: Self.continuing.union(["prompt"]))
         let prompt = try args.requiredString("prompt")
         if prompt.trimmingWhitespace.isEmpty { throw InputError(field: "prompt", "the follow-up is empty") }
+        return try await continueSurvey(args, turn: prompt, progress: progress)
+    }
+
+    /// `survey_resume`: the requests of a stored survey that have no answer (interrupted, cancelled, failed),
+    /// as `converge surveys resume` sends them; stored answers are not asked again.
+    func surveyResume(_ arguments: [String: Value]?, progress: ProgressReporter) async throws -> CallTool.Result {
+        try await continueSurvey(ToolArguments(arguments, allowed: Self.continuing), turn: nil, progress: progress)
+    }
+
+    static let continuing: Set<String> = ["id", "timeout", "concurrency", "no_cache", "wait", "blind", "format"]
+
+    /// Plans the rest of a stored survey (`SurveyPlan(resuming:)`), with one more turn when `turn` is given, and
+    /// runs it: only the requests without a stored answer are sent.
+    private func continueSurvey(_ args: ToolArguments, turn: String?, progress: ProgressReporter) async throws
+        -> CallTool.Result {
+        let id = try args.requiredString("id")
         let concurrency = try args.int("concurrency"), timeout = try args.double("timeout")
         let noCache = try args.bool("no_cache") ?? false
         let wait = try args.bool("wait") ?? true
@@ -78,7 +92,7 @@ extension ConvergeTools {
         let loaded = try await archive.load(id)
         try Self.checkNobodyElseAsks(loaded.record)
         var survey = loaded.survey
-        survey.turns.append(prompt)
+        if let turn { survey.turns.append(turn) }
         let plan: SurveyPlan
         do {
             // Planned before the turn is stored: a provider now unknown or a key now missing changes nothing.
@@ -92,7 +106,7 @@ extension ConvergeTools {
         guard try await store.claim(surveyID: surveyID, owner: SurveyOwner.current, expected: loaded.record.owner) else {
             throw InputError(field: "id", "survey \(surveyID): another converge has just started asking it")
         }
-        _ = try await store.appendTurn(surveyID: surveyID, prompt: prompt)
+        if let turn { _ = try await store.appendTurn(surveyID: surveyID, prompt: turn) }
         try await store.setStatus(surveyID: surveyID, .running)
         let journal = StoreJournal(store: store, surveyID: surveyID, existing: loaded.requests, useCache: !noCache)
         let blind = try args.bool("blind") ?? loaded.spec.blind ?? false

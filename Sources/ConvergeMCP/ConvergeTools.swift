@@ -20,6 +20,7 @@ struct ConvergeTools: Sendable {
             case ToolCatalog.surveyGet: return try await surveyGet(params.arguments)
             case ToolCatalog.surveyList: return try await surveyList(params.arguments)
             case ToolCatalog.followUp: return try await followUp(params.arguments, progress: progress)
+            case ToolCatalog.surveyResume: return try await surveyResume(params.arguments, progress: progress)
             case ToolCatalog.reanalyze: return try await reanalyze(params.arguments)
             case ToolCatalog.models: return try models(params.arguments)
             default:

@@ -5,7 +5,7 @@ import MCP
 /// survey rows) with a short text summary.
 enum ToolCatalog {
     static let analyze = "analyze", ask = "ask", surveyGet = "survey_get", surveyList = "survey_list"
-    static let followUp = "follow_up", reanalyze = "reanalyze", models = "models"
+    static let followUp = "follow_up", surveyResume = "survey_resume", reanalyze = "reanalyze", models = "models"
 
     static let tools: [Tool] = [
         Tool(name: analyze, title: "Analyze answers",
@@ -79,6 +79,20 @@ enum ToolCatalog {
                 "wait": boolean("Wait for the report (default true)."),
                 "blind": boolean("Report panelists as AI 1, AI 2, ..."), "format": format,
              ], required: ["id", "prompt"]),
+             annotations: .init(openWorldHint: true)),
+        Tool(name: surveyResume, title: "Resume a survey",
+             description: """
+                Finish a stored survey that was interrupted or cancelled: only the requests without a stored answer \
+                are sent (as `converge surveys resume`); progress and cancellation as for `ask`.
+                """,
+             inputSchema: object([
+                "id": string("Survey id (or a unique prefix)."),
+                "timeout": number("Per-request timeout in seconds (default: the survey's)."),
+                "concurrency": integer("Most requests in flight (default: the survey's).", minimum: 1),
+                "no_cache": boolean("Do not answer from other surveys' stored answers."),
+                "wait": boolean("Wait for the report (default true)."),
+                "blind": boolean("Report panelists as AI 1, AI 2, ..."), "format": format,
+             ], required: ["id"]),
              annotations: .init(openWorldHint: true)),
         Tool(name: reanalyze, title: "Reanalyze a survey",
              description: "Analyse a stored survey's answers again and store the new analysis; no model is called.",

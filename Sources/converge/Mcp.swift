@@ -14,7 +14,7 @@ struct Mcp: AsyncParsableCommand {
         commandName: "mcp",
         abstract: "Serve Converge's tools to an MCP client over standard input and output.",
         discussion: """
-            Tools: analyze, ask, survey_get, survey_list, follow_up, reanalyze, models; resources: \
+            Tools: analyze, ask, survey_get, survey_list, follow_up, survey_resume, reanalyze, models; resources: \
             converge://surveys/ID/report.json and report.md; prompt: ask_panel. Keys come from the environment, \
             as for ask. Diagnostics go to standard error.
             """

@@ -52,7 +52,7 @@ import Testing
             _ = try await client.connect(transport: transport)
             #expect(await transport.sessionID != nil)
             let (tools, _) = try await client.listTools()
-            #expect(tools.count == 7 && tools.contains { $0.name == "ask" })
+            #expect(tools.count == 8 && tools.contains { $0.name == "ask" })
             // Over HTTP the answers and the rubric come inline: the server reads no files named by a client.
             let refusedPaths = try await client.send(CallTool.request(.init(
                 name: "analyze", arguments: ["paths": [.string(StdioServer.example)]]))).value

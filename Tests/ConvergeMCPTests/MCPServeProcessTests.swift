@@ -46,7 +46,7 @@ import Testing
         let transport = StreamableHTTPTestTransport(endpoint: endpoint, token: MCPHTTPTests.token)
         let client = Client(name: "converge-tests", version: "1.0")
         _ = try await client.connect(transport: transport)
-        #expect(try await client.listTools().tools.count == 7)
+        #expect(try await client.listTools().tools.count == 8)
         let ask = try await client.send(CallTool.request(.init(
             name: "ask", arguments: ["prompt": "Which cache?", "models": ["openai/one"]]))).value
         #expect(ask.isError != true, "\(ask.text)")
@@ -60,7 +60,8 @@ import Testing
         #expect(await refused.statuses == [401])
 
         process.terminate()
-        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let stopBy = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < stopBy { try await Task.sleep(for: .milliseconds(20)) }
         #expect(!process.isRunning && process.terminationStatus == 0, "\(text.withLock { $0 })")
         #expect(!text.withLock { $0 }.contains("sk-test-secret-openai"))
     }

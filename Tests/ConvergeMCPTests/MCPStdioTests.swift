@@ -16,7 +16,8 @@ import Testing
     @Test func listsToolsWithSchemasResourceTemplatesAndThePrompt() async throws {
         let mcp = try await StdioServer.start()
         let (tools, _) = try await mcp.client.listTools()
-        #expect(Set(tools.map(\.name)) == ["analyze", "ask", "survey_get", "survey_list", "follow_up", "reanalyze", "models"])
+        #expect(Set(tools.map(\.name)) == ["analyze", "ask", "survey_get", "survey_list", "follow_up", "survey_resume",
+                                            "reanalyze", "models"])
         for tool in tools {
             let schema = try #require(tool.inputSchema.objectValue, "\(tool.name)")
             #expect(schema["type"] == "object", "\(tool.name)")
@@ -158,15 +159,30 @@ import Testing
         }
         #expect(status == "interrupted")
         #expect(try await mcp.call("models").isError != true)
+        // survey_resume asks only the panelist without an answer; cancelled again, it is interrupted again.
+        let resumeToken = ProgressToken.string("resume")
+        let resume = try await mcp.start("survey_resume", ["id": .string(surveyID)], progressToken: resumeToken)
+        while Date() < deadline, providers.requests(model: "slow").count < 2 { try await Task.sleep(for: .milliseconds(50)) }
+        let resumeProgress = await mcp.progress(of: resumeToken) { !$0.isEmpty }
+        #expect(resumeProgress.first?.message?.contains("survey \(surveyID) started") == true)
+        try await mcp.client.cancelRequest(resume.requestID, reason: "stopped again")
+        await #expect(throws: (any Error).self) { _ = try await resume.value }
+        status = ""
+        while Date() < deadline, status != "interrupted" {
+            let got = try await mcp.call("survey_get", ["id": .string(surveyID)])
+            status = (got.json["survey"] as? [String: Any])?["status"] as? String ?? ""
+            if status != "interrupted" { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(status == "interrupted")
         _ = await mcp.stop()
-        // `converge surveys resume` finishes it, asking only the panelist that had not answered.
+        // `converge surveys resume`, another process, finishes it, asking only the panelist that had not answered.
         providers.script("slow", [.answer("Use a CDN.")])
         let resumed = try await ChildProcess.run(StdioServer.binary, ["surveys", "resume", surveyID, "--db", mcp.databaseURL,
                                                                       "--format", "json", "--quiet"],
                                                  environment: mcp.environment, directory: StdioServer.repo)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(providers.requests(model: "quick").count == 1)
-        #expect(providers.requests(model: "slow").count == 2)
+        #expect(providers.requests(model: "slow").count == 3)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any])
         #expect((report["panelists"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "answered" } == true)
     }
