@@ -10,8 +10,9 @@ import ServiceLifecycle
 /// build it the same way, so that they run the production wiring.
 ///
 /// What it wires: a ``SurveyService`` over `store` (when there is one) with the providers and the config file's
-/// run settings, the ``ServerDependencies`` the handlers use, and the Hummingbird application
-/// (``buildApplication(configuration:dependencies:logger:onServerRunning:)``: API, pages, middleware).
+/// run settings, the MCP sessions of `/mcp` (ConvergeMCP, over the same store and providers), the
+/// ``ServerDependencies`` the handlers use, and the Hummingbird application
+/// (``buildApplication(configuration:dependencies:logger:onServerRunning:)``: API, pages, `/mcp`, middleware).
 /// The store is the caller's: opened before and closed after the service group has run.
 public struct ServerRoot: Sendable {
     public let configuration: ServerConfiguration
@@ -55,8 +56,7 @@ public struct ServerRoot: Sendable {
     /// The services to run, in start order: the HTTP application, the MCP sessions, then the surveys (resuming
     /// what was left running). A graceful shutdown stops them in reverse order: the surveys first (running ones
     /// become `interrupted` and their event streams end), the MCP sessions (their surveys too), then the HTTP
-    /// server (requests in flight finish). SIGTERM and
-    /// SIGINT start the graceful shutdown.
+    /// server (requests in flight finish). SIGTERM and SIGINT start the graceful shutdown.
     public func serviceGroup(logger: Logger) -> ServiceGroup {
         var services: [any Service] = [application, MCPSessionsService(sessions: mcp)]
         if let surveys { services.append(surveys) }
