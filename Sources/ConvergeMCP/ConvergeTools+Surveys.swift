@@ -23,8 +23,9 @@ extension ConvergeTools {
         counts["not asked"] = max(0, expected - loaded.requests.count)
         var structured: [String: Value] = [
             "survey": Self.row(record),
-            "panel": .array(loaded.spec.panel.map { member in
-                loaded.spec.blind == true ? .object(["id": .string(member.id)])
+            // Blind: the panel as the blinded report labels it (ids come from model names).
+            "panel": .array(loaded.spec.panel.enumerated().map { n, member in
+                loaded.spec.blind == true ? .object(["label": .string("AI \(n + 1)")])
                     : .object(["id": .string(member.id), "label": .string(member.label), "model": .string(member.model)])
             }),
             "turns": .array(loaded.turns.map { .string($0.prompt) }),

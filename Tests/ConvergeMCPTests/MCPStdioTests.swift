@@ -124,6 +124,30 @@ import Testing
         }
     }
 
+    @Test func aBlindSurveyNamesNoPanelistOrModelInItsReportProgressOrResources() async throws {
+        let providers = try await ProviderTestServer.start()
+        defer { Task { try? await providers.shutdown() } }
+        providers.script("secret-model-a", [.answer("Cache with Redis.")])
+        providers.script("secret-model-b", [.answer("Use Redis as a cache.")])
+        let mcp = try await StdioServer.start(environment: Self.providers(providers))
+        let token = ProgressToken.string("blind")
+        let result = try await mcp.call("ask", ["prompt": "Which cache?", "blind": true, "format": "md",
+                                                "models": ["openai/secret-model-a", "gemini/secret-model-b"]],
+                                        progressToken: token)
+        #expect(result.isError != true, "\(result.text)")
+        let id = try #require(result.json["surveyId"] as? String)
+        let labels = ((result.json["report"] as? [String: Any])?["panelists"] as? [[String: Any]])?.map { $0["label"] as? String }
+        #expect(labels == ["AI 1", "AI 2"])
+        let progress = await mcp.progress(of: token) { $0.last?.progress == 2 }
+        #expect(progress.count == 3)
+        let got = try await mcp.call("survey_get", ["id": .string(id)])
+        let resource = try await mcp.client.readResource(uri: "converge://surveys/\(id)/report.md")
+        let seen = [result.text, "\(result.json)", progress.compactMap(\.message).joined(), got.text, "\(got.json)",
+                    resource.first?.text ?? ""]
+        for text in seen { #expect(!text.contains("secret-model"), "\(text)") }
+        _ = await mcp.stop()
+    }
+
     @Test func cancellingAnAskLeavesTheSurveyResumable() async throws {
         let providers = try await ProviderTestServer.start()
         defer { Task { try? await providers.shutdown() } }
