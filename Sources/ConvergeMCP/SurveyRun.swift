@@ -73,14 +73,16 @@ extension SurveyRun {
             case .started:
                 continue
             case .retrying(_, let attempt, let delay, let reason):
-                await progress.report(done, of: total, "\(name)\(turn): attempt \(attempt) failed (\(reason)); "
+                // Blind: a provider's words may name its model; the blinded report words the failure.
+                let why = blind ? "" : " (\(reason))"
+                await progress.report(done, of: total, "\(name)\(turn): attempt \(attempt) failed\(why); "
                                       + "retrying in \(Int(delay.rounded())) s")
             case .answered:
                 done += 1
                 await progress.report(done, of: total, "\(name)\(turn) answered")
             case .failed(_, let cause):
                 done += 1
-                await progress.report(done, of: total, "\(name)\(turn) failed: \(cause)")
+                await progress.report(done, of: total, "\(name)\(turn) failed" + (blind ? "" : ": \(cause)"))
             }
         }
     }
