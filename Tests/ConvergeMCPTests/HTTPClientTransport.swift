@@ -34,6 +34,7 @@ actor StreamableHTTPTestTransport: Transport {
     func connect() async throws {}
 
     func disconnect() async {
+        notificationTask?.cancel()
         if let sessionID {
             var request = HTTPClientRequest(url: endpoint)
             request.method = .DELETE
@@ -45,6 +46,31 @@ actor StreamableHTTPTestTransport: Transport {
     }
 
     func receive() -> AsyncThrowingStream<Data, any Error> { stream }
+
+    /// Whether the session's GET stream (server notifications, such as progress) is open.
+    private(set) var notificationsOpen = false
+    private var notificationTask: Task<Void, Never>?
+
+    /// Opens the session's GET stream; its events are received like the answers to POSTs.
+    func openNotificationStream() async {
+        guard let sessionID else { return }
+        var request = HTTPClientRequest(url: endpoint)
+        request.method = .GET
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        request.headers.add(name: "Mcp-Session-Id", value: sessionID)
+        request.headers.add(name: "MCP-Protocol-Version", value: Version.latest)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        notificationTask = Task {
+            guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(120)),
+                  response.status == .ok else { return }
+            self.markOpen()
+            try? await self.readEvents(response.body)
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while !notificationsOpen, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    private func markOpen() { notificationsOpen = true }
 
     func send(_ data: Data) async throws {
         var request = HTTPClientRequest(url: endpoint)
@@ -65,25 +91,29 @@ actor StreamableHTTPTestTransport: Transport {
             throw Refused(status: Int(response.status.code), body: String(buffer: body))
         }
         if response.headers.first(name: "Content-Type")?.contains("text/event-stream") == true {
-            // Events as they arrive: `data:` lines, an event ended by a blank line.
-            var pending = "", data = ""
-            for try await chunk in response.body {
-                pending += String(buffer: chunk)
-                while let newline = pending.firstIndex(of: "\n") {
-                    let line = pending[..<newline].trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
-                    pending = String(pending[pending.index(after: newline)...])
-                    if line.isEmpty {
-                        if !data.isEmpty { continuation.yield(Data(data.utf8)) }
-                        data = ""
-                    } else if line.hasPrefix("data:") {
-                        data += line.dropFirst(5).drop { $0 == " " }
-                    }
-                }
-            }
-            if !data.isEmpty { continuation.yield(Data(data.utf8)) }
+            try await readEvents(response.body)
         } else {
             let body = try await response.body.collect(upTo: 16 << 20)
             if body.readableBytes > 0 { continuation.yield(Data(body.readableBytesView)) }
         }
+    }
+
+    /// Events as they arrive: `data:` lines, an event ended by a blank line.
+    private func readEvents(_ body: HTTPClientResponse.Body) async throws {
+        var pending = "", data = ""
+        for try await chunk in body {
+            pending += String(buffer: chunk)
+            while let newline = pending.firstIndex(of: "\n") {
+                let line = pending[..<newline].trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+                pending = String(pending[pending.index(after: newline)...])
+                if line.isEmpty {
+                    if !data.isEmpty { continuation.yield(Data(data.utf8)) }
+                    data = ""
+                } else if line.hasPrefix("data:") {
+                    data += line.dropFirst(5).drop { $0 == " " }
+                }
+            }
+        }
+        if !data.isEmpty { continuation.yield(Data(data.utf8)) }
     }
 }

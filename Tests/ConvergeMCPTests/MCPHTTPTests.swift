@@ -9,6 +9,7 @@ import HummingbirdTesting
 import Logging
 import MCP
 import NIOCore
+import Synchronization
 import Testing
 
 /// `/mcp` on the server as `converge serve` builds it (``ServerRoot``, with API tokens): the Swift SDK's client
@@ -68,9 +69,19 @@ import Testing
             #expect(analyze.isError != true, "\(analyze.text)")
             let omissions = (analyze.json["report"] as? [String: Any])?["omissions"] as? [[String: Any]]
             #expect(omissions?.contains { $0["item"] as? String == "ai-tools" } == true)
+            // Progress comes on the session's GET stream, where the SDK's transport sends notifications.
+            let progress = Mutex<[ProgressNotification.Parameters]>([])
+            await client.onNotification(ProgressNotification.self) { message in progress.withLock { $0.append(message.params) } }
+            await transport.openNotificationStream()
+            #expect(await transport.notificationsOpen)
             let ask = try await client.send(CallTool.request(.init(
-                name: "ask", arguments: ["prompt": "How do I speed up a web service?", "models": ["openai/one", "openai/two"]]))).value
+                name: "ask", arguments: ["prompt": "How do I speed up a web service?", "models": ["openai/one", "openai/two"]],
+                meta: Metadata(progressToken: .string("http-ask"))))).value
             #expect(ask.isError != true, "\(ask.text)")
+            let deadline = Date().addingTimeInterval(10)
+            while progress.withLock({ $0.last?.progress }) != 2, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            let received = progress.withLock { $0 }
+            #expect(received.first?.message?.hasPrefix("survey ") == true && received.last?.progress == 2, "\(received)")
             let id = try #require(ask.json["surveyId"] as? String)
             let resource = try await client.readResource(uri: "converge://surveys/\(id)/report.json")
             #expect(resource.first?.text?.contains("Redis") == true)
@@ -80,7 +91,6 @@ import Testing
             #expect(started.json["status"] as? String == "running", "\(started.text)")
             let later = try #require(started.json["surveyId"] as? String)
             var report: [String: Any]?
-            let deadline = Date().addingTimeInterval(30)
             while report == nil, Date() < deadline {
                 let got = try await client.send(CallTool.request(.init(name: "survey_get", arguments: ["id": .string(later)]))).value
                 report = got.json["report"] as? [String: Any]
