@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ConvergeStore", targets: ["ConvergeStore"]),
         .library(name: "ConvergeRunner", targets: ["ConvergeRunner"]),
         .library(name: "ConvergeJudge", targets: ["ConvergeJudge"]),
+        .library(name: "ConvergeMCP", targets: ["ConvergeMCP"]),
         .library(name: "ConvergeServer", targets: ["ConvergeServer"]),
         .executable(name: "converge", targets: ["converge"]),
         .executable(name: "converge-eval", targets: ["converge-eval"]),
@@ -43,6 +44,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        // The SDK's stdio transport takes its file descriptors (the MCP tests connect a client to a child's pipes).
+        .package(url: "https://github.com/apple/swift-system", from: "1.0.0"),
     ],
     targets: [
         // Domain values and contracts; its one dependency is Yams (rubric YAML).
@@ -111,6 +115,17 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Converge as a Model Context Protocol server (the official Swift SDK): tools, resources and a prompt over
+        // stdio (`converge mcp`) or streamable HTTP (`converge serve` at /mcp). Surveys are planned with SurveyPlan.
+        .target(
+            name: "ConvergeMCP",
+            dependencies: [
+                "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeStore",
+                "ConvergeRunner", "ConvergeJudge",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The Hummingbird app: API handlers, pages, auth, limits, metrics; stored surveys run in the background.
         // The HTTP API is spec first: API/openapi.yaml; its types and server stubs are generated (internal) by
         // swift-openapi-generator's build plugin.
@@ -118,7 +133,7 @@ let package = Package(
             name: "ConvergeServer",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport",
-                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeJudge",
+                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeJudge", "ConvergeMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -143,6 +158,7 @@ let package = Package(
                 "ConvergeServer",
                 "ConvergeJudge",
                 "ConvergeEmbeddings",
+                "ConvergeMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -183,6 +199,20 @@ let package = Package(
         .testTarget(name: "ConvergeRunnerTests",
                     dependencies: ["ConvergeRunner", "ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeStoreTests", dependencies: ["ConvergeStore", "ConvergeTestSupport"]),
+        .testTarget(
+            name: "ConvergeMCPTests",
+            dependencies: [
+                "ConvergeMCP", "converge", "ConvergeServer", "ConvergeTestSupport", "ConvergeStore", "ConvergeProviders",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ConvergeCLITests", dependencies: ["converge", "ConvergeTestSupport", "ConvergeStore"]),
                 .testTarget(
             name: "ConvergeServerTests",

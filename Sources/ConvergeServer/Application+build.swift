@@ -59,6 +59,7 @@ package func buildApplication(
     Pages<ConvergeRequestContext>(dependencies: dependencies, tokens: configuration.tokens, sessions: sessions,
                                   loginThrottle: LoginThrottle(), maxBodyBytes: configuration.maxBodyBytes)
         .register(on: routes)
+    if let mcp = dependencies.mcp { MCPEndpoint.register(on: routes, sessions: mcp, maxBodyBytes: configuration.maxBodyBytes) }
     routes.registerMethodNotAllowed()
 
     return Application(

@@ -1,3 +1,4 @@
+import ConvergeMCP
 import ConvergeProviders
 import ConvergeStore
 import Hummingbird
@@ -9,14 +10,17 @@ import ServiceLifecycle
 /// build it the same way, so that they run the production wiring.
 ///
 /// What it wires: a ``SurveyService`` over `store` (when there is one) with the providers and the config file's
-/// run settings, the ``ServerDependencies`` the handlers use, and the Hummingbird application
-/// (``buildApplication(configuration:dependencies:logger:onServerRunning:)``: API, pages, middleware).
+/// run settings, the MCP sessions of `/mcp` (ConvergeMCP, over the same store and providers), the
+/// ``ServerDependencies`` the handlers use, and the Hummingbird application
+/// (``buildApplication(configuration:dependencies:logger:onServerRunning:)``: API, pages, `/mcp`, middleware).
 /// The store is the caller's: opened before and closed after the service group has run.
 public struct ServerRoot: Sendable {
     public let configuration: ServerConfiguration
     /// The stored surveys and their background runs; `nil` when the server has no store (the survey
     /// operations answer 503, the pages show `/analyze` only).
     public let surveys: SurveyService?
+    /// The MCP sessions of `/mcp` (streamable HTTP): the tools of `converge mcp` over the store and providers.
+    public let mcp: MCPHTTPSessions
     /// The HTTP application (Hummingbird 2), a `Service`.
     public let application: Application<RouterResponder<ConvergeRequestContext>>
 
@@ -35,22 +39,26 @@ public struct ServerRoot: Sendable {
                 surveysLogger: Logger = Logger(label: "converge.surveys"),
                 onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) throws {
         let surveys = store.map { SurveyService(store: $0, directory: providers, config: settings, logger: surveysLogger) }
+        // `/mcp` reads no file a client names: its answers and rubrics come inline.
+        let mcp = MCPHTTPSessions(context: MCPContext(store: store, directory: providers, config: settings,
+                                                      readsFiles: false))
         self.configuration = configuration
         self.surveys = surveys
+        self.mcp = mcp
         self.application = try buildApplication(configuration: configuration,
                                                 dependencies: ServerDependencies(
                                                     analyses: AnalysisService(directory: providers, maxAttempts: settings.maxAttempts),
-                                                    surveys: surveys),
+                                                    surveys: surveys, mcp: mcp),
                                                 logger: logger,
                                                 onServerRunning: onServerRunning)
     }
 
-    /// The services to run, in start order: the HTTP application, then the surveys (resuming what was left
-    /// running). A graceful shutdown stops them in reverse order: the surveys first (running ones become
-    /// `interrupted` and their event streams end), then the HTTP server (requests in flight finish). SIGTERM and
-    /// SIGINT start the graceful shutdown.
+    /// The services to run, in start order: the HTTP application, the MCP sessions, then the surveys (resuming
+    /// what was left running). A graceful shutdown stops them in reverse order: the surveys first (running ones
+    /// become `interrupted` and their event streams end), the MCP sessions (their surveys too), then the HTTP
+    /// server (requests in flight finish). SIGTERM and SIGINT start the graceful shutdown.
     public func serviceGroup(logger: Logger) -> ServiceGroup {
-        var services: [any Service] = [application]
+        var services: [any Service] = [application, MCPSessionsService(sessions: mcp)]
         if let surveys { services.append(surveys) }
         return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                  logger: logger))

@@ -11,7 +11,7 @@ struct Converge: AsyncParsableCommand {
         abstract: "Ask a panel of AI models one question and see, point by point, where their answers converge.",
         version: ConvergeVersion.current,
         subcommands: [Analyze.self, Ask.self, Surveys.self, FollowUp.self, Reanalyze.self, RubricCommand.self, Models.self,
-                      Serve.self]
+                      Serve.self, Mcp.self]
     )
 
     /// Exit statuses: 0 success, 2 usage or input error (ArgumentParser's 64 is mapped to 2; an unknown

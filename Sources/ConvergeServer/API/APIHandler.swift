@@ -1,4 +1,5 @@
 import ConvergeCore
+import ConvergeMCP
 import ConvergeReport
 import Foundation
 import OpenAPIRuntime
@@ -9,12 +10,15 @@ package struct ServerDependencies: Sendable {
     package var metrics: ServerMetrics
     /// The stored surveys and their background runs; `nil`: the survey operations answer 503.
     package var surveys: SurveyService?
+    /// The MCP sessions of `/mcp` (streamable HTTP); `nil`: no `/mcp` route.
+    package var mcp: MCPHTTPSessions?
 
     package init(analyses: AnalysisService = AnalysisService(), metrics: ServerMetrics = .shared,
-                surveys: SurveyService? = nil) {
+                surveys: SurveyService? = nil, mcp: MCPHTTPSessions? = nil) {
         self.analyses = analyses
         self.metrics = metrics
         self.surveys = surveys
+        self.mcp = mcp
     }
 }
 

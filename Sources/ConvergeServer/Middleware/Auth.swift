@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 
-/// Who may reach what (issue 6): with API tokens configured, the API (`/v1/...`) and `/metrics` need
+/// Who may reach what (issue 6): with API tokens configured, the API (`/v1/...`), `/mcp` and `/metrics` need
 /// `Authorization: Bearer TOKEN`; the pages (every other path: `/`, `/analyze`, `/surveys...`, including the
 /// live page's event stream, which a browser's `EventSource` cannot send a token to) need the session cookie
 /// that `/login` sets; `/healthz`, `/openapi.yaml`, `/login` and `/assets/` are open. Without tokens
@@ -11,7 +11,7 @@ enum AccessPolicy {
     enum Kind: Equatable { case open, page, api }
 
     static let openPaths: Set<String> = ["/healthz", "/openapi.yaml", "/login"]
-    static let apiPaths: Set<String> = ["/metrics", "/v1"]
+    static let apiPaths: Set<String> = ["/metrics", "/v1", "/mcp"]
 
     static func kind(of path: String) -> Kind {
         if openPaths.contains(path) || path.hasPrefix("/assets/") { return .open }
