@@ -75,6 +75,28 @@ enum Migrations {
         Step(version: 3, summary: "the process that is asking a survey", statements: [
             "ALTER TABLE surveys ADD COLUMN owner TEXT",
         ]),
+        // No foreign key from an item to its survey: a survey deleted on its own leaves the item, shown as gone.
+        Step(version: 4, summary: "batches of surveys", statements: [
+            """
+            CREATE TABLE batches (
+                id TEXT PRIMARY KEY,
+                created_at BIGINT NOT NULL,
+                source TEXT NOT NULL,
+                spec TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX batches_created ON batches (created_at)",
+            """
+            CREATE TABLE batch_items (
+                batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+                item_index BIGINT NOT NULL,
+                item_id TEXT NOT NULL,
+                survey_id TEXT NOT NULL,
+                PRIMARY KEY (batch_id, item_index)
+            )
+            """,
+            "CREATE INDEX batch_items_survey ON batch_items (survey_id)",
+        ]),
     ]
 
     /// The version this build writes.
