@@ -1,0 +1,75 @@
+import ArgumentParser
+import ConvergeAnalysis
+import ConvergeCore
+import ConvergeJudge
+import ConvergeRunner
+import ConvergeStore
+import Foundation
+
+/// Asks a batch's stored surveys one after another (each with its own fan-out over panelists and samples), as
+/// `batch` and `batches resume` share: every request journalled, the response cache applying across the batch,
+/// each survey's analysis stored when it ends. Ctrl-C stops the survey being asked and leaves the batch
+/// resumable (exit 130).
+struct BatchExecution {
+    /// One survey to ask: its plan, and what the store already holds of it.
+    struct Planned {
+        var itemID: String
+        var surveyID: String
+        var plan: SurveyPlan
+        var judge: Judge?
+        /// The owner the stored survey has now (a claim expects it).
+        var owner: String?
+        var existing: [StoredRequest] = []
+    }
+
+    var store: any SurveyStore
+    var analyzer: Analyzer
+    var quiet: Bool
+    var useCache: Bool
+
+    /// Asks each planned survey in order.
+    /// - Returns: whether some request failed, and the first store error (nothing is thrown for those: the
+    ///   caller reports first, then exits 3 or 5).
+    /// - Throws: `InputError` when another process has claimed a survey; `ExitCode` 130 when interrupted.
+    func run(_ planned: [Planned], batchID: String, total: Int) async throws -> (failures: Int, storeError: StoreError?) {
+        let archive = SurveyArchive(store: store)
+        var failures = 0
+        var storeError: StoreError?
+        for (n, item) in planned.enumerated() {
+            guard try await store.claim(surveyID: item.surveyID, owner: SurveyOwner.current, expected: item.owner) else {
+                throw InputError(field: "batch \(batchID)",
+                                 "survey \(item.surveyID) (\(item.itemID)) is being asked by another converge; wait for it to end")
+            }
+            try await store.setStatus(surveyID: item.surveyID, .running)
+            let journal = StoreJournal(store: store, surveyID: item.surveyID, existing: item.existing, useCache: useCache)
+            let runner = try item.plan.runner()
+            let (events, task) = runner.start(item.plan.survey, journal: journal)
+            let interrupt = InterruptHandler.cancelling(task)
+            for await _ in events {}
+            let result = await task.value
+            interrupt.stop()
+            _ = try? await store.claim(surveyID: item.surveyID, owner: nil, expected: SurveyOwner.current)
+            if result.cancelled {
+                try? await store.setStatus(surveyID: item.surveyID, .interrupted)
+                note("converge: interrupted; batch \(batchID) is kept: `converge batches resume \(batchID)` finishes it")
+                throw ExitCode(interrupt.exitStatus)
+            }
+            var report = try await archive.finish(item.surveyID, result: result, rubric: item.plan.rubric, analyzer: analyzer)
+            if let judge = item.judge, !report.answered.isEmpty {
+                report = await judge.judgeReporting(report, input: result.analysisInput(rubric: item.plan.rubric),
+                                                    analyzer: analyzer)
+                try await archive.saveAnalysis(item.surveyID, report: report, turn: max(0, result.turns.count - 1))
+            }
+            if !result.allAnswered { failures += 1 }
+            if storeError == nil { storeError = journal.firstError }
+            let done = total - planned.count + n + 1
+            let answered = report.answered.count
+            note("converge: [\(done)/\(total)] \(item.itemID): \(answered)/\(report.panelists.count) answered (survey \(item.surveyID))")
+        }
+        return (failures, storeError)
+    }
+
+    private func note(_ line: String) {
+        if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    }
+}
