@@ -27,7 +27,8 @@ struct BatchExecution {
     var quiet: Bool
     var useCache: Bool
 
-    /// Asks each planned survey in order.
+    /// Claims every planned survey for this process first (a compare-and-set each, so that of two processes
+    /// resuming one batch at once only one goes on), then asks them in order, releasing each as it ends.
     /// - Returns: whether some request failed, and the first store error (nothing is thrown for those: the
     ///   caller reports first, then exits 3 or 5).
     /// - Throws: `InputError` when another process has claimed a survey; `ExitCode` 130 when interrupted.
@@ -35,11 +36,16 @@ struct BatchExecution {
         let archive = SurveyArchive(store: store)
         var failures = 0
         var storeError: StoreError?
-        for (n, item) in planned.enumerated() {
+        var claimed: [String] = []
+        for item in planned {
             guard try await store.claim(surveyID: item.surveyID, owner: SurveyOwner.current, expected: item.owner) else {
+                for id in claimed { _ = try? await store.claim(surveyID: id, owner: nil, expected: SurveyOwner.current) }
                 throw InputError(field: "batch \(batchID)",
                                  "survey \(item.surveyID) (\(item.itemID)) is being asked by another converge; wait for it to end")
             }
+            claimed.append(item.surveyID)
+        }
+        for (n, item) in planned.enumerated() {
             try await store.setStatus(surveyID: item.surveyID, .running)
             let journal = StoreJournal(store: store, surveyID: item.surveyID, existing: item.existing, useCache: useCache)
             let runner = try item.plan.runner()
@@ -51,6 +57,9 @@ struct BatchExecution {
             _ = try? await store.claim(surveyID: item.surveyID, owner: nil, expected: SurveyOwner.current)
             if result.cancelled {
                 try? await store.setStatus(surveyID: item.surveyID, .interrupted)
+                for later in planned[(n + 1)...] {
+                    _ = try? await store.claim(surveyID: later.surveyID, owner: nil, expected: SurveyOwner.current)
+                }
                 note("converge: interrupted; batch \(batchID) is kept: `converge batches resume \(batchID)` finishes it")
                 throw ExitCode(interrupt.exitStatus)
             }

@@ -200,6 +200,35 @@ import Testing
         #expect(list.stdout.split(separator: "\n").count == 2)
     }
 
+    @Test func twoAtOnceOneProceedsAndTheOtherRefusesClearly() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("held", [.answer("Held until the test says so.", after: "go")])
+        let dir = try CLI.temporaryFolder(["set.jsonl": Data("{\"id\":\"a\",\"prompt\":\"One?\"}\n{\"id\":\"b\",\"prompt\":\"Two?\"}\n".utf8)])
+        let env = environment(server, db: "sqlite:" + dir.appendingPathComponent("b.sqlite").path)
+        let file = dir.appendingPathComponent("set.jsonl").path
+        let running = Task { try await CLI.run(["batch", file, "-m", "openai/held", "--quiet"], environment: env) }
+        let deadline = Date().addingTimeInterval(60)
+        while server.requests.isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let list = try await CLI.run(["batches", "list", "--format", "json"], environment: env)
+        let batches = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        let id = try #require(batches.first?["id"] as? String)
+
+        let second = try await CLI.run(["batches", "resume", id], environment: env)
+        #expect(second.status == 2, "\(second.stderr)")
+        #expect(second.stderr.contains("is being asked by process"), "\(second.stderr)")
+        let deleting = try await CLI.run(["batches", "delete", id], environment: env)
+        #expect(deleting.status == 2, "\(deleting.stderr)")
+        server.open(gate: "go")
+        let first = try await running.value
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(server.requests(model: "held").count == 2)
+        // Once it has ended the batch is anyone's: resume finds nothing to ask.
+        let after = try await CLI.run(["batches", "resume", id, "--quiet"], environment: env)
+        #expect(after.status == 0 && after.stderr.contains("2 of 2 surveys complete"), "\(after.stderr)")
+        #expect(server.requests(model: "held").count == 2)
+    }
+
     // MARK: bad input
 
     @Test func badBatchFilesExitTwoBeforeAnyRequest() async throws {
