@@ -7,11 +7,12 @@ import Foundation
 /// `html` (one self-contained page, ``BatchHTMLRenderer``). Pure: equal reports give equal bytes; every
 /// format ends with a line break.
 public enum BatchReportRenderer {
-    /// - Parameter link: the link target of a prompt's survey report, from the item and survey ids (the
-    ///   default, `surveys/ITEM.md`, is where `converge batches export` writes it).
+    /// - Parameter link: the link target of a prompt's survey report, from its item (`nil`: `surveys/ITEM.md`
+    ///   from Markdown, `surveys/ITEM.html` from HTML, where `converge batches export` writes them).
     public static func render(_ report: BatchReport, format: ReportFormat,
-                              link: (BatchReport.Item) -> String = { "surveys/\($0.id).md" }) -> String {
-        switch format {
+                              link: ((BatchReport.Item) -> String)? = nil) -> String {
+        let link = link ?? { "surveys/\($0.id).\(format == .html ? "html" : "md")" }
+        return switch format {
         case .json: json(report)
         case .md: markdown(report, link: link)
         case .csv: csv(report)

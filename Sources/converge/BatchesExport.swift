@@ -10,7 +10,7 @@ struct BatchesExport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a stored batch's report (batch.md, .json, .csv, .html) and its surveys' reports into a folder.",
-        discussion: "DIR/surveys/ITEM.md and ITEM.json are each prompt's report; batch.md links to them. No model is called."
+        discussion: "DIR/surveys/ITEM.md, .json and .html are each prompt's report; batch.md and batch.html link to them. No model is called."
     )
 
     @Argument(help: "Batch id (or a unique prefix).")
@@ -37,7 +37,7 @@ struct BatchesExport: AsyncParsableCommand {
             let entries = try await BatchReporting.entries(batch, store: store)
             for entry in entries {
                 guard let report = entry.report else { continue }
-                for format in [ReportFormat.md, .json] {
+                for format in [ReportFormat.md, .json, .html] {
                     let path = (surveys as NSString).appendingPathComponent("\(entry.itemID).\(format.fileExtension)")
                     try AtomicFile.write(ReportRenderer.render(report, format: format), to: path)
                 }

@@ -139,7 +139,11 @@ import Testing
         let markdown = try String(contentsOf: export.appendingPathComponent("batch.md"), encoding: .utf8)
         let first = String(format: "alpaca-%03d", Self.prompts[0])
         #expect(markdown.contains("(surveys/\(first).md)"))
-        #expect(FileManager.default.fileExists(atPath: export.appendingPathComponent("surveys/\(first).md").path))
+        for name in ["surveys/\(first).md", "surveys/\(first).json", "surveys/\(first).html", "batch.html", "batch.csv"] {
+            #expect(FileManager.default.fileExists(atPath: export.appendingPathComponent(name).path), "\(name)")
+        }
+        let page = try String(contentsOf: export.appendingPathComponent("batch.html"), encoding: .utf8)
+        #expect(page.contains("href=\"surveys/\(first).html\""))
         #expect(try validate(export.appendingPathComponent("batch.json")).status == 0)
         let deleted = try await CLI.run(["batches", "delete", id], environment: env)
         #expect(deleted.status == 0, "\(deleted.stderr)")

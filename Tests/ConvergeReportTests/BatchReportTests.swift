@@ -105,7 +105,7 @@ import Testing
 
         let html = BatchReportRenderer.render(batch, format: .html)
         #expect(html.hasPrefix("<!doctype html>") && !html.contains("<script"))
-        #expect(html.contains("<a href=\"surveys/p2.md\">s2</a>") && html.contains("<td class=\"text\">C</td>"))
+        #expect(html.contains("<a href=\"surveys/p2.html\">s2</a>") && html.contains("<td class=\"text\">C</td>"))
         // Text from a batch file is escaped.
         var hostile = batch
         hostile.items[0].prompt = "<img src=x onerror=alert(1)> | ]("
