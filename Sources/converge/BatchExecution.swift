@@ -28,11 +28,26 @@ struct BatchExecution {
     var useCache: Bool
 
     /// Claims every planned survey for this process first (a compare-and-set each, so that of two processes
-    /// resuming one batch at once only one goes on), then asks them in order, releasing each as it ends.
-    /// - Returns: whether some request failed, and the first store error (nothing is thrown for those: the
-    ///   caller reports first, then exits 3 or 5).
-    /// - Throws: `InputError` when another process has claimed a survey; `ExitCode` 130 when interrupted.
+    /// resuming one batch at once only one goes on), then asks them in order, releasing each as it ends. One
+    /// signal handler covers the whole batch (a dispatch signal source installed again after one was cancelled
+    /// is not delivered on Linux).
+    /// - Returns: how many surveys had a failed request, and the first store error (nothing is thrown for those:
+    ///   the caller reports first, then exits 3 or 5).
+    /// - Throws: `InputError` when another process has claimed a survey; `ExitCode` 130 (128 + the signal)
+    ///   when interrupted.
     func run(_ planned: [Planned], batchID: String, total: Int) async throws -> (failures: Int, storeError: StoreError?) {
+        let work = Task { try await askAll(planned, batchID: batchID, total: total) }
+        let interrupt = InterruptHandler.cancelling(work)
+        defer { interrupt.stop() }
+        do {
+            return try await work.value
+        } catch is CancellationError {
+            note("converge: interrupted; batch \(batchID) is kept: `converge batches resume \(batchID)` finishes it", always: true)
+            throw ExitCode(interrupt.exitStatus)
+        }
+    }
+
+    private func askAll(_ planned: [Planned], batchID: String, total: Int) async throws -> (failures: Int, storeError: StoreError?) {
         let archive = SurveyArchive(store: store)
         var failures = 0
         var storeError: StoreError?
@@ -46,22 +61,29 @@ struct BatchExecution {
             claimed.append(item.surveyID)
         }
         for (n, item) in planned.enumerated() {
+            if Task.isCancelled {
+                for later in planned[n...] {
+                    _ = try? await store.claim(surveyID: later.surveyID, owner: nil, expected: SurveyOwner.current)
+                }
+                throw CancellationError()
+            }
             try await store.setStatus(surveyID: item.surveyID, .running)
             let journal = StoreJournal(store: store, surveyID: item.surveyID, existing: item.existing, useCache: useCache)
             let runner = try item.plan.runner()
             let (events, task) = runner.start(item.plan.survey, journal: journal)
-            let interrupt = InterruptHandler.cancelling(task)
-            for await _ in events {}
-            let result = await task.value
-            interrupt.stop()
+            let result = await withTaskCancellationHandler {
+                for await _ in events {}
+                return await task.value
+            } onCancel: {
+                task.cancel()
+            }
             _ = try? await store.claim(surveyID: item.surveyID, owner: nil, expected: SurveyOwner.current)
             if result.cancelled {
                 try? await store.setStatus(surveyID: item.surveyID, .interrupted)
                 for later in planned[(n + 1)...] {
                     _ = try? await store.claim(surveyID: later.surveyID, owner: nil, expected: SurveyOwner.current)
                 }
-                note("converge: interrupted; batch \(batchID) is kept: `converge batches resume \(batchID)` finishes it")
-                throw ExitCode(interrupt.exitStatus)
+                throw CancellationError()
             }
             var report = try await archive.finish(item.surveyID, result: result, rubric: item.plan.rubric, analyzer: analyzer)
             if let judge = item.judge, !report.answered.isEmpty {
@@ -78,7 +100,7 @@ struct BatchExecution {
         return (failures, storeError)
     }
 
-    private func note(_ line: String) {
-        if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    private func note(_ line: String, always: Bool = false) {
+        if always || !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 }

@@ -204,6 +204,58 @@ import Testing
         #expect(list.stdout.split(separator: "\n").count == 2)
     }
 
+    @Test func anInterruptedBatchResumesWithoutAskingAnyAnswerAgain() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        // "held" answers the first prompt, then waits on the second until the test opens the gate.
+        server.script("held", [.answer("Use a cache for reads."), .answer("Indexes help lookups.", after: "go")])
+        let rubric = "title: R\ncategories:\n  - name: C\n    items:\n      - {id: cache, text: Use a cache}\n"
+        let dir = try CLI.temporaryFolder([
+            "r.yaml": Data(rubric.utf8),
+            "set.jsonl": Data("""
+                {"id": "one", "prompt": "Should we cache?", "rubric": "r.yaml"}
+                {"id": "two", "prompt": "When does an index help?"}
+                {"id": "three", "prompt": "Why a queue?"}
+                """.utf8),
+        ])
+        let env = environment(server, db: "sqlite:" + dir.appendingPathComponent("b.sqlite").path)
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["batch", dir.appendingPathComponent("set.jsonl").path, "-m", "openai/quick", "-m", "openai/held",
+                             "--quiet"]
+        process.environment = env
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while server.requests(model: "held").count < 2 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        kill(process.processIdentifier, SIGINT)
+        // A batch that ignored the signal would hang the suite: it gets 30 s, then SIGKILL (and fails below).
+        let killBy = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < killBy { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 130, "\(stderr)")
+        let id = try #require(batchID(in: stderr))
+        #expect(stderr.contains("`converge batches resume \(id)` finishes it"))
+        #expect(server.requests(model: "quick").count == 2 && server.requests(model: "held").count == 2)
+
+        server.open(gate: "go")
+        let resumed = try await CLI.run(["batches", "resume", id, "--format", "json"], environment: env)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("1 of 3 surveys complete"))
+        // Prompt two's held request again (it was never answered) and prompt three; nothing else.
+        #expect(server.requests(model: "quick").count == 3 && server.requests(model: "held").count == 4)
+        let report = try json(resumed.stdout)
+        let items = try #require(report["items"] as? [[String: Any]])
+        #expect(items.count == 3 && items.allSatisfy { $0["answered"] as? Int == 2 })
+        let panelists = try #require(report["panelists"] as? [[String: Any]])
+        // The first prompt's own rubric: both covered or missed its one item, and it shows.
+        #expect(panelists.allSatisfy { ($0["omissions"] as? [String: Any])?["items"] as? Int == 1 })
+    }
+
     @Test func twoAtOnceOneProceedsAndTheOtherRefusesClearly() async throws {
         let server = try await ProviderTestServer.start()
         defer { Task { try? await server.shutdown() } }
