@@ -85,7 +85,7 @@ extension BatchReport {
         var prompts = 0, answered = 0, failed = 0
         var keyPoints = 0, shared = 0, unique = 0
         var outlier = 0, outlierEligible = 0
-        var rubricItems = 0, missed = 0
+        var rubricItems = 0, missed = 0, judged = 0, blindSpots = 0
         var latencies: [Double] = []
         var inputTokens: Int?, outputTokens: Int?
 
@@ -108,6 +108,10 @@ extension BatchReport {
                 rubricItems += rubric.items.count
                 missed += rubric.items.filter { !$0.support.contains(panelist.id) }.count
             }
+            if let judge = report.judge, judge.status == .verified {
+                judged += 1
+                blindSpots += judge.blindSpots.count
+            }
             for response in (report.turns ?? []).flatMap(\.responses) where response.panelist == panelist.id {
                 if let latency = response.latencyMs { latencies.append(latency) }
                 if let tokens = response.inputTokens { inputTokens = (inputTokens ?? 0) + tokens }
@@ -129,8 +133,10 @@ extension BatchReport {
                 sharedShare: keyPoints == 0 ? nil : BatchReport.rounded(Double(shared) / Double(keyPoints)),
                 uniqueShare: keyPoints == 0 ? nil : BatchReport.rounded(Double(unique) / Double(keyPoints)),
                 outlier: outlier, outlierRate: outlierEligible == 0 ? nil : BatchReport.rounded(Double(outlier) / Double(outlierEligible)),
-                omissions: rubricItems == 0 ? nil
-                    : Omissions(items: rubricItems, missed: missed, rate: BatchReport.rounded(Double(missed) / Double(rubricItems))),
+                omissions: rubricItems == 0 && judged == 0 ? nil
+                    : Omissions(items: rubricItems, missed: missed,
+                                rate: rubricItems == 0 ? nil : BatchReport.rounded(Double(missed) / Double(rubricItems)),
+                                judgeBlindSpots: blindSpots),
                 latencyMs: sortedLatencies.isEmpty ? nil
                     : Latency(p50: BatchReport.percentile(sortedLatencies, 50), p95: BatchReport.percentile(sortedLatencies, 95),
                               count: sortedLatencies.count),

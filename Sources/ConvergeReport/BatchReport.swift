@@ -44,14 +44,17 @@ public struct BatchReport: Sendable, Equatable, Codable {
         public var count: Int
     }
 
-    /// Rubric items a panelist left out, over the prompts that have a rubric and that it answered.
+    /// What a panelist left out, over the prompts it answered that have a rubric or a judge's verified report.
     public struct Omissions: Sendable, Equatable, Codable {
         /// Rubric items it was checked against.
         public var items: Int
         /// Of those, items it does not cover.
         public var missed: Int
-        /// `missed / items`.
-        public var rate: Double
+        /// `missed / items`; `nil` without a rubric item.
+        public var rate: Double?
+        /// Blind spots a judge verified (points no panelist makes), summed over the prompts it answered where
+        /// a judge's report was verified: the whole panel left these out.
+        public var judgeBlindSpots: Int
     }
 
     /// One panelist across the batch (by panelist id: the same id in every survey is the same panelist).
@@ -76,7 +79,7 @@ public struct BatchReport: Sendable, Equatable, Codable {
         public var outlier: Int
         /// ``outlier`` over the prompts where it answered among at least 3.
         public var outlierRate: Double?
-        /// `nil` where no prompt it answered has a rubric.
+        /// `nil` where no prompt it answered has a rubric or a verified judge.
         public var omissions: Omissions?
         public var latencyMs: Latency?
         /// Tokens summed over its answers that report them (`nil` where none does).

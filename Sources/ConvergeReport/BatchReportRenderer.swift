@@ -62,7 +62,11 @@ public enum BatchReportRenderer {
     /// answered, failure rate, key points, shared, unique, outlier, omissions, latency, tokens, cost.
     static func panelistCells(_ report: BatchReport) -> [[String]] {
         report.panelists.map { p in
-            let omissions = p.omissions.map { "\(percent($0.rate)) (\($0.missed)/\($0.items))" } ?? "n/a"
+            let omissions = p.omissions.map { o in
+                [o.items == 0 ? nil : "\(percent(o.rate)) (\(o.missed)/\(o.items))",
+                 o.judgeBlindSpots == 0 && o.items > 0 ? nil : "\(o.judgeBlindSpots) judge blind spots"]
+                    .compactMap { $0 }.joined(separator: "; ")
+            } ?? "n/a"
             let latency = p.latencyMs.map { "\(Int($0.p50.rounded())) / \(Int($0.p95.rounded())) ms" } ?? "unknown"
             let tokens = p.inputTokens == nil && p.outputTokens == nil ? "unknown"
                 : "\(p.inputTokens.map(String.init) ?? "?") / \(p.outputTokens.map(String.init) ?? "?")"

@@ -36,6 +36,13 @@ import Testing
         return report
     }
 
+    static func judged(_ report: Report) -> Report {
+        var report = report
+        report.judge = Report.Judge(model: "openai/judge", status: .verified, onPanel: false, attempts: 1,
+                                    blindSpots: [.init(text: "Security", item: "judge-1"), .init(text: "Cost", item: "judge-2")])
+        return report
+    }
+
     static let entries: [BatchReport.Entry] = [
         // c agrees with nobody: the outlier.
         .init(itemID: "p1", surveyID: "s1", report: report("one", ["a": ["x", "y"], "b": ["x", "y"], "c": ["z"]],
@@ -44,8 +51,8 @@ import Testing
         .init(itemID: "p2", surveyID: "s2", report: report("two", ["a": ["x", "w"], "b": ["x"], "c": ["v"]],
                                                             rubric: ["r1": ["a"], "r2": ["a", "b", "c"]],
                                                             latency: ["a": 200, "b": 400, "c": 600])),
-        // c fails; with two answering there is no outlier.
-        .init(itemID: "p3", surveyID: "s3", report: report("three", ["a": ["x"], "b": ["x"]], failed: ["c"])),
+        // c fails; with two answering there is no outlier. A judge found two points nobody made.
+        .init(itemID: "p3", surveyID: "s3", report: judged(report("three", ["a": ["x"], "b": ["x"]], failed: ["c"]))),
         // Not analysed yet.
         .init(itemID: "p4", surveyID: "s4", report: nil),
     ]
@@ -65,6 +72,10 @@ import Testing
         // Rubric on p2 only: a covers both, b and c miss r1.
         #expect(a.omissions?.items == 2 && a.omissions?.missed == 0 && a.omissions?.rate == 0)
         #expect(c.omissions?.items == 2 && c.omissions?.missed == 1 && c.omissions?.rate == 0.5)
+        // The judge's blind spots count for those that answered p3 (c failed it).
+        #expect(a.omissions?.judgeBlindSpots == 2 && c.omissions?.judgeBlindSpots == 0)
+        let judgedOnly = BatchReport(batch: nil, entries: [Self.entries[2]]).panelists[0].omissions
+        #expect(judgedOnly?.items == 0 && judgedOnly?.rate == nil && judgedOnly?.judgeBlindSpots == 2)
         #expect(a.latencyMs?.p50 == 100 && a.latencyMs?.p95 == 200 && a.latencyMs?.count == 2)
         #expect(byID["b"]?.latencyMs?.p95 == 400)
         // a: 3 answers of 100 in / 1000 out at $1 / $10 per million.
@@ -92,6 +103,7 @@ import Testing
 
         let markdown = BatchReportRenderer.render(batch, format: .md)
         #expect(markdown.contains("| C | openai/c | 2/3 | 33% |"))
+        #expect(markdown.contains("| 0% (0/2); 2 judge blind spots |"))
         #expect(markdown.contains("[s2](surveys/p2.md)"))
         #expect(markdown.contains("unknown"))  // b's cost
         let rows = markdown.components(separatedBy: "\n")
