@@ -22,6 +22,8 @@ import Yams
 ///     - gemini/gemini-2.5-pro
 ///     - {model: ollama/llama3.2, id: llama, label: Llama 3.2}
 ///     - {model: ollama/llama3.2, id: llama-hot, temperature: 1.2, system: Answer tersely.}
+/// prices:                     # optional: US dollars per million tokens, by model spec (batch reports)
+///   openai/gpt-4o: {input: 2.5, output: 10}
 /// ```
 /// Other top-level keys belong to other parts of Converge and are ignored here.
 public struct ConvergeConfig: Sendable, Hashable {
@@ -51,6 +53,8 @@ public struct ConvergeConfig: Sendable, Hashable {
     public var timeoutSeconds: Double?
     /// Attempts per request, the first included.
     public var maxAttempts: Int?
+    /// Prices by model spec (`provider/model`, as written); a model without one costs "unknown".
+    public var prices: [String: ModelPrice] = [:]
     /// The file this was read from, if any.
     public var file: String?
 
@@ -250,10 +254,37 @@ public struct ConvergeConfig: Sendable, Hashable {
                     }
                     panels[name] = members
                 }
+            case "prices":
+                prices = try Self.prices(value, fail: fail)
             default:
                 continue
             }
         }
+    }
+
+    /// `prices: {SPEC: {input: DOLLARS, output: DOLLARS}}`, dollars per million tokens, each at least 0.
+    private static func prices(_ node: Node, fail: (Node?, String, String) -> InputError) throws -> [String: ModelPrice] {
+        guard let entries = node.mapping else {
+            throw fail(node, "prices", "`prices` must be a mapping of model spec to {input, output} dollars per million tokens")
+        }
+        var prices: [String: ModelPrice] = [:]
+        for (specNode, priceNode) in entries {
+            let spec = specNode.string ?? ""
+            let path = "prices.\(spec)"
+            func dollars(_ field: String) throws -> Double {
+                guard let value = priceNode.mapping?[field], value.scalar != nil, let number = value.float,
+                      number.isFinite, number >= 0 else {
+                    throw fail(priceNode.mapping?[field] ?? priceNode, "\(path).\(field)",
+                               "`\(field)` must be a number of dollars per million tokens, at least 0")
+                }
+                return number
+            }
+            guard priceNode.mapping != nil else {
+                throw fail(priceNode, path, "a price is a mapping {input, output} of dollars per million tokens")
+            }
+            prices[spec] = ModelPrice(inputPerMillion: try dollars("input"), outputPerMillion: try dollars("output"))
+        }
+        return prices
     }
 
     /// The named panel.

@@ -14,4 +14,8 @@ public enum RequestLimits {
 
     /// Whether `seconds` is a usable per-request timeout: above 0 and at most ``maxTimeoutSeconds`` (NaN is not).
     public static func isTimeout(_ seconds: Double) -> Bool { seconds > 0 && seconds <= maxTimeoutSeconds }
+
+    /// The longest prompt one item of a batch may have, in UTF-8 bytes (256 KiB: far beyond any model's
+    /// context window in practice, and small enough that a mistaken file is refused before any request).
+    public static let maxPromptBytes = 256 << 10
 }

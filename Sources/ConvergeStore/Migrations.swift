@@ -96,6 +96,28 @@ enum Migrations {
             """,
             "CREATE INDEX model_calls_cache ON model_calls (cache_key)",
         ]),
+        // No foreign key from an item to its survey: a survey deleted on its own leaves the item, shown as gone.
+        Step(version: 5, summary: "batches of surveys", statements: [
+            """
+            CREATE TABLE batches (
+                id TEXT PRIMARY KEY,
+                created_at BIGINT NOT NULL,
+                source TEXT NOT NULL,
+                spec TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX batches_created ON batches (created_at)",
+            """
+            CREATE TABLE batch_items (
+                batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+                item_index BIGINT NOT NULL,
+                item_id TEXT NOT NULL,
+                survey_id TEXT NOT NULL,
+                PRIMARY KEY (batch_id, item_index)
+            )
+            """,
+            "CREATE INDEX batch_items_survey ON batch_items (survey_id)",
+        ]),
     ]
 
     /// The version this build writes.

@@ -73,6 +73,21 @@ public protocol SurveyStore: Sendable {
     /// - Throws: ``StoreError/notFound(_:)``.
     func deleteSurvey(id: String) async throws
 
+    /// Creates a batch with its items (the items' surveys are created first, with ``createSurvey(_:turns:)``).
+    /// - Throws: ``StoreError``.
+    func createBatch(_ batch: StoredBatch) async throws
+
+    /// Batches with their items, newest first.
+    func batches(limit: Int, offset: Int) async throws -> [StoredBatch]
+
+    /// The batch with this id, or with this unique id prefix (at least 4 characters).
+    /// - Throws: ``StoreError/batchNotFound(_:)``, ``StoreError/ambiguous(_:matches:)``.
+    func batch(id: String) async throws -> StoredBatch
+
+    /// Deletes a batch and its items (not their surveys: ``deleteSurvey(id:)`` each).
+    /// - Throws: ``StoreError/batchNotFound(_:)``.
+    func deleteBatch(id: String) async throws
+
     /// The schema version the database is at.
     func schemaVersion() async throws -> Int
 
@@ -95,6 +110,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The database was written by a newer Converge.
     case newerSchema(location: String, found: Int, supported: Int)
     case notFound(String)
+    /// No batch with this id (or id prefix).
+    case batchNotFound(String)
     case ambiguous(String, matches: [String])
     /// Any other database error.
     case database(location: String, reason: String)
@@ -115,6 +132,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "the database \(location) has schema version \(found), newer than this converge supports (\(supported)); upgrade converge"
         case .notFound(let id):
             return "no survey with id `\(id)` (see `converge surveys list`)"
+        case .batchNotFound(let id):
+            return "no batch with id `\(id)` (see `converge batches list`)"
         case .ambiguous(let prefix, let matches):
             return "the id prefix `\(prefix)` matches several surveys: \(matches.joined(separator: ", "))"
         case .database(let location, let reason):
