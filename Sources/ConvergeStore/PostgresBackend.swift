@@ -61,6 +61,8 @@ struct PostgresBackend: SQLBackend {
             return .unavailable(location: location, reason: message)
         case "25006":
             return .readOnly(location: location)
+        case "53100":
+            return .full(location: location)
         case .some(let state):
             return .database(location: location, reason: "\(message) (SQLSTATE \(state))")
         case nil:

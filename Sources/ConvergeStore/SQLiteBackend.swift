@@ -87,6 +87,8 @@ struct SQLiteBackend: SQLBackend {
         case .readOnly, .readonlyCantLock, .readonlyDirectory, .readonlyInRecovery, .readonlyInRollback,
              .readonlyBackingMoved, .permission:
             return .readOnly(location: location)
+        case .full:
+            return .full(location: location)
         case .cantOpen, .cantOpenDirectory, .cantOpenInvalidPath, .cantOpenUnfollowedSymlink:
             return .unavailable(location: location, reason: error.message)
         default:

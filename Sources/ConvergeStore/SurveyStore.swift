@@ -107,6 +107,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case corrupt(location: String, reason: String)
     /// The database cannot be written.
     case readOnly(location: String)
+    /// The disk holding the database is full (SQLite `SQLITE_FULL`, PostgreSQL SQLSTATE 53100): the write that
+    /// failed was rolled back whole; earlier ones are kept.
+    case full(location: String)
     /// The database was written by a newer Converge.
     case newerSchema(location: String, found: Int, supported: Int)
     case notFound(String)
@@ -128,6 +131,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "the database \(location) is not a Converge database or is damaged (\(reason)); it was left as it is"
         case .readOnly(let location):
             return "the database \(location) is read-only; nothing was written"
+        case .full(let location):
+            return "the disk holding the database \(location) is full; this write was not kept (earlier ones are), free space and try again"
         case .newerSchema(let location, let found, let supported):
             return "the database \(location) has schema version \(found), newer than this converge supports (\(supported)); upgrade converge"
         case .notFound(let id):
