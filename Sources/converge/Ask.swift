@@ -29,44 +29,10 @@ struct Ask: AsyncParsableCommand {
     @Argument(help: "The prompt.")
     var prompt: String
 
-    @Option(name: [.customShort("m"), .customLong("model")], help: "A panelist's model spec (repeat for each).")
-    var models: [String] = []
-
-    @Option(help: "A named panel from the config file (panels: {name: [spec, ...]}).")
-    var panel: String?
-
-    @Option(name: .customLong("follow-up"), help: "A follow-up prompt, sent to each panelist in its own thread (repeatable).")
-    var followUps: [String] = []
-
-    @Option(help: "Answers drawn from each panelist per turn.")
-    var samples = 1
-
-    @Option(help: "A system prompt for every panelist.")
-    var system: String?
-
-    @Option(help: "Sampling temperature.")
-    var temperature: Double?
-
-    @Option(name: .customLong("max-tokens"), help: "Most tokens each answer may have.")
-    var maxTokens: Int?
+    @OptionGroup var asking: PanelOptions
 
     @Option(help: "Rubric YAML to check the last turn's answers against.")
     var rubric: String?
-
-    @Option(help: "Per-request timeout in seconds.")
-    var timeout: Double?
-
-    @Option(help: "Most requests in flight, overall and for each provider (the config file may cap a provider lower).")
-    var concurrency: Int?
-
-    @Option(help: "Configuration file (default: ./converge.yaml, then $XDG_CONFIG_HOME/converge/converge.yaml).")
-    var config: String?
-
-    @Flag(help: "No progress on standard error.")
-    var quiet = false
-
-    @Flag(name: .customLong("no-cache"), help: "Send every request, even one whose answer is already stored.")
-    var noCache = false
 
     @Flag(name: .customLong("no-store"), help: "Keep nothing: no database is opened (and no response cache).")
     var noStore = false
@@ -88,7 +54,7 @@ struct Ask: AsyncParsableCommand {
     func validate() throws {
         if noStore && storage.db != nil { throw ValidationError("--no-store and --db cannot be used together") }
         if draftRubric != nil && rubric != nil { throw ValidationError("--draft-rubric and --rubric cannot be used together") }
-        if models.isEmpty && panel == nil { throw ValidationError("give at least one -m SPEC or --panel NAME") }
+        try asking.requirePanel()
         do {
             try request(panel: []).validate()
         } catch {
@@ -98,13 +64,11 @@ struct Ask: AsyncParsableCommand {
 
     /// What was asked for, as every front end gives it to ``SurveyPlan`` (the panel is resolved in `run()`).
     func request(panel: [PanelEntry], rubric: SurveySpec.RubricSource? = nil) -> SurveyPlan.Request {
-        SurveyPlan.Request(prompt: prompt, followUps: followUps, system: system, panel: panel, samples: samples,
-                           temperature: temperature, maxTokens: maxTokens, timeoutSeconds: timeout,
-                           concurrency: concurrency, rubric: rubric, judge: judging.spec)
+        asking.request(prompt: prompt, panel: panel, rubric: rubric, judge: judging.spec)
     }
 
     func run() async throws {
-        let configuration = try ConvergeConfig.load(explicitPath: config)
+        let configuration = try ConvergeConfig.load(explicitPath: asking.config)
         var rubricSource = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
         if let draftRubric { rubricSource = try await drafted(by: draftRubric, configuration: configuration) }
         // A rubric that is not one fails before anything else is checked.
@@ -112,13 +76,7 @@ struct Ask: AsyncParsableCommand {
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
         let similarity = try matching.model()
         try report.preflight()  // before any request: answers are paid for
-        var entries: [PanelEntry] = []
-        if let panel { entries += try configuration.panel(named: panel) }
-        do {
-            entries += try models.map { PanelEntry(spec: try ModelSpec(parsing: $0)) }
-        } catch let error as ProviderError {
-            throw InputError(field: "--model", error.description)
-        }
+        let entries = try asking.entries(configuration: configuration)
         let plan: SurveyPlan
         do {
             // Resolves every provider and key before any request: a missing key fails here, naming its variable.
@@ -129,7 +87,7 @@ struct Ask: AsyncParsableCommand {
         }
         var execution = SurveyExecution(runner: try plan.runner(), survey: plan.survey, rubric: plan.rubric,
                                         analyzer: Analyzer(similarity: similarity), report: report,
-                                        quiet: quiet, stored: nil)
+                                        quiet: asking.quiet, stored: nil)
         execution.judge = judging.tuned(plan.judge)
         if noStore {
             try await execution.run()
@@ -140,7 +98,7 @@ struct Ask: AsyncParsableCommand {
             let id = try await archive.create(plan.survey, spec: plan.spec)
             _ = try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: nil)
             FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
-            execution.stored = (archive, id, StoreJournal(store: store, surveyID: id, useCache: !noCache))
+            execution.stored = (archive, id, StoreJournal(store: store, surveyID: id, useCache: !asking.noCache))
             try await execution.run()
         }
     }
@@ -158,7 +116,7 @@ extension Ask {
         } catch {
             throw error.commandLineError
         }
-        if !quiet, let rubric = try? Rubric(yaml: source.yaml, file: source.file) {
+        if !asking.quiet, let rubric = try? Rubric(yaml: source.yaml, file: source.file) {
             FileHandle.standardError.write(Data("converge: \(spec) drafted a rubric of \(rubric.items.count) items\n".utf8))
         }
         return source

@@ -36,44 +36,10 @@ struct Batch: AsyncParsableCommand {
             help: "Import these answer folders (or folders of them) as a batch; no model is called.")
     var fromFolders: [String] = []
 
-    @Option(name: [.customShort("m"), .customLong("model")], help: "A panelist's model spec (repeat for each).")
-    var models: [String] = []
-
-    @Option(help: "A named panel from the config file.")
-    var panel: String?
-
-    @Option(name: .customLong("follow-up"), help: "A follow-up prompt for every survey (repeatable).")
-    var followUps: [String] = []
-
-    @Option(help: "Answers drawn from each panelist per turn.")
-    var samples = 1
-
-    @Option(help: "A system prompt for every panelist.")
-    var system: String?
-
-    @Option(help: "Sampling temperature.")
-    var temperature: Double?
-
-    @Option(name: .customLong("max-tokens"), help: "Most tokens each answer may have.")
-    var maxTokens: Int?
+    @OptionGroup var asking: PanelOptions
 
     @Option(help: "Rubric YAML for every prompt without its own (JSONL `rubric`).")
     var rubric: String?
-
-    @Option(help: "Per-request timeout in seconds.")
-    var timeout: Double?
-
-    @Option(help: "Most requests in flight, overall and for each provider.")
-    var concurrency: Int?
-
-    @Option(help: "Configuration file (default: ./converge.yaml, then $XDG_CONFIG_HOME/converge/converge.yaml).")
-    var config: String?
-
-    @Flag(help: "No progress on standard error.")
-    var quiet = false
-
-    @Flag(name: .customLong("no-cache"), help: "Send every request, even one whose answer is already stored.")
-    var noCache = false
 
     @OptionGroup var storage: StoreOptions
     @OptionGroup var report: BatchReportOptions
@@ -83,8 +49,8 @@ struct Batch: AsyncParsableCommand {
     func validate() throws {
         if fromFolders.isEmpty {
             guard file != nil else { throw ValidationError("give a batch FILE, or --from-folders DIR...") }
-            if models.isEmpty && panel == nil { throw ValidationError("give at least one -m SPEC or --panel NAME") }
-        } else if file != nil || !models.isEmpty || panel != nil || !followUps.isEmpty || judging.spec != nil {
+            try asking.requirePanel()
+        } else if file != nil || !asking.models.isEmpty || asking.panel != nil || !asking.followUps.isEmpty || judging.spec != nil {
             throw ValidationError("--from-folders imports answers: no FILE, -m, --panel, --follow-up or --judge")
         }
         do {
@@ -95,30 +61,22 @@ struct Batch: AsyncParsableCommand {
     }
 
     func request(prompt: String, panel: [PanelEntry], rubric: SurveySpec.RubricSource?) -> SurveyPlan.Request {
-        SurveyPlan.Request(prompt: prompt, followUps: followUps, system: system, panel: panel, samples: samples,
-                           temperature: temperature, maxTokens: maxTokens, timeoutSeconds: timeout,
-                           concurrency: concurrency, rubric: rubric, judge: judging.spec)
+        asking.request(prompt: prompt, panel: panel, rubric: rubric, judge: judging.spec)
     }
 
     func run() async throws {
-        if !fromFolders.isEmpty { return try await BatchImport(folders: fromFolders, rubric: rubric, quiet: quiet,
+        if !fromFolders.isEmpty { return try await BatchImport(folders: fromFolders, rubric: rubric, quiet: asking.quiet,
                                                                storage: storage, report: report, matching: matching,
-                                                               config: config).run() }
+                                                               config: asking.config).run() }
         guard let file else { return }
         // Every item is read and checked before anything else: a bad line is exit 2 with its file:line.
         let items = try BatchInput.load(file)
-        let configuration = try ConvergeConfig.load(explicitPath: config)
+        let configuration = try ConvergeConfig.load(explicitPath: asking.config)
         let batchRubric = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
         _ = try batchRubric.map { try Rubric(yaml: $0.yaml, file: $0.file) }
         let similarity = try matching.model()
         try report.preflight()
-        var entries: [PanelEntry] = []
-        if let panel { entries += try configuration.panel(named: panel) }
-        do {
-            entries += try models.map { PanelEntry(spec: try ModelSpec(parsing: $0)) }
-        } catch let error as ProviderError {
-            throw InputError(field: "--model", error.description)
-        }
+        let entries = try asking.entries(configuration: configuration)
         // Every survey planned (providers and keys resolved) before anything is stored or sent.
         var plans: [(item: BatchItem, plan: SurveyPlan)] = []
         let directory = ProviderDirectory(config: configuration)
@@ -145,8 +103,8 @@ struct Batch: AsyncParsableCommand {
                                     })
             try await store.createBatch(batch)
             FileHandle.standardError.write(Data("converge: batch \(batch.id): \(items.count) prompts (\(store.location))\n".utf8))
-            let execution = BatchExecution(store: store, analyzer: Analyzer(similarity: similarity), quiet: quiet,
-                                           useCache: !noCache)
+            let execution = BatchExecution(store: store, analyzer: Analyzer(similarity: similarity), quiet: asking.quiet,
+                                           useCache: !asking.noCache)
             let outcome = try await execution.run(planned, batchID: batch.id, total: planned.count)
             try await Self.finish(batch, outcome: outcome, store: store, configuration: configuration, report: report)
         }
