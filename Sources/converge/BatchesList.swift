@@ -9,8 +9,6 @@ struct BatchesList: AsyncParsableCommand {
         abstract: "List stored batches, newest first: id, created (UTC), prompts, source."
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
-
     struct Summary: Encodable {
         var id: String
         var createdAt: String
@@ -19,21 +17,12 @@ struct BatchesList: AsyncParsableCommand {
         var surveys: [String]
     }
 
-    @Option(help: "Most batches to list.")
-    var limit = 50
-
-    @Option(help: "Batches to skip (for paging).")
-    var offset = 0
-
-    @Option(help: "text (one line each) or json (an array, for scripts).")
-    var format: Format = .text
-
+    @OptionGroup var listing: ListOptions
     @OptionGroup var storage: StoreOptions
 
-    func validate() throws {
-        if limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if offset < 0 { throw ValidationError("--offset must not be negative") }
-    }
+    var limit: Int { listing.limit }
+    var offset: Int { listing.offset }
+    var format: ListOptions.Format { listing.format }
 
     func run() async throws {
         if try storage.isMissingFile() {

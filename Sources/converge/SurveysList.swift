@@ -9,23 +9,12 @@ struct SurveysList: AsyncParsableCommand {
         abstract: "List stored surveys, newest first: id, status, created (UTC), panel size, prompt."
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
-
-    @Option(help: "Most surveys to list.")
-    var limit = 50
-
-    @Option(help: "Surveys to skip (for paging).")
-    var offset = 0
-
-    @Option(help: "text (one line each) or json (an array, for scripts).")
-    var format: Format = .text
-
+    @OptionGroup var listing: ListOptions
     @OptionGroup var storage: StoreOptions
 
-    func validate() throws {
-        if limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if offset < 0 { throw ValidationError("--offset must not be negative") }
-    }
+    var limit: Int { listing.limit }
+    var offset: Int { listing.offset }
+    var format: ListOptions.Format { listing.format }
 
     func run() async throws {
         if try storage.isMissingFile() {

@@ -14,7 +14,7 @@ struct SurveysShow: AsyncParsableCommand {
     var id: String
 
     @Option(help: "text or json.")
-    var format: SurveysList.Format = .text
+    var format: ListOptions.Format = .text
 
     @OptionGroup var storage: StoreOptions
 
