@@ -117,7 +117,18 @@ extension ConvergeTools {
 
     /// Runs `run` now, or (`wait: false`) in the background, answering with the survey id at once.
     private func start(_ run: SurveyRun, wait: Bool, progress: ProgressReporter) async throws -> CallTool.Result {
-        if wait { return try await run.run(progress: progress) }
+        if wait {
+            // Registered while it runs: a server that stops meanwhile (end of input, SIGTERM) leaves it interrupted.
+            await tasks.begin(run.id)
+            do {
+                let result = try await run.run(progress: progress)
+                await tasks.end(run.id)
+                return result
+            } catch {
+                await tasks.end(run.id)
+                throw error
+            }
+        }
         await tasks.start(run)
         return CallTool.Result(
             content: [.plain("Survey \(run.id) is running; `survey_get` with id \(run.id) gives its report when it is done.")],

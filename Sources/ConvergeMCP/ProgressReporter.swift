@@ -8,8 +8,12 @@ struct ProgressReporter: Sendable {
     let token: ProgressToken?
 
     func report(_ progress: Int, of total: Int?, _ message: String) async {
+        await report(Double(progress), of: total, message)
+    }
+
+    func report(_ progress: Double, of total: Int?, _ message: String) async {
         guard let token, let server else { return }
-        let parameters = ProgressNotification.Parameters(progressToken: token, progress: Double(progress),
+        let parameters = ProgressNotification.Parameters(progressToken: token, progress: progress,
                                                          total: total.map(Double.init), message: message)
         try? await server.notify(ProgressNotification.message(parameters))
     }

@@ -64,10 +64,12 @@ struct SurveyRun: Sendable {
 }
 
 extension SurveyRun {
-    /// One progress notification per request answered, failed or retried, counting finished requests.
+    /// One progress notification per request answered, failed or retried, counting finished requests. The
+    /// value increases with every notification, as MCP requires: a retry moves it halfway to the next request.
     private func announce(_ events: AsyncStream<SurveyEvent>, total: Int, names: [String: String],
                           progress: ProgressReporter) async {
         var done = 0
+        var reported = 0.0
         let turns = plan.survey.turns.count
         for await event in events {
             let name = names[event.key.panelistID] ?? event.key.panelistID
@@ -78,22 +80,40 @@ extension SurveyRun {
             case .retrying(_, let attempt, let delay, let reason):
                 // Blind: a provider's words may name its model; the blinded report words the failure.
                 let why = blind ? "" : " (\(reason))"
-                await progress.report(done, of: total, "\(name)\(turn): attempt \(attempt) failed\(why); "
+                reported += (Double(done + 1) - reported) / 2
+                await progress.report(reported, of: total, "\(name)\(turn): attempt \(attempt) failed\(why); "
                                       + "retrying in \(Int(delay.rounded())) s")
             case .answered:
                 done += 1
-                await progress.report(done, of: total, "\(name)\(turn) answered")
+                reported = Double(done)
+                await progress.report(reported, of: total, "\(name)\(turn) answered")
             case .failed(_, let cause):
                 done += 1
-                await progress.report(done, of: total, "\(name)\(turn) failed" + (blind ? "" : ": \(cause)"))
+                reported = Double(done)
+                await progress.report(reported, of: total, "\(name)\(turn) failed" + (blind ? "" : ": \(cause)"))
             }
         }
     }
 }
 
-/// Surveys asked with `wait: false`: each runs in a task of its own, after the tool has answered.
+/// Surveys asked with `wait: false`: each runs in a task of its own, after the tool has answered; and the ids of
+/// those a tool call is asking now, so that a server that stops leaves none of them `running`.
 public actor BackgroundSurveys {
     private var running: [String: Task<Void, Never>] = [:]
+    private var asking: Set<String> = []
+
+    func begin(_ id: String) { asking.insert(id) }
+    func end(_ id: String) { asking.remove(id) }
+
+    /// Marks the surveys that tool calls were still asking `interrupted` (resumable) and releases them: the
+    /// process is ending (end of input, SIGTERM) before those calls could record how they stopped.
+    public func interruptAsking(in store: any SurveyStore) async {
+        for id in asking.sorted() {
+            try? await store.setStatus(surveyID: id, .interrupted)
+            _ = try? await store.claim(surveyID: id, owner: nil, expected: SurveyOwner.current)
+        }
+        asking.removeAll()
+    }
 
     func start(_ run: SurveyRun) {
         let id = run.id

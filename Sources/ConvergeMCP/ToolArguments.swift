@@ -21,6 +21,7 @@ struct ToolArguments: Sendable {
     func string(_ name: String) throws -> String? {
         guard has(name), let value = values[name] else { return nil }
         guard let string = value.stringValue else { throw InputError(field: name, "must be a string, not \(Self.kind(value))") }
+        try Self.refuseNUL(string, field: name)
         return string
     }
 
@@ -36,8 +37,15 @@ struct ToolArguments: Sendable {
             guard let string = element.stringValue else {
                 throw InputError(field: "\(name)[\(n)]", "must be a string, not \(Self.kind(element))")
             }
+            try Self.refuseNUL(string, field: "\(name)[\(n)]")
             return string
         }
+    }
+
+    /// NUL (U+0000) is refused, as `POST /v1/surveys` refuses it: no database keeps it in text (SQLite reads up
+    /// to it, PostgreSQL refuses it), so what is stored would differ from what was sent.
+    static func refuseNUL(_ text: String, field: String) throws {
+        if text.unicodeScalars.contains("\u{0}") { throw InputError(field: field, "must not contain NUL (U+0000)") }
     }
 
     func int(_ name: String) throws -> Int? {

@@ -137,8 +137,9 @@ extension SQLSurveyStore {
                 return try Self.survey(from: row)
             }
             // A unique prefix of at least 4 characters, as with git; LIKE wildcards in the input are escaped.
+            // Ids are 26 characters: a longer "prefix" is no id (and SQLite refuses LIKE patterns over 50,000 bytes).
             let cleaned = id.lowercased()
-            guard cleaned.count >= 4, cleaned.allSatisfy({ $0.isLetter || $0.isNumber }) else {
+            guard (4...64).contains(cleaned.count), cleaned.allSatisfy({ $0.isLetter || $0.isNumber }) else {
                 throw StoreError.notFound(id)
             }
             let rows = try await db.raw("""

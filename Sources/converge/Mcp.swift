@@ -35,10 +35,20 @@ struct Mcp: AsyncParsableCommand {
                                          try SimilarityOptions.parse(name.map { ["--similarity", $0] } ?? []).model()
                                      }, logger: logger)
             let server = await ConvergeMCPServer.make(context)
-            try await server.start(transport: StdioTransport(logger: logger))
+            // SIGTERM (how clients stop their servers) and SIGINT stop it as the end of input does.
+            let signals = [SIGTERM, SIGINT].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { Task { await server.stop() } }
+                source.resume()
+                return source
+            }
+            try await server.start(transport: StdioLineTransport(logger: logger))
             await server.waitUntilCompleted()
+            signals.forEach { $0.cancel() }
             // The client has gone: surveys it left running stop (interrupted, resumable) before the store closes.
             await context.background.cancelAll()
+            await context.background.interruptAsking(in: store)
         }
     }
 }

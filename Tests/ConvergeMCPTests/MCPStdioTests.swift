@@ -1,3 +1,4 @@
+import ConvergeStore
 import ConvergeTestSupport
 import Foundation
 import MCP
@@ -94,7 +95,8 @@ import Testing
         #expect(progress.first?.progress == 0 && progress.allSatisfy { $0.total == 5 })
         #expect(progress.contains { $0.message?.contains("retrying") == true })
         #expect(progress.last?.progress == 5)
-        #expect(zip(progress, progress.dropFirst()).allSatisfy { $0.progress <= $1.progress })
+        // MCP: the value MUST increase with each notification (a retry moves it halfway to the next request).
+        #expect(zip(progress, progress.dropFirst()).allSatisfy { $0.progress < $1.progress }, "\(progress.map(\.progress))")
         // The survey is stored: survey_list and survey_get find it, and its report is a resource.
         let list = try await mcp.call("survey_list")
         #expect((list.json["surveys"] as? [[String: Any]])?.first?["id"] as? String == id)
@@ -146,6 +148,34 @@ import Testing
                     resource.first?.text ?? ""]
         for text in seen { #expect(!text.contains("secret-model"), "\(text)") }
         _ = await mcp.stop()
+    }
+
+    @Test func sigtermDuringAnAskLeavesTheSurveyInterrupted() async throws {
+        // Found by a fresh-user pass: SIGTERM (or the end of input) mid-ask left the survey `running`.
+        let providers = try await ProviderTestServer.start()
+        defer { Task { try? await providers.shutdown() } }
+        providers.script("quick", [.answer("Cache with Redis.")])
+        providers.script("slow", [.answer("Use a CDN.", after: "never")])
+        let mcp = try await StdioServer.start(environment: Self.providers(providers))
+        let token = ProgressToken.string("ask-term")
+        _ = try await mcp.start("ask", ["prompt": "How do I speed up a web service?",
+                                        "models": ["openai/quick", "openai/slow"], "timeout": 60], progressToken: token)
+        let deadline = Date().addingTimeInterval(30)
+        var id: String?
+        while Date() < deadline {
+            let progress = await mcp.progress(of: token)
+            id = progress.first?.message?.split(separator: " ").dropFirst().first.map(String.init)
+            if progress.contains(where: { $0.progress == 1 }), providers.requests(model: "slow").count == 1 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let surveyID = try #require(id)
+        #expect(await mcp.terminate() == 0)
+        let store = try await openStore(try DatabaseURL(parsing: mcp.databaseURL))
+        let survey = try await store.survey(id: surveyID)
+        #expect(survey.status == .interrupted)
+        #expect(survey.owner == nil)
+        #expect(try await store.requests(surveyID: surveyID).filter { $0.state == .answered }.count == 1)
+        await store.close()
     }
 
     @Test func cancellingAnAskLeavesTheSurveyResumable() async throws {
@@ -232,6 +262,9 @@ import Testing
             ("analyze", ["paths": ["/no/such/folder"]], "", "/no/such/folder"),
             ("analyze", [:], "paths", "give survey folders"),
             ("survey_list", ["limit": 0], "limit", "must be at least 1"),
+            ("ask", ["prompt": "nul\u{0}here", "models": ["openai/a"]], "prompt", "must not contain NUL"),
+            ("ask", ["prompt": "Hi", "models": ["openai/a"], "follow_ups": ["ok", "a\u{0}b"]], "follow_ups[1]", "NUL"),
+            ("survey_get", ["id": .string(String(repeating: "a", count: 100_000))], "id", "no survey"),
         ]
         for (tool, arguments, field, words) in cases {
             let result = try await mcp.call(tool, arguments)
@@ -243,6 +276,9 @@ import Testing
         #expect(providers.requests.isEmpty)
         // An unknown resource is a protocol error; the server still answers the next call.
         await #expect(throws: (any Error).self) { _ = try await mcp.client.readResource(uri: "converge://surveys/nope/report.json") }
+        // A message over the transport's limit (16 MiB) is dropped whole; the next one is answered.
+        let pad = String(repeating: "x", count: 17 << 20)
+        try await mcp.writeRaw(Data("{\"jsonrpc\":\"2.0\",\"id\":\"big\",\"method\":\"ping\",\"params\":{\"pad\":\"\(pad)\"}}\n".utf8))
         let models = try await mcp.call("models")
         #expect(models.isError != true)
         let providersList = try #require(models.json["providers"] as? [[String: Any]])

@@ -67,6 +67,23 @@ final class StdioServer: @unchecked Sendable {
     private let transport: StdioTransport
     private let pipes: [Pipe]
 
+    /// Bytes written to the server's standard input as they are, beside the client's messages (the client's
+    /// transport made the pipe non-blocking: a full pipe is waited for).
+    func writeRaw(_ data: Data) async throws {
+        let fd = pipes[0].fileHandleForWriting.fileDescriptor
+        let bytes = [UInt8](data)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                guard errno == EAGAIN || errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                try await Task.sleep(for: .milliseconds(1))
+                continue
+            }
+            offset += written
+        }
+    }
+
     private func connect() async throws {
         await client.onNotification(ProgressNotification.self) { [self] message in
             self.progress.withLock { $0.append(message.params) }
@@ -101,6 +118,16 @@ final class StdioServer: @unchecked Sendable {
 
     /// Whether the child still runs.
     var isRunning: Bool { process.isRunning }
+
+    /// Sends SIGTERM (how MCP clients stop their servers) and waits for the child; its exit status.
+    func terminate() async -> Int32 {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
 
     /// Closes the client's side (standard input: the server ends) and waits for the child.
     func stop() async -> String {

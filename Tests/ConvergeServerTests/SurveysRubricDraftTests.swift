@@ -64,7 +64,7 @@ import Testing
                 #expect(error.message.contains("openai/drafter drafted no rubric"), "\(error.message)")
                 for (body, status) in [
                     (["prompt": "Q?", "panel": ["openai/alpha"], "draftRubric": "openai/drafter", "rubric": "title: x"],
-                     HTTPResponse.Status.badRequest),
+                     HTTPResponse.Status.unprocessableContent),
                     (["prompt": "Q?", "panel": ["openai/alpha"], "draftRubric": "nowhere/drafter"], .unprocessableContent),
                 ] as [([String: Any], HTTPResponse.Status)] {
                     let refused = try await SurveysRouterTests().post(client, "/v1/surveys", body)
@@ -108,7 +108,7 @@ import Testing
                 var both = PagesRouterTests.startForm()
                 both.field("draftRubric", "openai/drafter")
                 try await client.execute(uri: "/surveys", method: .post, headers: both.headers, body: both.buffer) { response in
-                    #expect(response.status == .badRequest)
+                    #expect(response.status == .unprocessableContent)
                     #expect(String(buffer: response.body).contains("Give a rubric or a model to draft one, not both."))
                 }
             }

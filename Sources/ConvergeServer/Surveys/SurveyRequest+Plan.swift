@@ -74,12 +74,13 @@ extension SurveyPlan {
     /// The request planned as ``init(_:directory:config:drafted:)`` plans it, with its rubric drafted first when it
     /// names a `draftRubric` model: every other check comes before the draft, so that nothing is paid for a survey
     /// that cannot run.
-    /// - Throws: `APIError` as the initialiser; 400 naming `draftRubric` with `rubric` too or a bad spec; 422
-    ///   naming it for an unknown provider, a missing key, or a model that drafted no valid rubric.
+    /// - Throws: `APIError` as the initialiser; 400 naming `draftRubric` for a bad spec; 422 naming it with
+    ///   `rubric` too, for an unknown provider, a missing key, or a model that drafted no valid rubric.
     static func planned(_ request: Components.Schemas.SurveyRequest, directory: ProviderDirectory,
                         config: ConvergeConfig = ConvergeConfig()) async throws(APIError) -> SurveyPlan {
         guard let drafter = request.draftRubric else { return try SurveyPlan(request, directory: directory, config: config) }
-        if request.rubric != nil { throw .invalidField("draftRubric", "give a rubric or draftRubric, not both") }
+        // Schema-valid, so not a 400: both are allowed by the schema, and together they contradict each other.
+        if request.rubric != nil { throw .unprocessable("draftRubric", "draftRubric: give a rubric or draftRubric, not both") }
         _ = try SurveyPlan(request, directory: directory, config: config)
         let drafted: SurveySpec.RubricSource
         do {
