@@ -66,8 +66,10 @@ public final class StoreJournal: SurveyJournal {
     public func willSend(_ key: RequestKey, member: SurveyMember, request: ChatRequest) async {
         let fingerprint = RequestFingerprint(identity: member.provider.identity, request: request, sample: key.sample)
         do {
-            try await store.recordPending(surveyID: surveyID, key: StoredRequestKey(key), cacheKey: fingerprint.hex,
-                                          request: fingerprint.canonical)
+            try await Self.persisting {
+                try await store.recordPending(surveyID: surveyID, key: StoredRequestKey(key), cacheKey: fingerprint.hex,
+                                              request: fingerprint.canonical)
+            }
         } catch {
             record(error)
         }
@@ -77,9 +79,12 @@ public final class StoreJournal: SurveyJournal {
                          attempts: Int) async {
         let fingerprint = RequestFingerprint(identity: member.provider.identity, request: request, sample: key.sample)
         do {
-            try await store.recordAnswer(surveyID: surveyID, key: StoredRequestKey(key), cacheKey: fingerprint.hex,
-                                         request: fingerprint.canonical, response: StoredResponse(response),
-                                         attempts: attempts, fromCache: false)
+            // An answer is paid for: a database that is briefly away (restarting, failing over) is waited for.
+            try await Self.persisting {
+                try await store.recordAnswer(surveyID: surveyID, key: StoredRequestKey(key), cacheKey: fingerprint.hex,
+                                             request: fingerprint.canonical, response: StoredResponse(response),
+                                             attempts: attempts, fromCache: false)
+            }
         } catch {
             record(error)
         }
@@ -88,11 +93,32 @@ public final class StoreJournal: SurveyJournal {
     public func failed(_ key: RequestKey, member: SurveyMember, request: ChatRequest, failure: SampleFailure) async {
         let fingerprint = RequestFingerprint(identity: member.provider.identity, request: request, sample: key.sample)
         do {
-            try await store.recordFailure(surveyID: surveyID, key: StoredRequestKey(key), cacheKey: fingerprint.hex,
-                                          request: fingerprint.canonical, error: failure.cause,
-                                          attempts: failure.attempts)
+            try await Self.persisting {
+                try await store.recordFailure(surveyID: surveyID, key: StoredRequestKey(key), cacheKey: fingerprint.hex,
+                                              request: fingerprint.canonical, error: failure.cause,
+                                              attempts: failure.attempts)
+            }
         } catch {
             record(error)
+        }
+    }
+
+    /// Delays between attempts of a write the database could not take because it was unreachable
+    /// (`StoreError.unavailable`): about 30 s in all, so that a database restart or failover loses no answer.
+    static let unavailableRetryDelays: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8),
+                                                     .seconds(15)]
+
+    /// Runs `write`, again after each of ``unavailableRetryDelays`` while the store is unreachable; any other
+    /// error, or the last one, is thrown. Cancellation ends the waiting (the write is tried no more).
+    static func persisting(_ write: () async throws -> Void) async throws {
+        var delays = unavailableRetryDelays[...]
+        while true {
+            do {
+                return try await write()
+            } catch let error as StoreError {
+                guard case .unavailable = error, let delay = delays.popFirst() else { throw error }
+                do { try await Task.sleep(for: delay) } catch { throw error }
+            }
         }
     }
 

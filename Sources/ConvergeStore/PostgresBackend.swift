@@ -59,6 +59,9 @@ struct PostgresBackend: SQLBackend {
             return .authentication(location: location, reason: message)
         case "3D000":
             return .unavailable(location: location, reason: message)
+        case "57P01", "57P02", "57P03":
+            // The server is shutting down, crashed or starting up: away for now, not a wrong request.
+            return .unavailable(location: location, reason: message)
         case "25006":
             return .readOnly(location: location)
         case "53100":
