@@ -10,6 +10,7 @@ import Logging
 import MCP
 import NIOCore
 import Synchronization
+import ServiceLifecycle
 import Testing
 
 /// `/mcp` on the server as `converge serve` builds it (``ServerRoot``, with API tokens): the Swift SDK's client
@@ -28,17 +29,28 @@ import Testing
         // A handler that keeps metadata (Hummingbird reads the request id from it), printing nothing.
         var logger = Logger(label: "converge.test") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .critical
-        let root = try ServerRoot(configuration: configuration, store: store, providers: directory, logger: logger)
+        let (ports, bound) = AsyncStream<Int>.makeStream()
+        let root = try ServerRoot(configuration: configuration, store: store, providers: directory, logger: logger) { port in
+            bound.yield(port)
+        }
+        // Run without signal handlers (HummingbirdTesting's live mode installs SIGINT/SIGTERM ones, and a signal
+        // source made later in this process, as by InterruptHandler's test, would then never fire).
+        let group = ServiceGroup(configuration: .init(services: [root.application], logger: logger))
+        let running = Task { try await group.run() }
+        var next = ports.makeAsyncIterator()
+        let port = await next.next() ?? 0
         do {
-            try await root.application.test(.live) { client in
-                try await body("http://127.0.0.1:\(try #require(client.port))/mcp", providers)
-            }
+            try await body("http://127.0.0.1:\(port)/mcp", providers)
         } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await running.value
             await root.surveys?.stop()
             await store.close()
             try? await providers.shutdown()
             throw error
         }
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
         await root.surveys?.stop()
         await store.close()
         try? await providers.shutdown()
