@@ -150,6 +150,20 @@ import Testing
         _ = await mcp.stop()
     }
 
+    /// The survey id of the `ask` with progress `token`, once the quick panelist has answered and the slow one is
+    /// being asked (`nil` if that does not happen before `deadline`).
+    static func surveyIDOnceSlowIsAsked(_ mcp: StdioServer, _ token: ProgressToken, _ providers: ProviderTestServer,
+                                        before deadline: Date) async throws -> String? {
+        var id: String?
+        while Date() < deadline {
+            let progress = await mcp.progress(of: token)
+            id = progress.first?.message?.split(separator: " ").dropFirst().first.map(String.init)
+            if progress.contains(where: { $0.progress == 1 }), providers.requests(model: "slow").count == 1 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return id
+    }
+
     @Test func sigtermDuringAnAskLeavesTheSurveyInterrupted() async throws {
         // Found by a fresh-user pass: SIGTERM (or the end of input) mid-ask left the survey `running`.
         let providers = try await ProviderTestServer.start()
@@ -161,14 +175,7 @@ import Testing
         _ = try await mcp.start("ask", ["prompt": "How do I speed up a web service?",
                                         "models": ["openai/quick", "openai/slow"], "timeout": 60], progressToken: token)
         let deadline = Date().addingTimeInterval(30)
-        var id: String?
-        while Date() < deadline {
-            let progress = await mcp.progress(of: token)
-            id = progress.first?.message?.split(separator: " ").dropFirst().first.map(String.init)
-            if progress.contains(where: { $0.progress == 1 }), providers.requests(model: "slow").count == 1 { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let surveyID = try #require(id)
+        let surveyID = try #require(try await Self.surveyIDOnceSlowIsAsked(mcp, token, providers, before: deadline))
         #expect(await mcp.terminate() == 0)
         let store = try await openStore(try DatabaseURL(parsing: mcp.databaseURL))
         let survey = try await store.survey(id: surveyID)
@@ -190,14 +197,7 @@ import Testing
                                        progressToken: token)
         // Wait until the quick panelist has answered and the slow one is being asked.
         let deadline = Date().addingTimeInterval(30)
-        var id: String?
-        while Date() < deadline {
-            let progress = await mcp.progress(of: token)
-            id = progress.first?.message?.split(separator: " ").dropFirst().first.map(String.init)
-            if progress.contains(where: { $0.progress == 1 }), providers.requests(model: "slow").count == 1 { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let surveyID = try #require(id)
+        let surveyID = try #require(try await Self.surveyIDOnceSlowIsAsked(mcp, token, providers, before: deadline))
         try await mcp.client.cancelRequest(call.requestID, reason: "the user stopped it")
         await #expect(throws: (any Error).self) { _ = try await call.value }
         // The survey is stored as interrupted, its quick answer kept; the server goes on serving.
