@@ -197,7 +197,8 @@ let package = Package(
         .testTarget(name: "ConvergeJudgeTests",
                     dependencies: ["ConvergeJudge", "ConvergeAnalysis", "ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeRunnerTests",
-                    dependencies: ["ConvergeRunner", "ConvergeProviders", "ConvergeTestSupport"]),
+                    dependencies: ["ConvergeRunner", "ConvergeProviders", "ConvergeTestSupport", "ConvergeStore",
+                                   "ConvergeEmbeddings"]),
         .testTarget(name: "ConvergeStoreTests", dependencies: ["ConvergeStore", "ConvergeTestSupport"]),
         .testTarget(
             name: "ConvergeMCPTests",
@@ -218,7 +219,7 @@ let package = Package(
             name: "ConvergeServerTests",
             dependencies: [
                 "ConvergeServer", "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "converge",
-                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeTestSupport",
+                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeTestSupport", "ConvergeEmbeddings",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

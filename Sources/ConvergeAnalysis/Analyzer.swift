@@ -25,6 +25,17 @@ public struct Analyzer: Sendable {
         return blind ? report.blinded() : report
     }
 
+    /// The texts `analyze(input)` hands to the similarity model's sentence encoder: every statement of the
+    /// answers (filler included), then the rubric's items, in that order. Segmentation only: cheap next to
+    /// encoding, so that a cache can be filled before the analysis (`CachingSentenceEncoder`).
+    public static func encodedTexts(for input: AnalysisInput) -> [String] {
+        var texts: [String] = []
+        for (a, answer) in input.answers.enumerated() {
+            texts += Segmenter.statements(of: Array(answer.text.unicodeScalars), answerIndex: a).map(\.text)
+        }
+        return texts + (input.rubric?.items.map(\.item.text) ?? [])
+    }
+
     /// Which statements of the answers make each of `items` (points in plain words, as rubric items are),
     /// by the same segmentation, filler rule and similarity model as `analyze`: for each item, the evidence of
     /// every statement whose rubric score reaches the model's `rubricThreshold` (panelist ids unblinded; empty

@@ -16,6 +16,14 @@ public struct EmbeddingSimilarity: SimilarityModel {
         self.rubricThreshold = rubricThreshold
     }
 
+    public var sentenceEncoder: (any SentenceEncoder)? { encoder }
+
+    public func replacingSentenceEncoder(_ encoder: any SentenceEncoder) -> any SimilarityModel {
+        var copy = self
+        copy.encoder = encoder
+        return copy
+    }
+
     public func prepare(_ input: SimilarityInput) -> any PreparedSimilarity {
         let vectors = encoder.encode(input.statements + input.rubricItems)
         return Prepared(statements: Array(vectors[..<input.statements.count]),
@@ -74,6 +82,14 @@ public struct HybridSimilarity: SimilarityModel {
         self.clusterThreshold = clusterThreshold
         self.rubricThreshold = rubricThreshold
         self.candidateCosine = candidateCosine
+    }
+
+    public var sentenceEncoder: (any SentenceEncoder)? { encoder }
+
+    public func replacingSentenceEncoder(_ encoder: any SentenceEncoder) -> any SimilarityModel {
+        var copy = self
+        copy.encoder = encoder
+        return copy
     }
 
     public func prepare(_ input: SimilarityInput) -> any PreparedSimilarity {

@@ -7,9 +7,17 @@ public protocol SentenceEncoder: Sendable {
     var modelName: String { get }
     /// Length of every vector returned.
     var dimension: Int { get }
+    /// What makes this encoder's vectors what they are (model, weights, arithmetic): two encoders with the same
+    /// identity return the same vector for the same text, so vectors kept under it (the survey store's
+    /// embedding cache) may stand in for encoding. Default: `modelName`.
+    var cacheIdentity: String { get }
     /// One L2-normalised vector of `dimension` floats per text, in input order. An empty text gets the
     /// encoding of an empty sentence (the model's special tokens only).
     func encode(_ texts: [String]) -> [[Float]]
+}
+
+extension SentenceEncoder {
+    public var cacheIdentity: String { modelName }
 }
 
 /// Dot product of two vectors of equal length (the cosine, for unit vectors).

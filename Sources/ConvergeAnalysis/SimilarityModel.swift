@@ -56,10 +56,17 @@ public protocol SimilarityModel: Sendable {
     var mergeThreshold: Double? { get }
     /// Prepares the model for one panel.
     func prepare(_ input: SimilarityInput) -> any PreparedSimilarity
+    /// The sentence encoder the model reads vectors from; `nil` for a model without one (lexical).
+    var sentenceEncoder: (any SentenceEncoder)? { get }
+    /// The same model reading its vectors from `encoder` (a cache in front of its own); `self` when the model
+    /// has no encoder.
+    func replacingSentenceEncoder(_ encoder: any SentenceEncoder) -> any SimilarityModel
 }
 
 extension SimilarityModel {
     public var mergeThreshold: Double? { nil }
+    public var sentenceEncoder: (any SentenceEncoder)? { nil }
+    public func replacingSentenceEncoder(_ encoder: any SentenceEncoder) -> any SimilarityModel { self }
 }
 
 /// A similarity model prepared for one panel. Indices are positions in `SimilarityInput`.

@@ -59,6 +59,11 @@ public final class BertEncoder: @unchecked Sendable {
     public let kernel: MatrixKernel
     /// Sub-batches of a batch encoded at once, one thread each (at least 1).
     public let threads: Int
+    /// The weights file's `SafeTensorsFile.fingerprint`.
+    public let weightsFingerprint: String
+    /// Names the forward pass's arithmetic (Float32, this order of operations); changed whenever a change to
+    /// it changes the vectors, so that cached vectors of the old arithmetic are not used (`cacheIdentity`).
+    public static let arithmeticVersion = "bert-f32.1"
 
     struct Layer {
         // Query, key and value stay three `[H, H]` tensors of the file; their products write the three thirds
@@ -90,6 +95,7 @@ public final class BertEncoder: @unchecked Sendable {
         self.config = config
         self.kernel = kernel
         self.threads = max(1, threads)
+        self.weightsFingerprint = weights.fingerprint
         let h = config.hiddenSize, f = config.intermediateSize
         let prefix = weights.tensors["embeddings.word_embeddings.weight"] == nil
             && weights.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""

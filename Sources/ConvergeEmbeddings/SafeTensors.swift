@@ -28,6 +28,9 @@ public struct SafeTensorsFile: Sendable {
 
     public let path: String
     public let tensors: [String: TensorInfo]
+    /// FNV-1a (64-bit) over the header and 1,024 windows of 64 bytes spread evenly over the data: tells two
+    /// weight files apart (another fine-tune of the same shapes) without reading all of them; in hex.
+    public let fingerprint: String
     private let bytes: TensorBytes
     private let dataStart: Int
 
@@ -88,6 +91,28 @@ public struct SafeTensorsFile: Sendable {
         self.tensors = tensors
         self.bytes = bytes
         self.dataStart = 8 + Int(headerLength)
+        self.fingerprint = Self.fingerprint(data, dataStart: 8 + Int(headerLength))
+    }
+
+    static func fingerprint(_ data: UnsafeRawBufferPointer, dataStart: Int) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ range: Range<Int>) {
+            for i in range {
+                hash ^= UInt64(data[i])
+                hash = hash &* 0x100_0000_01b3
+            }
+        }
+        mix(0..<dataStart)
+        let length = data.count - dataStart, window = 64, windows = 1024
+        if length <= window * windows {
+            mix(dataStart..<data.count)
+        } else {
+            for w in 0..<windows {
+                let start = dataStart + (length - window) / (windows - 1) * w
+                mix(start..<(start + window))
+            }
+        }
+        return String(hash, radix: 16)
     }
 
     static func byteSize(_ dtype: String) -> Int? {

@@ -46,8 +46,10 @@ struct SurveyRun: Sendable {
             if let judge = plan.judge, !report.answered.isEmpty {
                 // Through the survey's response cache, as the panel's requests are.
                 let cache = StoreModelCallCache(store: store, surveyID: id, useCache: useCache)
-                report = await judge.caching(cache).judge(report, input: result.analysisInput(rubric: plan.rubric),
-                                                          analyzer: analyzer)
+                let input = result.analysisInput(rubric: plan.rubric)
+                let session = await archive.embeddingCache(id).prepare(analyzer, for: input)
+                report = await judge.caching(cache).judge(report, input: input, analyzer: session.analyzer)
+                await session.keep()
                 try await archive.saveAnalysis(id, report: report, turn: max(0, result.turns.count - 1))
             }
             return report

@@ -83,15 +83,21 @@ public struct SurveyArchive: Sendable {
         return result.answerCount == 0 ? .failed : .partial
     }
 
-    /// Analyses `result`, stores the analysis (report JSON with the engine that made it) and the survey's
-    /// status, and returns the report (not blinded; blind is a rendering choice).
+    /// Analyses `result` (its sentence vectors through the survey's embedding cache, `StoreEmbeddingCache`),
+    /// stores the analysis (report JSON with the engine that made it) and the survey's status, and returns the
+    /// report (not blinded; blind is a rendering choice).
     public func finish(_ id: String, result: SurveyResult, rubric: Rubric?, analyzer: Analyzer = Analyzer())
         async throws -> Report {
-        let report = result.report(analyzer: analyzer, rubric: rubric)
+        let session = await embeddingCache(id).prepare(analyzer, for: result.analysisInput(rubric: rubric))
+        let report = result.report(analyzer: session.analyzer, rubric: rubric)
+        await session.keep()
         try await saveAnalysis(id, report: report, turn: max(0, result.turns.count - 1))
         try await store.setStatus(surveyID: id, Self.status(of: result))
         return report
     }
+
+    /// The embedding cache of survey `id` in this archive's store.
+    public func embeddingCache(_ id: String) -> StoreEmbeddingCache { StoreEmbeddingCache(store: store, surveyID: id) }
 
     /// Stores `report` as the survey's newest analysis.
     public func saveAnalysis(_ id: String, report: Report, turn: Int) async throws {

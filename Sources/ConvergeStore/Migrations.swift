@@ -118,6 +118,21 @@ enum Migrations {
             """,
             "CREATE INDEX batch_items_survey ON batch_items (survey_id)",
         ]),
+        // Sentence vectors an analysis of a survey computed, kept with it (deleted with it: they are derived
+        // from its answers) and found from any survey by model identity and text hash.
+        Step(version: 6, summary: "sentence embeddings computed for a survey", statements: [
+            """
+            CREATE TABLE embeddings (
+                survey_id TEXT NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+                model TEXT NOT NULL,
+                text_hash TEXT NOT NULL,
+                vector TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (survey_id, model, text_hash)
+            )
+            """,
+            "CREATE INDEX embeddings_lookup ON embeddings (model, text_hash)",
+        ]),
     ]
 
     /// The version this build writes.

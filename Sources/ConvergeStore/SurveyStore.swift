@@ -51,6 +51,18 @@ public protocol SurveyStore: Sendable {
     /// with this cache key, from any survey.
     func cachedModelCall(cacheKey: String) async throws -> StoredResponse?
 
+    /// Keeps sentence vectors computed for a survey's analysis under `model` (the encoder's cache identity) and
+    /// each text's hash; an entry already kept for this survey is left as it is. Deleted with the survey.
+    /// - Parameter vectors: text hash → vector (any length; stored as little-endian Float32, bit for bit).
+    /// - Throws: ``StoreError`` (``StoreError/notFound(_:)`` for an unknown survey).
+    func recordEmbeddings(surveyID: String, model: String, vectors: [String: [Float]]) async throws
+
+    /// The vectors kept under `model` for any of `hashes`, from any survey, by hash (absent hashes are missing).
+    func cachedEmbeddings(model: String, hashes: [String]) async throws -> [String: [Float]]
+
+    /// Every vector kept for `surveyID` under `model`, by text hash.
+    func embeddings(surveyID: String, model: String) async throws -> [String: [Float]]
+
     /// Stores an analysis (the report JSON and the engine that made it).
     func saveAnalysis(_ analysis: StoredAnalysis) async throws
 

@@ -88,8 +88,10 @@ struct BatchExecution {
             var report = try await archive.finish(item.surveyID, result: result, rubric: item.plan.rubric, analyzer: analyzer)
             if let judge = item.judge, !report.answered.isEmpty {
                 let cache = StoreModelCallCache(store: store, surveyID: item.surveyID, useCache: journal.useCache)
-                report = await judge.caching(cache).judgeReporting(report, input: result.analysisInput(rubric: item.plan.rubric),
-                                                                   analyzer: analyzer)
+                let input = result.analysisInput(rubric: item.plan.rubric)
+                let session = await archive.embeddingCache(item.surveyID).prepare(analyzer, for: input)
+                report = await judge.caching(cache).judgeReporting(report, input: input, analyzer: session.analyzer)
+                await session.keep()
                 try await archive.saveAnalysis(item.surveyID, report: report, turn: max(0, result.turns.count - 1))
             }
             if !result.allAnswered { failures += 1 }

@@ -48,12 +48,15 @@ struct Reanalyze: AsyncParsableCommand {
             let loaded = try await archive.load(id)
             let stored = SurveyArchive.result(of: loaded)
             let rubric = try given ?? loaded.spec.parsedRubric()
-            var analysis = stored.report(analyzer: analyzer, rubric: rubric)
+            // Sentence vectors from the survey's embedding cache: a second reanalysis encodes nothing.
+            let session = await archive.embeddingCache(loaded.record.id).prepare(analyzer, for: stored.analysisInput(rubric: rubric))
+            var analysis = stored.report(analyzer: session.analyzer, rubric: rubric)
             if let judge {
                 let cache = StoreModelCallCache(store: store, surveyID: loaded.record.id, useCache: !noCache)
                 analysis = await judge.caching(cache).judgeReporting(analysis, input: stored.analysisInput(rubric: rubric),
-                                                                     analyzer: analyzer)
+                                                                     analyzer: session.analyzer)
             }
+            await session.keep()
             try await archive.saveAnalysis(loaded.record.id, report: analysis, turn: max(0, loaded.turns.count - 1))
             return analysis
         }
