@@ -68,7 +68,6 @@ struct BatchImport {
             let archive = SurveyArchive(store: store)
             var items: [StoredBatch.Item] = []
             for (n, entry) in inputs.enumerated() {
-                let analysed = analyzer.analyze(entry.input)
                 let members = entry.input.answers.map(\.panelist).map {
                     SurveySpec.Member(id: $0.id, label: $0.label, model: $0.model ?? "imported/\($0.id)")
                 }
@@ -78,7 +77,22 @@ struct BatchImport {
                     SurveySpec.RubricSource(file: "\(entry.folder) (imported)", yaml: try $0.yamlText())
                 }
                 let survey = Survey(prompt: entry.input.prompt ?? "(no prompt.md in \(entry.folder))")
-                let id = try await archive.create(survey, spec: SurveySpec(panel: unique, rubric: rubricSource))
+                let samplesPerPanelist = Dictionary(grouping: entry.input.answers, by: \.panelist.id).values.map(\.count).max() ?? 1
+                let id = try await archive.create(survey, spec: SurveySpec(panel: unique, samples: samplesPerPanelist,
+                                                                           rubric: rubricSource))
+                // The answers are stored as answered requests, so that `reanalyze` and `surveys resume` find them.
+                var samples: [String: Int] = [:]
+                for answer in entry.input.answers {
+                    let sample = samples[answer.panelist.id, default: 0]
+                    samples[answer.panelist.id] = sample + 1
+                    try await store.recordAnswer(
+                        surveyID: id, key: StoredRequestKey(turn: 0, panelistID: answer.panelist.id, sample: sample),
+                        cacheKey: "imported:\(id):\(answer.panelist.id):\(sample)", request: Data("{}".utf8),
+                        response: StoredResponse(text: answer.text, latencyMs: 0), attempts: 0, fromCache: false)
+                }
+                let session = await archive.embeddingCache(id).prepare(analyzer, for: entry.input)
+                let analysed = session.analyzer.analyze(entry.input)
+                await session.keep()
                 try await archive.saveAnalysis(id, report: analysed, turn: 0)
                 let status: SurveyStatus = analysed.answered.isEmpty ? .failed
                     : analysed.answered.count < analysed.panelists.count ? .partial : .complete

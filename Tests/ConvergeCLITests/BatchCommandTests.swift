@@ -204,6 +204,27 @@ import Testing
         #expect(list.stdout.split(separator: "\n").count == 2)
     }
 
+    /// An imported survey keeps its answers: `reanalyze` finds the same key points as the import's analysis
+    /// (it once found no answer and stored an empty analysis over the imported one).
+    @Test func anImportedSurveyKeepsItsAnswersForReanalyze() async throws {
+        let db = "sqlite:" + (try CLI.temporaryFolder()).appendingPathComponent("i.sqlite").path
+        let env = environment(nil, db: db)
+        let imported = try await CLI.run(["batch", "--from-folders", CLI.example, "--format", "json"], environment: env)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let list = try await CLI.run(["surveys", "list", "--format", "json"], environment: env)
+        let surveys = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        let id = try #require(surveys.first?["id"] as? String)
+        let stored = try await CLI.run(["surveys", "export", id, "--format", "json"], environment: env)
+        let again = try await CLI.run(["reanalyze", id, "--format", "json"], environment: env)
+        #expect(again.status == 0, "\(again.stderr)")
+        let before = try json(stored.stdout), after = try json(again.stdout)
+        let points = { (report: [String: Any]) in (report["keyPoints"] as? [[String: Any]])?.compactMap { $0["label"] as? String } }
+        #expect(points(after)?.isEmpty == false)
+        #expect(points(after) == points(before))
+        let answered = (after["panelists"] as? [[String: Any]])?.filter { $0["status"] as? String == "answered" }
+        #expect(answered?.count == 3)
+    }
+
     @Test func anInterruptedBatchResumesWithoutAskingAnyAnswerAgain() async throws {
         let server = try await ProviderTestServer.start()
         defer { Task { try? await server.shutdown() } }
