@@ -14,17 +14,69 @@ extension ModelStore {
     /// - Returns: the matching's name and its model.
     /// - Throws: `SimilarityError` when the embedding model is needed but cannot be loaded (other errors of the
     ///   loader as they are).
-    public func similarityModel(_ asked: String?) throws -> (name: String, model: any SimilarityModel) {
+    /// - Parameter progress: given to the encoder (`SentenceEmbeddingModel.progress`).
+    public func similarityModel(_ asked: String?, progress: (@Sendable (_ encoded: Int, _ total: Int) -> Void)? = nil)
+        throws -> (name: String, model: any SimilarityModel) {
         let choice = asked ?? (installation() == .notInstalled ? "lexical" : "hybrid")
         if choice == "lexical" { return (choice, LexicalSimilarity()) }
-        let encoder: SentenceEmbeddingModel
+        var encoder: SentenceEmbeddingModel
         do {
             encoder = try load()
+            encoder.progress = progress
         } catch let error as EmbeddingModelError {
             throw SimilarityError(description: asked == nil
                 ? "the embedding model for the default hybrid matching: \(error.description)"
                 : "--similarity \(choice): \(error.description)")
         }
         return (choice, choice == "embedding" ? EmbeddingSimilarity(encoder: encoder) : HybridSimilarity(encoder: encoder))
+    }
+}
+
+/// The matchings of a long-running process (`converge serve`): the embedding model loaded once, when the
+/// process starts, and shared by every analysis after (its weights are mapped, read-only; `encode` is safe from
+/// many tasks at once).
+public struct LoadedMatchings: Sendable {
+    /// The loaded model; `nil` when it is not installed or cannot be loaded (`unavailable` says why).
+    public let encoder: SentenceEmbeddingModel?
+    /// Why embedding and hybrid matching are not offered; `nil` when they are.
+    public let unavailable: String?
+
+    public init(encoder: SentenceEmbeddingModel?, unavailable: String?) {
+        self.encoder = encoder
+        self.unavailable = encoder == nil ? (unavailable ?? "no embedding model was loaded") : nil
+    }
+
+    /// Loads all-MiniLM-L6-v2 from `store` if it is installed; never fetches it. A damaged install is
+    /// `unavailable` with the loader's reason (the process still serves lexical matching).
+    public static func load(from store: ModelStore = ModelStore()) -> LoadedMatchings {
+        if store.installation() == .notInstalled {
+            return LoadedMatchings(encoder: nil, unavailable: "the embedding model \(ModelStore.miniLM) is not installed "
+                                   + "on this server (`converge models install minilm` installs it)")
+        }
+        do {
+            return LoadedMatchings(encoder: try store.load(), unavailable: nil)
+        } catch {
+            return LoadedMatchings(encoder: nil, unavailable: "the embedding model \(ModelStore.miniLM) cannot be loaded: \(error)")
+        }
+    }
+
+    /// The name `nil` stands for: hybrid when the model is loaded, else lexical (as `converge analyze`).
+    public var defaultName: String { encoder == nil ? "lexical" : "hybrid" }
+
+    /// The model for `name` (`lexical`, `embedding`, `hybrid`; `nil`: ``defaultName``).
+    /// - Throws: `ModelStore.SimilarityError` naming the matching when it needs the model and there is none, or
+    ///   for an unknown name.
+    public func model(_ name: String?) throws -> any SimilarityModel {
+        let choice = name ?? defaultName
+        switch choice {
+        case "lexical": return LexicalSimilarity()
+        case "embedding", "hybrid":
+            guard let encoder else {
+                throw ModelStore.SimilarityError(description: "`\(choice)` matching needs \(unavailable ?? "the embedding model")")
+            }
+            return choice == "embedding" ? EmbeddingSimilarity(encoder: encoder) : HybridSimilarity(encoder: encoder)
+        default:
+            throw ModelStore.SimilarityError(description: "`\(choice)` is not a matching: lexical, embedding or hybrid")
+        }
     }
 }

@@ -1,9 +1,21 @@
+import ConvergeAnalysis
 import ConvergeMCP
 import ConvergeProviders
 import ConvergeStore
 import Hummingbird
 import Logging
 import ServiceLifecycle
+
+/// The similarity models a server offers: `model(name)` for `lexical`, `embedding`, `hybrid` or `nil` (the
+/// server's default); it throws, with a message naming what is missing, for a matching the server cannot make.
+public struct ServerMatching: Sendable {
+    public let model: @Sendable (_ name: String?) throws -> any SimilarityModel
+
+    public init(_ model: @escaping @Sendable (_ name: String?) throws -> any SimilarityModel) { self.model = model }
+
+    /// Lexical matching only (no embedding model loaded).
+    public static let lexicalOnly = ServerMatching(MCPContext.lexicalOnly)
+}
 
 /// The composition root of `converge serve`: the whole server built from its configuration, once, in one
 /// place. `converge serve` runs it (``serviceGroup(logger:)``) and the server tests
@@ -31,23 +43,32 @@ public struct ServerRoot: Sendable {
     ///   - settings: the config file, for its run settings (`timeout`, `concurrency`, `max_attempts`).
     ///   - logger: the HTTP server's logger; each request's logger adds `hb.request.id`.
     ///   - surveysLogger: the survey service's logger.
+    ///   - matching: the similarity models the server offers, shared by `POST /v1/analyses`, the pages, stored
+    ///     surveys and `/mcp`; default: lexical only.
     ///   - onServerRunning: called once listening, with the bound port (useful with port 0).
     /// - Throws: when the generated handlers cannot be registered.
     public init(configuration: ServerConfiguration, store: (any SurveyStore)? = nil,
                 providers: ProviderDirectory = ProviderDirectory(), settings: ConvergeConfig = ConvergeConfig(),
                 logger: Logger = Logger(label: "converge.server"),
                 surveysLogger: Logger = Logger(label: "converge.surveys"),
+                matching: ServerMatching = .lexicalOnly,
                 onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) throws {
-        let surveys = store.map { SurveyService(store: $0, directory: providers, config: settings, logger: surveysLogger) }
+        // Stored surveys use the default matching (`similarity(nil)`); one that cannot be made falls back to lexical.
+        let similarity = matching.model
+        let analyzer = Analyzer(similarity: (try? similarity(nil)) ?? LexicalSimilarity())
+        let surveys = store.map {
+            SurveyService(store: $0, directory: providers, config: settings, analyzer: analyzer, logger: surveysLogger)
+        }
         // `/mcp` reads no file a client names: its answers and rubrics come inline.
         let mcp = MCPHTTPSessions(context: MCPContext(store: store, directory: providers, config: settings,
-                                                      readsFiles: false))
+                                                      similarity: similarity, readsFiles: false))
         self.configuration = configuration
         self.surveys = surveys
         self.mcp = mcp
         self.application = try buildApplication(configuration: configuration,
                                                 dependencies: ServerDependencies(
-                                                    analyses: AnalysisService(directory: providers, maxAttempts: settings.maxAttempts),
+                                                    analyses: AnalysisService(directory: providers, maxAttempts: settings.maxAttempts,
+                                                                              similarity: similarity),
                                                     surveys: surveys, mcp: mcp),
                                                 logger: logger,
                                                 onServerRunning: onServerRunning)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConvergeCore
+import ConvergeEmbeddings
 import ConvergeProviders
 import ConvergeServer
 import ConvergeStore
@@ -65,10 +66,17 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = level
         let settings = try ConvergeConfig.load(explicitPath: config)
         let store = try await openStore(try DatabaseURL.resolve(flag: storage.db))
+        // The embedding model is loaded once, here, and shared by every analysis (never fetched by the server).
+        let matchings = LoadedMatchings.load()
+        if let why = matchings.unavailable {
+            logger.notice("matching is lexical only: \(why)")
+        } else {
+            logger.info("embedding model loaded: hybrid matching is the default", metadata: ["kernel": "\(MatrixKernel.shared.backend)"])
+        }
         do {
             let server = try ServerRoot(configuration: configuration, store: store,
                                         providers: ProviderDirectory(config: settings), settings: settings,
-                                        logger: logger) { port in
+                                        logger: logger, matching: ServerMatching(matchings.model)) { port in
                 FileHandle.standardError.write(Data("converge: serving on \(configuration.url(port: port))\n".utf8))
             }
             try await server.serviceGroup(logger: logger).run()

@@ -69,14 +69,17 @@ import Testing
         #expect(base.hasPrefix("http://127.0.0.1:"))
         var seen = ""
 
-        // The report equals what `converge analyze --format json` prints, byte for byte.
-        let cli = try ServeProcess.runCLI(["analyze", Fixture.example.path, "--format", "json", "--similarity", "lexical"])
+        // The report equals what `converge analyze --format json` prints, byte for byte, with the same default
+        // matching (hybrid when the model is installed: the server loaded it once at start).
+        let cli = try ServeProcess.runCLI(["analyze", Fixture.example.path, "--format", "json", "--offline"])
         #expect(cli.status == 0)
         let body = try JSONSerialization.data(withJSONObject: Fixture.exampleRequest())
         let ok = try await HTTP.send(base + "/v1/analyses", method: .POST, headers: ["Authorization": "Bearer \(Fixture.token)",
                                      "Content-Type": "application/json"], body: body)
         #expect(ok.status == 200)
         #expect(ok.text + "\n" == cli.stdout)
+        let analysis = (try JSONSerialization.jsonObject(with: Data(ok.text.utf8)) as? [String: Any])?["analysis"] as? [String: Any]
+        #expect(analysis?["similarity"] as? String == (ServerModel.available ? "hybrid" : "lexical"))
         seen += ok.text + ok.headerText
 
         for headers in [["Content-Type": "application/json"],

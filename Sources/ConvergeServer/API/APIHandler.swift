@@ -34,10 +34,12 @@ struct APIHandler: APIProtocol {
         }
         let format = try ReportNegotiation.format(query: input.query.format, accept: input.headers.accept)
         let job = try AnalysisJob(request)
+        let similarity = try dependencies.analyses.similarity(for: job)
         let judge = try dependencies.analyses.judge(for: job)
         let clock = ContinuousClock()
         let start = clock.now
-        let report = await dependencies.analyses.analyze(job, judge: judge, attachingAnswers: format == .html)
+        let report = await dependencies.analyses.analyze(job, similarity: similarity, judge: judge,
+                                                         attachingAnswers: format == .html)
         dependencies.metrics.recordAnalysis(format: format.rawValue, duration: clock.now - start)
         return .ok(.init(body: ReportNegotiation.body(report, format: format)))
     }

@@ -1,6 +1,7 @@
 import ConvergeAnalysis
 import ConvergeCore
 import ConvergeJudge
+import ConvergeMCP
 import ConvergeProviders
 import ConvergeReport
 
@@ -8,7 +9,8 @@ import ConvergeReport
 struct AnalysisJob: Sendable {
     var input: AnalysisInput
     var blind: Bool
-    var similarity: Components.Schemas.Similarity
+    /// `nil`: the server's default (hybrid when it has the embedding model, else lexical).
+    var similarity: Components.Schemas.Similarity?
     /// The judge's model spec (`judge`), parsed; its provider is resolved by `AnalysisService`.
     var judge: ModelSpec?
 }
@@ -52,7 +54,7 @@ extension AnalysisJob {
         }
         self.input = AnalysisInput(prompt: request.prompt, answers: answers, rubric: rubric)
         self.blind = request.blind ?? false
-        self.similarity = request.similarity ?? .lexical
+        self.similarity = request.similarity
         do {
             self.judge = try request.judge.map { spec throws(ProviderError) in try ModelSpec(parsing: spec) }
         } catch {
@@ -101,12 +103,27 @@ package struct AnalysisService: Sendable {
     package var judgeTimeout: Duration
     /// Attempts per judge request (the config file's `max_attempts`); `nil`: the default retry policy.
     package var maxAttempts: Int?
+    /// The similarity model for a request's `similarity` (`nil`: the server's default); throws when the
+    /// matching needs a model the server has not loaded.
+    package var similarity: @Sendable (_ name: String?) throws -> any SimilarityModel
 
     package init(directory: ProviderDirectory = ProviderDirectory(), judgeTimeout: Duration = .seconds(120),
-                 maxAttempts: Int? = nil) {
+                 maxAttempts: Int? = nil,
+                 similarity: @escaping @Sendable (_ name: String?) throws -> any SimilarityModel = MCPContext.lexicalOnly) {
         self.directory = directory
         self.judgeTimeout = judgeTimeout
         self.maxAttempts = maxAttempts
+        self.similarity = similarity
+    }
+
+    /// The similarity model of `job`.
+    /// - Throws: `APIError` 422 naming `similarity` when the server cannot offer it (no embedding model).
+    func similarity(for job: AnalysisJob) throws(APIError) -> any SimilarityModel {
+        do {
+            return try similarity(job.similarity?.rawValue)
+        } catch {
+            throw .unprocessable("similarity", "\(error)")
+        }
     }
 
     /// The judge of `job`, its provider resolved; `nil` without one.
@@ -124,10 +141,8 @@ package struct AnalysisService: Sendable {
 
     /// - Parameter attachingAnswers: put the answers into the report's `turns` (the HTML page shows them in
     ///   full); blind labels are applied after, so they cover the answers and the judge's claims too.
-    func analyze(_ job: AnalysisJob, judge: Judge? = nil, attachingAnswers: Bool = false) async -> Report {
-        let similarity: any SimilarityModel = switch job.similarity {
-        case .lexical: LexicalSimilarity()
-        }
+    func analyze(_ job: AnalysisJob, similarity: any SimilarityModel, judge: Judge? = nil,
+                 attachingAnswers: Bool = false) async -> Report {
         let analyzer = Analyzer(similarity: similarity)
         var report = analyzer.analyze(job.input)
         if let judge { report = await judge.judge(report, input: job.input, analyzer: analyzer) }

@@ -1,3 +1,4 @@
+import ConvergeAnalysis
 import ConvergeCore
 import ConvergeJudge
 import ConvergeReport
@@ -47,12 +48,14 @@ extension Pages {
             answers: answers,
             rubric: rubricText.trimmingWhitespace.isEmpty ? nil : .RubricYAML(rubricText),
             blind: form.blind != nil,
-            similarity: .lexical,
+            similarity: nil,
             judge: (form.judge?.trimmingWhitespace).flatMap { $0.isEmpty ? nil : $0 })
         let job: AnalysisJob
         let judge: Judge?
+        let similarity: any SimilarityModel
         do throws(APIError) {
             job = try AnalysisJob(body)
+            similarity = try dependencies.analyses.similarity(for: job)
             judge = try dependencies.analyses.judge(for: job)
         } catch {
             return page(title: "Analyze answers", status: error.status,
@@ -62,7 +65,7 @@ extension Pages {
         do {
             let clock = ContinuousClock()
             let start = clock.now
-            report = await dependencies.analyses.analyze(job, judge: judge, attachingAnswers: true)
+            report = await dependencies.analyses.analyze(job, similarity: similarity, judge: judge, attachingAnswers: true)
             dependencies.metrics.recordAnalysis(format: "page", duration: clock.now - start)
         }
         // The report page itself (its own links work, it prints as it is); Back returns to the filled form.

@@ -29,6 +29,9 @@ public actor SurveyService: Service {
     /// The config file's run settings (`timeout`, `max_attempts`, `concurrency`), applied as `ask` applies them.
     nonisolated let config: ConvergeConfig
     nonisolated let logger: Logger
+    /// How stored surveys' answers are matched: the server's default matching (hybrid when it has loaded the
+    /// embedding model, else lexical); vectors go through each survey's embedding cache.
+    nonisolated let analyzer: Analyzer
     private var runs: [String: (task: Task<Void, Never>, hub: SurveyEventHub)] = [:]
     private var stopping = false
     /// Surveys with a follow-up or a delete under way: a second one at the same time is refused (409) before it
@@ -40,9 +43,12 @@ public actor SurveyService: Service {
     ///   - directory: the providers, keys and base URLs (the server's environment and config file).
     ///   - config: the config file, for its run settings: new surveys take its `timeout`, `concurrency` and
     ///     `max_attempts`; a resumed survey keeps its stored timeout and concurrency and takes `max_attempts`.
+    ///   - analyzer: the analysis settings of every survey (default: lexical matching).
     public init(store: any SurveyStore, directory: ProviderDirectory = ProviderDirectory(),
-                config: ConvergeConfig = ConvergeConfig(), logger: Logger = Logger(label: "converge.surveys")) {
+                config: ConvergeConfig = ConvergeConfig(), analyzer: Analyzer = Analyzer(),
+                logger: Logger = Logger(label: "converge.surveys")) {
         self.store = store
+        self.analyzer = analyzer
         self.directory = directory
         self.config = config
         self.logger = logger
@@ -225,7 +231,8 @@ public actor SurveyService: Service {
                 let result = await outcome
                 // Recorded outside this (possibly cancelled) task, so that the writes are not cut short.
                 final = await Task {
-                    await Self.record(result, id: id, store: store, rubric: plan.rubric, judge: plan.judge, logger: logger)
+                    await Self.record(result, id: id, store: store, rubric: plan.rubric, judge: plan.judge,
+                                      analyzer: analyzer, logger: logger)
                 }.value
             } catch {
                 logger.error("survey could not start", metadata: ["survey": "\(id)", "error": "\(error)"])
@@ -261,7 +268,7 @@ public actor SurveyService: Service {
 
     /// Stores how a run ended: `interrupted` when cancelled, else the analysis and the final status.
     private static func record(_ result: SurveyResult, id: String, store: any SurveyStore, rubric: Rubric?,
-                               judge: Judge?, logger: Logger) async -> ServerSentEvent {
+                               judge: Judge?, analyzer: Analyzer, logger: Logger) async -> ServerSentEvent {
         if result.cancelled {
             try? await store.setStatus(surveyID: id, .interrupted)
             logger.notice("survey interrupted; it resumes when the server starts again", metadata: ["survey": "\(id)"])
@@ -269,12 +276,15 @@ public actor SurveyService: Service {
         }
         do {
             let archive = SurveyArchive(store: store)
-            let report = try await archive.finish(id, result: result, rubric: rubric)
+            let report = try await archive.finish(id, result: result, rubric: rubric, analyzer: analyzer)
             // The matcher's analysis is stored first; then the judged one, when the survey has a judge.
             if let judge, !report.answered.isEmpty {
                 // Through the survey's response cache, as the panel's requests are.
                 let cache = StoreModelCallCache(store: store, surveyID: id)
-                let judged = await judge.caching(cache).judge(report, input: result.analysisInput(rubric: rubric), analyzer: Analyzer())
+                let input = result.analysisInput(rubric: rubric)
+                let session = await archive.embeddingCache(id).prepare(analyzer, for: input)
+                let judged = await judge.caching(cache).judge(report, input: input, analyzer: session.analyzer)
+                await session.keep()
                 if judged.judge?.status == .failed {
                     logger.warning("the judge failed", metadata: ["survey": "\(id)", "error": "\(judged.judge?.error ?? "")"])
                 }
