@@ -55,7 +55,10 @@ struct Analyze: AsyncParsableCommand {
                                           useFolderRubric: !noRubric)
         try report.checkOutput(against: input.sources)
         let judge = try judging.judge(config: config)
-        let analyzer = Analyzer(similarity: try matching.model(whenMissing: .fetch(offline: offline)))
+        let progress = EncodingProgress()
+        let analyzer = Analyzer(similarity: try matching.model(whenMissing: .fetch(offline: offline)) {
+            progress.report(encoded: $0, total: $1)
+        })
         var result = analyzer.analyze(input)
         if let judge { result = await judge.judgeReporting(result, input: input, analyzer: analyzer) }
         // The HTML page shows quotes in context and the answers in full: it reads them from the report.

@@ -31,8 +31,10 @@ struct SimilarityOptions: ParsableArguments {
 
     /// The model to analyse with. Throws `InputError` (exit 2) when an embedding model is asked for, or found,
     /// but is missing or damaged. `--similarity lexical` never fetches anything.
+    /// - Parameter progress: called by the encoder after each batch (`SentenceEmbeddingModel.progress`).
     func model(whenMissing: MissingModel = .lexical,
-               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any SimilarityModel {
+               environment: [String: String] = ProcessInfo.processInfo.environment,
+               progress: (@Sendable (_ encoded: Int, _ total: Int) -> Void)? = nil) throws -> any SimilarityModel {
         let store = ModelStore(environment: environment)
         if similarity == nil, case let .fetch(offline) = whenMissing, store.installation() == .notInstalled {
             // Any value but empty, 0, false, no or off means offline (a typo must not go online).
@@ -58,7 +60,7 @@ struct SimilarityOptions: ParsableArguments {
         }
         let chosen: (name: String, model: any SimilarityModel)
         do {
-            chosen = try store.similarityModel(similarity)
+            chosen = try store.similarityModel(similarity, progress: progress)
         } catch let error as ModelStore.SimilarityError {
             throw InputError(error.description)
         }
