@@ -3,7 +3,8 @@ import Synchronization
 
 /// Plain progress lines on standard error while a long analysis encodes its sentences: nothing for a call of
 /// fewer than `minimumTotal` texts (a five-answer prompt has a few hundred) or for its first `quiet` seconds, then
-/// `converge: encoding sentences: N of M` every `interval` seconds, and a last line with the time taken.
+/// `converge: encoding sentences: N of M` every `interval` seconds, and a last line with the time taken (matching
+/// follows, without lines of its own).
 final class EncodingProgress: Sendable {
     private struct State {
         var started: ContinuousClock.Instant?
@@ -36,7 +37,7 @@ final class EncodingProgress: Sendable {
                 guard shown else { return nil }
                 let elapsed = (now - started).components
                 let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
-                return "converge: encoded \(total) sentences in \(String(format: "%.1f", seconds)) s\n"
+                return "converge: encoded \(total) sentences in \(String(format: "%.1f", seconds)) s; matching them\n"
             }
             guard now - started >= quiet, s.lastLine.map({ now - $0 >= interval }) ?? true else { return nil }
             s.lastLine = now

@@ -30,7 +30,7 @@ import Testing
         #expect(lines.all.count == 3)
         #expect(lines.all[0] == "converge: encoding sentences: 64 of 200\n")
         #expect(lines.all[1] == "converge: encoding sentences: 128 of 200\n")
-        #expect(lines.all[2].hasPrefix("converge: encoded 200 sentences in ") && lines.all[2].hasSuffix(" s\n"))
+        #expect(lines.all[2].hasPrefix("converge: encoded 200 sentences in ") && lines.all[2].hasSuffix(" s; matching them\n"))
         // The next call starts afresh.
         progress.report(encoded: 10, total: 10)
         #expect(lines.all.count == 3, "a call that never printed progress prints no last line")
