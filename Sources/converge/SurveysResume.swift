@@ -40,6 +40,7 @@ struct ContinueOptions: ParsableArguments {
 
     /// Runs every request of `loaded` that has no stored answer, then stores the analysis and writes the report.
     func run(_ loaded: SurveyArchive.Loaded, store: any SurveyStore, report: ReportOptions) async throws {
+        try Self.checkAskable(loaded)
         let configuration = try ConvergeConfig.load(explicitPath: config)
         let similarity = try matching.model()  // before any request: a damaged model fails here
         // `--judge` names another judge for this run; without it, the survey's own (if it has one).
@@ -70,6 +71,15 @@ struct ContinueOptions: ParsableArguments {
 }
 
 extension ContinueOptions {
+    /// Refuses a survey imported from answer folders (`batch --from-folders` stores its answers under
+    /// `imported/...` models): there is no model to ask.
+    static func checkAskable(_ loaded: SurveyArchive.Loaded) throws {
+        if !loaded.spec.panel.isEmpty, loaded.spec.panel.allSatisfy({ $0.model.hasPrefix("imported/") }) {
+            throw InputError(field: "survey \(loaded.record.id)", "was imported from answer folders and has no model to ask; "
+                             + "`converge reanalyze \(loaded.record.id)` analyses its answers again")
+        }
+    }
+
     /// Refuses a survey that a live process is asking: both would send the same requests and pay twice.
     static func checkNobodyElseAsks(_ survey: StoredSurvey, force: Bool) throws {
         switch SurveyOwner.standing(of: survey.owner) {

@@ -223,6 +223,16 @@ import Testing
         #expect(points(after) == points(before))
         let answered = (after["panelists"] as? [[String: Any]])?.filter { $0["status"] as? String == "answered" }
         #expect(answered?.count == 3)
+        // There is no model to ask: resume and follow-up say so, and change nothing.
+        for command in [["surveys", "resume", id], ["follow-up", id, "And juniors?"]] {
+            let refused = try await CLI.run(command, environment: env)
+            #expect(refused.status == 2, "\(command): \(refused.stderr)")
+            #expect(refused.stderr.contains("was imported from answer folders and has no model to ask"), "\(refused.stderr)")
+        }
+        let shown = try await CLI.run(["surveys", "show", id, "--format", "json"], environment: env)
+        #expect(shown.status == 0 && !shown.stdout.contains("And juniors?"), "the follow-up stored no turn")
+        let unchanged = try await CLI.run(["surveys", "export", id, "--format", "json"], environment: env)
+        #expect(points(try json(unchanged.stdout)) == points(before))
     }
 
     @Test func anInterruptedBatchResumesWithoutAskingAnyAnswerAgain() async throws {
