@@ -75,7 +75,8 @@ extension ConvergeTools {
         let loaded = try await archive.load(id)
         let blind = try args.bool("blind") ?? loaded.spec.blind ?? false
         let rubric = try given ?? loaded.spec.parsedRubric()
-        let report = SurveyArchive.result(of: loaded).report(analyzer: analyzer, rubric: rubric)
+        let (report, session) = await archive.reanalyse(loaded, rubric: rubric, analyzer: analyzer)
+        await session.keep()
         try await archive.saveAnalysis(loaded.record.id, report: report, turn: max(0, loaded.turns.count - 1))
         return try ToolResult.report(blind ? report.blinded() : report, surveyID: loaded.record.id, markdown: markdown)
     }

@@ -89,11 +89,23 @@ public struct SurveyArchive: Sendable {
     public func finish(_ id: String, result: SurveyResult, rubric: Rubric?, analyzer: Analyzer = Analyzer())
         async throws -> Report {
         let session = await embeddingCache(id).prepare(analyzer, for: result.analysisInput(rubric: rubric))
-        let report = result.report(analyzer: session.analyzer, rubric: rubric)
+        let analyzer = session.analyzer
+        let report = await offCooperativePool { result.report(analyzer: analyzer, rubric: rubric) }
         await session.keep()
         try await saveAnalysis(id, report: report, turn: max(0, result.turns.count - 1))
         try await store.setStatus(surveyID: id, Self.status(of: result))
         return report
+    }
+
+    /// The stored answers of `loaded` analysed again with `analyzer` (not stored), their sentence vectors read
+    /// through the survey's embedding cache; call the session's `keep()` when done with its analyzer (a judge's
+    /// check may use it too).
+    public func reanalyse(_ loaded: Loaded, rubric: Rubric?, analyzer: Analyzer) async
+        -> (report: Report, session: StoreEmbeddingCache.Session) {
+        let result = Self.result(of: loaded)
+        let session = await embeddingCache(loaded.record.id).prepare(analyzer, for: result.analysisInput(rubric: rubric))
+        let analyzer = session.analyzer
+        return (await offCooperativePool { result.report(analyzer: analyzer, rubric: rubric) }, session)
     }
 
     /// The embedding cache of survey `id` in this archive's store.

@@ -49,8 +49,7 @@ struct Reanalyze: AsyncParsableCommand {
             let stored = SurveyArchive.result(of: loaded)
             let rubric = try given ?? loaded.spec.parsedRubric()
             // Sentence vectors from the survey's embedding cache: a second reanalysis encodes nothing.
-            let session = await archive.embeddingCache(loaded.record.id).prepare(analyzer, for: stored.analysisInput(rubric: rubric))
-            var analysis = stored.report(analyzer: session.analyzer, rubric: rubric)
+            var (analysis, session) = await archive.reanalyse(loaded, rubric: rubric, analyzer: analyzer)
             if let judge {
                 let cache = StoreModelCallCache(store: store, surveyID: loaded.record.id, useCache: !noCache)
                 analysis = await judge.caching(cache).judgeReporting(analysis, input: stored.analysisInput(rubric: rubric),

@@ -4,6 +4,7 @@ import ConvergeJudge
 import ConvergeMCP
 import ConvergeProviders
 import ConvergeReport
+import ConvergeRunner
 
 /// An analysis request checked against openapi.yaml's constraints and turned into the analyser's input.
 struct AnalysisJob: Sendable {
@@ -144,7 +145,9 @@ package struct AnalysisService: Sendable {
     func analyze(_ job: AnalysisJob, similarity: any SimilarityModel, judge: Judge? = nil,
                  attachingAnswers: Bool = false) async -> Report {
         let analyzer = Analyzer(similarity: similarity)
-        var report = analyzer.analyze(job.input)
+        let input = job.input
+        // Off the cooperative pool: a long analysis must not stall the server's other requests.
+        var report = await offCooperativePool { analyzer.analyze(input) }
         if let judge { report = await judge.judge(report, input: job.input, analyzer: analyzer) }
         if attachingAnswers { report = report.attachingAnswers(job.input.answers) }
         return job.blind ? report.blinded() : report
