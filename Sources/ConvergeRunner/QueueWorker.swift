@@ -44,6 +44,8 @@ public final class QueueWorker: Service, Sendable {
     let options: WorkerOptions
     let logger: Logger
     private let state = Mutex(State())
+    /// Wakes the claim loop when a job ends (a slot is free) or the worker stops.
+    private let wakeup = Wakeup()
 
     private struct State {
         var stopping = false
@@ -93,6 +95,7 @@ public final class QueueWorker: Service, Sendable {
             return Array(state.active.values)
         }
         for task in tasks { task.cancel() }
+        wakeup.signal()
     }
 
     private var stopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
@@ -113,9 +116,10 @@ public final class QueueWorker: Service, Sendable {
             }
             for lease in claimed { start(lease) }
             if claimed.isEmpty || claimed.count < free {
-                // Idle, full, or held back by a provider's limit: wait a little (longer while the database is away).
+                // Idle, full, or held back by a provider's limit: wait for a job to end, or a little (longer while
+                // the database is away).
                 let base = failures > 0 ? min(Duration.seconds(2), options.poll * (1 << min(failures, 4))) : options.poll
-                try? await Task.sleep(for: base + base * Double.random(in: 0..<0.5))
+                await wakeup.wait(timeout: base + base * Double.random(in: 0..<0.5))
             }
         }
     }
@@ -139,6 +143,7 @@ public final class QueueWorker: Service, Sendable {
                     state.active[lease.token] = nil
                     if case .done = outcome { state.completed += 1 }
                 }
+                self.wakeup.signal()
             }
             state.active[lease.token] = task
             state.claimed += 1
