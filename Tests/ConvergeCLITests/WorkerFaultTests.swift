@@ -73,6 +73,8 @@ struct WorkerFaultTests {
         #expect(ask.status == 2 && ask.stderr.contains("drop --queue"), "\(ask.stderr)")
         let batch = try await CLI.run(["batch", try batchFile(2), "-m", "openai/m1", "--queue"], environment: env)
         #expect(batch.status == 2 && batch.stderr.contains("needs PostgreSQL"), "\(batch.stderr)")
+        let resume = try await CLI.run(["batches", "resume", "abcd", "--queue"], environment: env)
+        #expect(resume.status == 2 && resume.stderr.contains("needs PostgreSQL"), "\(resume.stderr)")
         #expect(server.requests.isEmpty && !FileManager.default.fileExists(atPath: file.path))
     }
 
@@ -152,6 +154,30 @@ struct WorkerFaultTests {
             let code = await worker.wait(timeout: .seconds(20))
             #expect(code == 0, "\(worker.stderr)")
         }
+    }
+
+    @Test func anInterruptedFollowerLeavesTheWorkersGoingAndResumeQueueReportsWithoutAskingAgain() async throws {
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("m1", [.answer(delay: 0.3)])
+        let env = environment(server, db: try freshDatabase(try PostgresTestCluster.shared()))
+        let pool = try workers(1, env: env, slots: 2)
+        let follower = try BackgroundProcess(CLI.binary, ["batch", try batchFile(6), "-m", "openai/m1", "--queue"], environment: env)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while server.requests.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        follower.send(SIGINT)
+        #expect(await follower.wait(timeout: .seconds(20)) == 130, "\(follower.stderr)")
+        let id = try #require(follower.stderr.split(separator: "\n").first { $0.hasPrefix("converge: batch ") }?
+            .dropFirst("converge: batch ".count).split(separator: ":").first.map(String.init))
+        #expect(follower.stderr.contains("`converge batches resume \(id)` finishes it"), "\(follower.stderr)")
+        let resumed = try await CLI.run(["batches", "resume", id, "--queue", "--format", "json", "--quiet"], environment: env)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any]
+        let items = report?["items"] as? [[String: Any]] ?? []
+        #expect(items.count == 6 && items.allSatisfy { $0["answered"] as? Int == 1 }, "\(resumed.stdout)")
+        #expect(server.requests(model: "m1").count == 6, "every prompt asked once, by the worker")
+        for worker in pool { worker.send(SIGTERM) }
+        for worker in pool { #expect(await worker.wait(timeout: .seconds(20)) == 0) }
     }
 
     @Test func askQueueFollowsTheWorkersThenReportsAsAskDoes() async throws {
