@@ -26,11 +26,8 @@ struct BatchesResume: AsyncParsableCommand {
     @OptionGroup var storage: StoreOptions
     @OptionGroup var report: BatchReportOptions
 
-    @Flag(help: "Queue what is missing for `converge worker` processes (PostgreSQL) and follow them, as batch --queue.")
-    var queue = false
-
     func run() async throws {
-        if queue, case .sqlite = try storage.location() {
+        if continuing.queue, case .sqlite = try storage.location() {
             throw StoreError.queueNeedsPostgres(location: try storage.location().description)
         }
         try report.preflight()
@@ -46,6 +43,7 @@ struct BatchesResume: AsyncParsableCommand {
                 let loaded = try await archive.load(item.surveyID)
                 if loaded.record.status == .complete { continue }
                 try ContinueOptions.checkNobodyElseAsks(loaded.record, force: continuing.force)
+                try await continuing.checkQueue(store, surveyIDs: [item.surveyID])
                 let plan: SurveyPlan
                 do {
                     plan = try SurveyPlan(resuming: loaded.spec, survey: loaded.survey,
@@ -62,7 +60,7 @@ struct BatchesResume: AsyncParsableCommand {
             let done = batch.items.count - planned.count
             FileHandle.standardError.write(Data("converge: batch \(batch.id): \(done) of \(batch.items.count) surveys complete\n".utf8))
             let execution = BatchExecution(store: store, analyzer: Analyzer(similarity: similarity), quiet: continuing.quiet,
-                                           useCache: !continuing.noCache, queue: try queue ? workQueue(store) : nil)
+                                           useCache: !continuing.noCache, queue: try continuing.queue ? workQueue(store) : nil)
             let outcome = try await execution.run(planned, batchID: batch.id, total: batch.items.count)
             try await Batch.finish(batch, outcome: outcome, store: store, configuration: configuration, report: report)
         }

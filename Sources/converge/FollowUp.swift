@@ -31,6 +31,7 @@ struct FollowUp: AsyncParsableCommand {
             let archive = SurveyArchive(store: store)
             let survey = try await archive.load(id)
             try ContinueOptions.checkNobodyElseAsks(survey.record, force: continuing.force)
+            try await continuing.checkQueue(store, surveyIDs: [survey.record.id])
             _ = try await store.appendTurn(surveyID: survey.record.id, prompt: prompt)
             try await continuing.run(try await archive.load(survey.record.id), store: store, report: report)
         }

@@ -62,7 +62,7 @@ struct SurveyExecution {
         } catch is CancellationError {
             _ = try? await stored.archive.store.claim(surveyID: stored.id, owner: nil, expected: SurveyOwner.current)
             display.note("converge: interrupted; the workers go on asking survey \(stored.id): "
-                + "`converge surveys resume \(stored.id)` reports it")
+                + "`converge surveys resume \(stored.id) --queue` reports it")
             throw ExitCode(interrupt.exitStatus)
         }
         _ = try? await stored.archive.store.claim(surveyID: stored.id, owner: nil, expected: SurveyOwner.current)
