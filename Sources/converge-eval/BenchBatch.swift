@@ -13,7 +13,8 @@ import Foundation
 /// each, on a fresh database of a throwaway PostgreSQL cluster; or in-process on a fresh SQLite file), timed from
 /// its start to its exit (planning, queueing, following, analysing every survey and writing the report), and to
 /// its last answer (the last request's arrival at the server plus the latency). The server counts the requests
-/// and the most in flight at once, which must never exceed the limit.
+/// and the most in flight at once, which must never exceed the limit. Exit status 1 when a batch failed, the
+/// server did not get exactly one request per panelist and prompt, or the limit was exceeded.
 struct BenchBatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "batch",
                                                     abstract: "Time a batch on workers and in-process against the physical limit.")
@@ -84,6 +85,7 @@ struct BenchBatch: AsyncParsableCommand {
         print("runner                 wall      answers    limit     ratio (wall, answers)   sent  max in flight  status")
         let batchArguments = ["batch", file.path, "--concurrency", "\(limit)", "--quiet", "--format", "json",
                               "--output", folder.appendingPathComponent("report.json").path] + models.flatMap { ["-m", "openai/\($0)"] }
+        var failed = false
         var cluster: PostgresTestCluster?
         if !counts.isEmpty { cluster = try PostgresTestCluster() }
         defer { cluster?.stop() }
@@ -103,6 +105,7 @@ struct BenchBatch: AsyncParsableCommand {
             }
             let outcome = try await timed(binary, batchArguments + ["--queue"], environment: env, server: server)
             report(String(format: "%d worker%@ (postgres)", count, count == 1 ? "" : "s"), outcome, physical: physical)
+            failed = failed || !passed(outcome, requests: requests)
             for worker in pool { worker.send(SIGTERM) }
             for worker in pool { _ = await worker.wait(timeout: .seconds(30)) }
         }
@@ -111,8 +114,15 @@ struct BenchBatch: AsyncParsableCommand {
             env["CONVERGE_DATABASE_URL"] = "sqlite:" + folder.appendingPathComponent("bench.sqlite").path
             let outcome = try await timed(binary, batchArguments, environment: env, server: server)
             report("in-process (sqlite)", outcome, physical: physical)
+            failed = failed || !passed(outcome, requests: requests)
         }
         try await server.shutdown()
+        // A smoke run (scripts/test) fails on a batch that failed, a request lost or asked twice, or the limit exceeded.
+        if failed { throw ExitCode(1) }
+    }
+
+    func passed(_ outcome: Outcome, requests: Int) -> Bool {
+        outcome.status == 0 && outcome.sent == requests && outcome.maxInFlight <= limit
     }
 
     struct Outcome {
