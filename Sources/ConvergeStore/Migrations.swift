@@ -144,6 +144,8 @@ enum Migrations {
             )
             """,
             "CREATE INDEX queue_jobs_claim ON queue_jobs (limit_key, state, created_at)",
+            // What is claimable, without reading the done jobs of every earlier batch.
+            "CREATE INDEX queue_jobs_state ON queue_jobs (state, lease_expires)",
             "CREATE INDEX queue_jobs_survey ON queue_jobs (survey_id)",
         ]),
     ]
