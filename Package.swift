@@ -95,13 +95,15 @@ let package = Package(
             ]
         ),
         // Runs surveys: fan-out of panelists x samples per turn, limits, timeouts, retries, progress events;
-        // journals every request to the store, answers repeats from the response cache, resumes.
+        // journals every request to the store, answers repeats from the response cache, resumes; the workers
+        // that take queued threads from PostgreSQL (a ServiceLifecycle service) and the front ends' follower.
         .target(
             name: "ConvergeRunner",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeProviders", "ConvergeStore", "ConvergeJudge",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Scriptable loopback provider server (OpenAI, Anthropic, Gemini wire formats) for tests and benchmarks;

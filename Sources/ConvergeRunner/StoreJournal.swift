@@ -110,7 +110,7 @@ public final class StoreJournal: SurveyJournal {
 
     /// Runs `write`, again after each of ``unavailableRetryDelays`` while the store is unreachable; any other
     /// error, or the last one, is thrown. Cancellation ends the waiting (the write is tried no more).
-    static func persisting(_ write: () async throws -> Void) async throws {
+    static func persisting<T>(_ write: () async throws -> T) async throws -> T {
         var delays = unavailableRetryDelays[...]
         while true {
             do {

@@ -118,9 +118,39 @@ enum Migrations {
             """,
             "CREATE INDEX batch_items_survey ON batch_items (survey_id)",
         ]),
+        // The work queue of `converge worker` (PostgreSQL; on SQLite the table exists and stays empty): one job per
+        // conversation thread (a panelist's sample of a survey), leased by one worker at a time. A lease ends at
+        // `lease_expires` (Unix ms, the database's clock) unless its worker's heartbeat extends it; `lease_token`
+        // changes at every claim, and every write of a leased job names it, so a worker that lost its lease
+        // cannot write. `limit_key`/`limit_max` are the provider and its concurrency limit, counted over leased
+        // rows of every worker.
+        Step(version: 6, summary: "the work queue of converge worker", statements: [
+            """
+            CREATE TABLE queue_jobs (
+                id TEXT PRIMARY KEY,
+                survey_id TEXT NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+                panelist_id TEXT NOT NULL,
+                sample BIGINT NOT NULL,
+                limit_key TEXT NOT NULL,
+                limit_max BIGINT NOT NULL,
+                use_cache BIGINT NOT NULL,
+                state TEXT NOT NULL,
+                lease_owner TEXT,
+                lease_token TEXT,
+                lease_expires BIGINT,
+                claims BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX queue_jobs_claim ON queue_jobs (limit_key, state, created_at)",
+            // What is claimable, without reading the done jobs of every earlier batch.
+            "CREATE INDEX queue_jobs_state ON queue_jobs (state, lease_expires)",
+            "CREATE INDEX queue_jobs_survey ON queue_jobs (survey_id)",
+        ]),
         // Sentence vectors an analysis of a survey computed, kept with it (deleted with it: they are derived
         // from its answers) and found from any survey by model identity and text hash.
-        Step(version: 6, summary: "sentence embeddings computed for a survey", statements: [
+        Step(version: 7, summary: "sentence embeddings computed for a survey", statements: [
             """
             CREATE TABLE embeddings (
                 survey_id TEXT NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,

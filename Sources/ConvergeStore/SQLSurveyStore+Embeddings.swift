@@ -1,7 +1,7 @@
 import Foundation
 import SQLKit
 
-/// The store's statements for the embedding cache (`embeddings`, migration 6): vectors as base64 of their
+/// The store's statements for the embedding cache (`embeddings`, migration 7): vectors as base64 of their
 /// little-endian Float32 bytes, so both SQLite and PostgreSQL keep them in a TEXT column bit for bit.
 extension SQLSurveyStore {
     /// Rows per INSERT and hashes per `IN (...)`: well under SQLite's and PostgreSQL's bind limits.

@@ -157,7 +157,7 @@ extension SQLSurveyStore {
         try await transaction { db in
             try await requireSurvey(id, db)
             // Children first, explicitly: SQLite enforces ON DELETE CASCADE only with foreign_keys on.
-            for table in ["embeddings", "model_calls", "analyses", "requests", "turns"] {
+            for table in ["embeddings", "queue_jobs", "model_calls", "analyses", "requests", "turns"] {
                 try await db.raw("DELETE FROM \(unsafeRaw: table) WHERE survey_id = \(bind: id)").run()
             }
             try await db.raw("DELETE FROM surveys WHERE id = \(bind: id)").run()

@@ -44,6 +44,8 @@ actor SQLSurveyStore: SurveyStore {
     private let connect: (@Sendable () async throws -> any SQLBackend)?
     private var connecting = 0
     nonisolated let location: String
+    /// Whether the database is PostgreSQL (the work queue needs it).
+    nonisolated let isPostgres: Bool
     // Each operation (one transaction) holds one connection from start to end: actor methods interleave at
     // every `await`, so the actor alone would not keep a transaction's statements together.
     private var free: [Int]
@@ -56,6 +58,7 @@ actor SQLSurveyStore: SurveyStore {
          connect: (@Sendable () async throws -> any SQLBackend)? = nil) {
         self.backends = [first]
         self.location = first.location
+        self.isPostgres = first is PostgresBackend
         self.free = [0]
         self.maxConnections = maxConnections
         self.connect = connect

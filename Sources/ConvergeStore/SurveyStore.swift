@@ -130,6 +130,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case ambiguous(String, matches: [String])
     /// Any other database error.
     case database(location: String, reason: String)
+    /// The work queue (`converge worker`, `--queue`) needs PostgreSQL; this database is SQLite.
+    case queueNeedsPostgres(location: String)
 
     public var description: String {
         switch self {
@@ -155,6 +157,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "the id prefix `\(prefix)` matches several surveys: \(matches.joined(separator: ", "))"
         case .database(let location, let reason):
             return "database error on \(location): \(reason)"
+        case .queueNeedsPostgres(let location):
+            return "the work queue (converge worker, --queue) needs PostgreSQL (--db postgres://...); \(location) is "
+                + "SQLite, whose surveys are asked in-process: drop --queue"
         }
     }
 }

@@ -4,6 +4,7 @@ import ConvergeCore
 import ConvergeJudge
 import ConvergeProviders
 import ConvergeRunner
+import ConvergeStore
 import Foundation
 
 /// `converge ask`: put one prompt (and follow-ups) to a live panel, then report as `analyze` does.
@@ -53,6 +54,7 @@ struct Ask: AsyncParsableCommand {
 
     func validate() throws {
         if noStore && storage.db != nil { throw ValidationError("--no-store and --db cannot be used together") }
+        if noStore && asking.queue { throw ValidationError("--queue needs the store: not with --no-store") }
         if draftRubric != nil && rubric != nil { throw ValidationError("--draft-rubric and --rubric cannot be used together") }
         try asking.requirePanel()
         do {
@@ -68,6 +70,7 @@ struct Ask: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try asking.checkQueue(storage)
         let configuration = try ConvergeConfig.load(explicitPath: asking.config)
         var rubricSource = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
         if let draftRubric { rubricSource = try await drafted(by: draftRubric, configuration: configuration) }
@@ -99,6 +102,9 @@ struct Ask: AsyncParsableCommand {
             _ = try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: nil)
             FileHandle.standardError.write(Data("converge: survey \(id) (\(store.location))\n".utf8))
             execution.stored = (archive, id, StoreJournal(store: store, surveyID: id, useCache: !asking.noCache))
+            if asking.queue {
+                execution.queued = (try workQueue(store), QueueFollower.jobs(surveyID: id, plan: plan, useCache: !asking.noCache))
+            }
             try await execution.run()
         }
     }

@@ -19,7 +19,8 @@ struct Batch: AsyncParsableCommand {
 
             The surveys are asked one after another, each as `converge ask` asks it (the response cache applies \
             across the batch); the batch's id is printed on standard error, and `converge batches resume ID` \
-            finishes one that was interrupted.
+            finishes one that was interrupted. With --queue (PostgreSQL) every thread is queued at once for \
+            `converge worker` processes, and this process only follows them, then reports.
 
             --from-folders DIR... imports answer folders instead (each DIR a survey folder as `converge analyze` \
             reads it, or a folder of such folders): each is analysed and stored as a survey of a new batch.
@@ -50,8 +51,9 @@ struct Batch: AsyncParsableCommand {
         if fromFolders.isEmpty {
             guard file != nil else { throw ValidationError("give a batch FILE, or --from-folders DIR...") }
             try asking.requirePanel()
-        } else if file != nil || !asking.models.isEmpty || asking.panel != nil || !asking.followUps.isEmpty || judging.spec != nil {
-            throw ValidationError("--from-folders imports answers: no FILE, -m, --panel, --follow-up or --judge")
+        } else if file != nil || !asking.models.isEmpty || asking.panel != nil || !asking.followUps.isEmpty || judging.spec != nil
+                    || asking.queue {
+            throw ValidationError("--from-folders imports answers: no FILE, -m, --panel, --follow-up, --judge or --queue")
         }
         do {
             try request(prompt: "checked per item", panel: [], rubric: nil).validate()
@@ -71,6 +73,7 @@ struct Batch: AsyncParsableCommand {
         guard let file else { return }
         // Every item is read and checked before anything else: a bad line is exit 2 with its file:line.
         let items = try BatchInput.load(file)
+        try asking.checkQueue(storage)
         let configuration = try ConvergeConfig.load(explicitPath: asking.config)
         let batchRubric = try rubric.map { SurveySpec.RubricSource(file: $0, yaml: try SurveyFolder.readText($0)) }
         _ = try batchRubric.map { try Rubric(yaml: $0.yaml, file: $0.file) }
@@ -104,7 +107,7 @@ struct Batch: AsyncParsableCommand {
             try await store.createBatch(batch)
             FileHandle.standardError.write(Data("converge: batch \(batch.id): \(items.count) prompts (\(store.location))\n".utf8))
             let execution = BatchExecution(store: store, analyzer: Analyzer(similarity: similarity), quiet: asking.quiet,
-                                           useCache: !asking.noCache)
+                                           useCache: !asking.noCache, queue: try asking.queue ? workQueue(store) : nil)
             let outcome = try await execution.run(planned, batchID: batch.id, total: planned.count)
             try await Self.finish(batch, outcome: outcome, store: store, configuration: configuration, report: report)
         }

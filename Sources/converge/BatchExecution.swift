@@ -26,6 +26,8 @@ struct BatchExecution {
     var analyzer: Analyzer
     var quiet: Bool
     var useCache: Bool
+    /// With `--queue`: the work queue; the workers ask the surveys, this process follows them.
+    var queue: (any WorkQueue)? = nil
 
     /// Claims every planned survey for this process first (a compare-and-set each, so that of two processes
     /// resuming one batch at once only one goes on), then asks them in order, releasing each as it ends. One
@@ -36,7 +38,10 @@ struct BatchExecution {
     /// - Throws: `InputError` when another process has claimed a survey; `ExitCode` 130 (128 + the signal)
     ///   when interrupted.
     func run(_ planned: [Planned], batchID: String, total: Int) async throws -> (failures: Int, storeError: StoreError?) {
-        let work = Task { try await askAll(planned, batchID: batchID, total: total) }
+        let work = Task {
+            if let queue { return try await followAll(planned, queue: queue, batchID: batchID, total: total) }
+            return try await askAll(planned, batchID: batchID, total: total)
+        }
         let interrupt = InterruptHandler.cancelling(work)
         defer { interrupt.stop() }
         do {
@@ -47,10 +52,9 @@ struct BatchExecution {
         }
     }
 
-    private func askAll(_ planned: [Planned], batchID: String, total: Int) async throws -> (failures: Int, storeError: StoreError?) {
-        let archive = SurveyArchive(store: store)
-        var failures = 0
-        var storeError: StoreError?
+    /// Claims every planned survey for this process, or none.
+    /// - Throws: `InputError` when another process has claimed one.
+    func claimAll(_ planned: [Planned], batchID: String) async throws {
         var claimed: [String] = []
         for item in planned {
             guard try await store.claim(surveyID: item.surveyID, owner: SurveyOwner.current, expected: item.owner) else {
@@ -60,6 +64,12 @@ struct BatchExecution {
             }
             claimed.append(item.surveyID)
         }
+    }
+
+    private func askAll(_ planned: [Planned], batchID: String, total: Int) async throws -> (failures: Int, storeError: StoreError?) {
+        var failures = 0
+        var storeError: StoreError?
+        try await claimAll(planned, batchID: batchID)
         for (n, item) in planned.enumerated() {
             if Task.isCancelled {
                 for later in planned[n...] {
@@ -85,25 +95,30 @@ struct BatchExecution {
                 }
                 throw CancellationError()
             }
-            var report = try await archive.finish(item.surveyID, result: result, rubric: item.plan.rubric, analyzer: analyzer)
-            if let judge = item.judge, !report.answered.isEmpty {
-                let cache = StoreModelCallCache(store: store, surveyID: item.surveyID, useCache: journal.useCache)
-                let input = result.analysisInput(rubric: item.plan.rubric)
-                let session = await archive.embeddingCache(item.surveyID).prepare(analyzer, for: input)
-                report = await judge.caching(cache).judgeReporting(report, input: input, analyzer: session.analyzer)
-                await session.keep()
-                try await archive.saveAnalysis(item.surveyID, report: report, turn: max(0, result.turns.count - 1))
-            }
+            try await conclude(item, result: result, done: total - planned.count + n + 1, total: total)
             if !result.allAnswered { failures += 1 }
             if storeError == nil { storeError = journal.firstError }
-            let done = total - planned.count + n + 1
-            let answered = report.answered.count
-            note("converge: [\(done)/\(total)] \(item.itemID): \(answered)/\(report.panelists.count) answered (survey \(item.surveyID))")
         }
         return (failures, storeError)
     }
 
-    private func note(_ line: String, always: Bool = false) {
+    /// Stores a survey's analysis (and its judge's), and notes how it went.
+    func conclude(_ item: Planned, result: SurveyResult, done: Int, total: Int) async throws {
+        let archive = SurveyArchive(store: store)
+        var report = try await archive.finish(item.surveyID, result: result, rubric: item.plan.rubric, analyzer: analyzer)
+        if let judge = item.judge, !report.answered.isEmpty {
+            let cache = StoreModelCallCache(store: store, surveyID: item.surveyID, useCache: useCache)
+            let input = result.analysisInput(rubric: item.plan.rubric)
+            let session = await archive.embeddingCache(item.surveyID).prepare(analyzer, for: input)
+            report = await judge.caching(cache).judgeReporting(report, input: input, analyzer: session.analyzer)
+            await session.keep()
+            try await archive.saveAnalysis(item.surveyID, report: report, turn: max(0, result.turns.count - 1))
+        }
+        let answered = report.answered.count
+        note("converge: [\(done)/\(total)] \(item.itemID): \(answered)/\(report.panelists.count) answered (survey \(item.surveyID))")
+    }
+
+    func note(_ line: String, always: Bool = false) {
         if always || !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 }

@@ -13,8 +13,9 @@ struct BatchesResume: AsyncParsableCommand {
         abstract: "Finish a stored batch: ask only what its surveys have no stored answer for, then report.",
         discussion: """
             Complete surveys are left as they are; each other survey is resumed as `converge surveys resume` \
-            does. While another converge is asking one of the batch's surveys, resume refuses (exit 2). Exit \
-            status as batch.
+            does. While another converge is asking one of the batch's surveys, resume refuses (exit 2). With \
+            --queue (PostgreSQL) the surveys' threads are queued again for `converge worker` (a thread keeps its \
+            stored answers) and followed, as batch --queue does. Exit status as batch.
             """
     )
 
@@ -26,6 +27,9 @@ struct BatchesResume: AsyncParsableCommand {
     @OptionGroup var report: BatchReportOptions
 
     func run() async throws {
+        if continuing.queue, case .sqlite = try storage.location() {
+            throw StoreError.queueNeedsPostgres(location: try storage.location().description)
+        }
         try report.preflight()
         let configuration = try ConvergeConfig.load(explicitPath: continuing.config)
         let similarity = try continuing.matching.model()
@@ -39,6 +43,7 @@ struct BatchesResume: AsyncParsableCommand {
                 let loaded = try await archive.load(item.surveyID)
                 if loaded.record.status == .complete { continue }
                 try ContinueOptions.checkNobodyElseAsks(loaded.record, force: continuing.force)
+                try await continuing.checkQueue(store, surveyIDs: [item.surveyID])
                 let plan: SurveyPlan
                 do {
                     plan = try SurveyPlan(resuming: loaded.spec, survey: loaded.survey,
@@ -55,7 +60,7 @@ struct BatchesResume: AsyncParsableCommand {
             let done = batch.items.count - planned.count
             FileHandle.standardError.write(Data("converge: batch \(batch.id): \(done) of \(batch.items.count) surveys complete\n".utf8))
             let execution = BatchExecution(store: store, analyzer: Analyzer(similarity: similarity), quiet: continuing.quiet,
-                                           useCache: !continuing.noCache)
+                                           useCache: !continuing.noCache, queue: try continuing.queue ? workQueue(store) : nil)
             let outcome = try await execution.run(planned, batchID: batch.id, total: batch.items.count)
             try await Batch.finish(batch, outcome: outcome, store: store, configuration: configuration, report: report)
         }

@@ -11,7 +11,7 @@ struct Converge: AsyncParsableCommand {
         abstract: "Ask a panel of AI models one question and see, point by point, where their answers converge.",
         version: ConvergeVersion.current,
         subcommands: [Analyze.self, Ask.self, Batch.self, Batches.self, Surveys.self, FollowUp.self, Reanalyze.self,
-                      RubricCommand.self, Models.self, Serve.self, Mcp.self]
+                      RubricCommand.self, Models.self, Serve.self, Worker.self, Mcp.self]
     )
 
     /// Exit statuses: 0 success, 2 usage or input error (ArgumentParser's 64 is mapped to 2; an unknown
@@ -30,7 +30,7 @@ struct Converge: AsyncParsableCommand {
         } catch let error as StoreError {
             FileHandle.standardError.write(Data("converge: error: \(error)\n".utf8))
             switch error {
-            case .notFound, .batchNotFound, .ambiguous, .invalidURL: Foundation.exit(2)
+            case .notFound, .batchNotFound, .ambiguous, .invalidURL, .queueNeedsPostgres: Foundation.exit(2)
             default: Foundation.exit(5)
             }
         } catch let code as ExitCode {

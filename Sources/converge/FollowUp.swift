@@ -32,6 +32,7 @@ struct FollowUp: AsyncParsableCommand {
             let survey = try await archive.load(id)
             try ContinueOptions.checkNobodyElseAsks(survey.record, force: continuing.force)
             try ContinueOptions.checkAskable(survey)
+            try await continuing.checkQueue(store, surveyIDs: [survey.record.id])
             _ = try await store.appendTurn(surveyID: survey.record.id, prompt: prompt)
             try await continuing.run(try await archive.load(survey.record.id), store: store, report: report)
         }

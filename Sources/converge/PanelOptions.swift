@@ -2,6 +2,7 @@ import ArgumentParser
 import ConvergeCore
 import ConvergeProviders
 import ConvergeRunner
+import ConvergeStore
 
 /// Who is asked and how: the panel and the survey settings that `ask` and `batch` share (each prompt of a
 /// batch is asked as `ask` asks one).
@@ -42,6 +43,16 @@ struct PanelOptions: ParsableArguments {
 
     @Flag(name: .customLong("no-cache"), help: "Send every request, even one whose answer is already stored.")
     var noCache = false
+
+    @Flag(help: "Only queue the requests for `converge worker` processes (PostgreSQL) and follow them, then report.")
+    var queue = false
+
+    /// - Throws: ``StoreError/queueNeedsPostgres(location:)`` (exit 2) when `--queue` is given with a SQLite database.
+    func checkQueue(_ storage: StoreOptions) throws {
+        guard queue else { return }
+        let url = try storage.location()
+        if case .sqlite = url { throw StoreError.queueNeedsPostgres(location: url.description) }
+    }
 
     /// - Throws: `ValidationError` when neither `-m` nor `--panel` names a panelist.
     func requirePanel() throws {

@@ -23,11 +23,54 @@ struct SurveyExecution {
     var stored: (archive: SurveyArchive, id: String, journal: StoreJournal)?
     /// A judge of the analysis (`--judge`), asked once the panel has answered.
     var judge: Judge? = nil
+    /// With `--queue`: the work queue and the stored survey's jobs; workers ask them, this process follows.
+    var queued: (queue: any WorkQueue, jobs: [QueueJob])? = nil
 
     func run() async throws {
         let panelists = runner.members.map(\.panelist)
         let display = ProgressDisplay(panelists: panelists, requestsPerPanelist: survey.turns.count * runner.options.samples,
                                       quiet: quiet)
+        let result: SurveyResult
+        if let queued, let stored {
+            result = try await follow(queued, stored: stored, display: display)
+        } else {
+            result = try await askHere(display: display)
+        }
+        try await conclude(result, display: display)
+    }
+
+    /// Queues the survey's threads and follows them until the workers have done every one; Ctrl-C stops
+    /// following (the workers go on) and exits 130.
+    private func follow(_ queued: (queue: any WorkQueue, jobs: [QueueJob]),
+                        stored: (archive: SurveyArchive, id: String, journal: StoreJournal),
+                        display: ProgressDisplay) async throws -> SurveyResult {
+        try await queued.queue.enqueue(queued.jobs)
+        display.note("converge: survey \(stored.id): \(queued.jobs.count) threads queued for `converge worker`")
+        let quiet = self.quiet
+        let following = Task {
+            try await QueueFollower(queue: queued.queue).follow(surveyIDs: [stored.id]) { progress in
+                if !quiet {
+                    FileHandle.standardError.write(Data(
+                        "converge: queue: \(progress.done)/\(progress.total) threads done, \(progress.leased) being asked\n".utf8))
+                }
+            }
+        }
+        let interrupt = InterruptHandler.cancelling(following)
+        defer { interrupt.stop() }
+        do {
+            try await following.value
+        } catch is CancellationError {
+            _ = try? await stored.archive.store.claim(surveyID: stored.id, owner: nil, expected: SurveyOwner.current)
+            display.note("converge: interrupted; the workers go on asking survey \(stored.id): "
+                + "`converge surveys resume \(stored.id) --queue` reports it")
+            throw ExitCode(interrupt.exitStatus)
+        }
+        _ = try? await stored.archive.store.claim(surveyID: stored.id, owner: nil, expected: SurveyOwner.current)
+        return SurveyArchive.result(of: try await stored.archive.load(stored.id))
+    }
+
+    /// Asks the panel in this process.
+    private func askHere(display: ProgressDisplay) async throws -> SurveyResult {
         let (events, task) = runner.start(survey, journal: stored?.journal)
         let interrupt = InterruptHandler.cancelling(task)
         for await event in events { display.handle(event) }
@@ -47,7 +90,11 @@ struct SurveyExecution {
             }
             throw ExitCode(interrupt.exitStatus)
         }
+        return result
+    }
 
+    /// Analyses and stores the result, asks the judge, writes the report, and exits as `ask` does.
+    private func conclude(_ result: SurveyResult, display: ProgressDisplay) async throws {
         var consolidated: Report
         if let stored {
             consolidated = try await stored.archive.finish(stored.id, result: result, rubric: rubric, analyzer: analyzer)

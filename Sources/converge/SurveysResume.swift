@@ -26,6 +26,9 @@ struct ContinueOptions: ParsableArguments {
     @Flag(help: "Go on even though a process on another machine is marked as asking the survey (it has died).")
     var force = false
 
+    @Flag(help: "Queue what is missing for `converge worker` processes (PostgreSQL) and follow them, as --queue of ask.")
+    var queue = false
+
     @OptionGroup var matching: SimilarityOptions
 
     @OptionGroup var judging: JudgeOptions
@@ -56,6 +59,7 @@ struct ContinueOptions: ParsableArguments {
         let runner = try plan.runner()
         let id = loaded.record.id
         try Self.checkNobodyElseAsks(loaded.record, force: force)
+        try await checkQueue(store, surveyIDs: [id])
         guard try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: loaded.record.owner) else {
             throw InputError(field: "survey \(id)", "another converge has just started asking it")
         }
@@ -66,7 +70,23 @@ struct ContinueOptions: ParsableArguments {
                                         analyzer: Analyzer(similarity: similarity), report: report, quiet: quiet,
                                         stored: (SurveyArchive(store: store), id, journal))
         execution.judge = judge ?? judging.tuned(plan.judge)
+        if queue { execution.queued = (try workQueue(store), QueueFollower.jobs(surveyID: id, plan: plan, useCache: !noCache)) }
         try await execution.run()
+    }
+
+    /// With `--queue`, that the store has a work queue; without it, that none of these surveys has threads queued
+    /// for `converge worker` that are not done (asking them here too would ask them twice).
+    /// - Throws: ``StoreError/queueNeedsPostgres(location:)`` or `InputError` naming the survey (exit 2).
+    func checkQueue(_ store: any SurveyStore, surveyIDs: [String]) async throws {
+        if queue {
+            _ = try workQueue(store)
+            return
+        }
+        guard let work = try? workQueue(store) else { return }
+        if let busy = try await work.jobs(surveyIDs: surveyIDs).first(where: { $0.state != .done }) {
+            throw InputError(field: "survey \(busy.job.surveyID)",
+                             "has threads queued for `converge worker`; add --queue to follow them (or wait for the workers)")
+        }
     }
 }
 

@@ -44,7 +44,7 @@ import Testing
         try await old.createSurvey(survey, turns: [survey.prompt])
         await old.close()
         let upgraded = try await openStore(url)
-        #expect(try await upgraded.schemaVersion() == 6)
+        #expect(try await upgraded.schemaVersion() == 7)
         try await upgraded.createBatch(StoredBatch(id: "b1", source: "f", spec: Data("{}".utf8),
                                                    items: [StoredBatch.Item(index: 0, itemID: "p", surveyID: survey.id)]))
         #expect(try await upgraded.batch(id: "b1").items.first?.surveyID == survey.id)

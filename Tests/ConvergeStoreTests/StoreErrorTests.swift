@@ -50,7 +50,7 @@ import Testing
         try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        await #expect(throws: StoreError.newerSchema(location: url.description, found: 99, supported: 6)) {
+        await #expect(throws: StoreError.newerSchema(location: url.description, found: 99, supported: 7)) {
             _ = try await openStore(url)
         }
     }

@@ -105,7 +105,7 @@ import Testing
         await old.close()
 
         let upgraded = try await openStore(url)
-        #expect(try await upgraded.schemaVersion() == 6)
+        #expect(try await upgraded.schemaVersion() == 7)
         #expect(try await upgraded.survey(id: survey.id).prompt == survey.prompt)
         #expect(try await upgraded.requests(surveyID: survey.id).first?.response?.text == "from v1")
         try await upgraded.saveAnalysis(StoredAnalysis(surveyID: survey.id, turn: 0, engine: "v2", report: Data("{}".utf8)))

@@ -12,6 +12,7 @@ import Hummingbird
 ///   report, or `?format=json|md|csv` as a download);
 /// - `/analyze`: a form for pasting answers, answered with the report on the same page; `/` goes to
 ///   `/surveys`, or to `/analyze` when the server has no store;
+/// - `/batches/{id}` (how far a batch's surveys are) and `/batches/{id}/report` (its batch report, HTML);
 /// - `/login` and `/logout` when API tokens are configured (a cookie session; see ``AuthMiddleware``).
 ///
 /// Every text a page shows is escaped (`HTML.escape`); pages are sent with a strict Content-Security-Policy
@@ -37,6 +38,7 @@ struct Pages<Context: RequestContext>: Sendable {
         routes.on("/logout", method: .post) { request, _ in await logout(request) }
         routes.on("/assets/survey.js", method: .get) { _, _ in Self.script() }
         registerSurveyPages(on: routes)
+        registerBatchPages(on: routes)
     }
 
     // MARK: Shared

@@ -14,7 +14,8 @@ import ServiceLifecycle
 /// Lifecycle (a swift-service-lifecycle `Service`; `converge serve` runs it in its `ServiceGroup` after the
 /// HTTP application, so it is shut down first):
 /// - On start, every stored survey left `running` or `interrupted` (by a server that was killed or stopped) is
-///   resumed, unless another live process is asking it (its owner mark, ``SurveyOwner``): its stored answers
+///   resumed, unless another live process is asking it (its owner mark, ``SurveyOwner``) or it has threads in
+///   the work queue of `converge worker` that are not done (PostgreSQL): its stored answers
 ///   are reused as they are; pending and failed requests are sent again. The server marks every survey it asks
 ///   as its own (compare-and-set) and clears the mark when the run ends.
 /// - On graceful shutdown (SIGTERM, SIGINT) every running survey is cancelled; in-flight requests are recorded
@@ -91,6 +92,17 @@ public actor SurveyService: Service {
         } catch {
             logger.error("cannot list stored surveys to resume", metadata: ["error": "\(error)"])
             return
+        }
+        // Threads queued for `converge worker` (PostgreSQL) are the workers' to ask, not this server's.
+        if let queue = try? workQueue(store), !ids.isEmpty {
+            do {
+                let queued = Set(try await queue.jobs(surveyIDs: ids).filter { $0.state != .done }.map(\.job.surveyID))
+                for id in queued { logger.notice("survey left to the workers", metadata: ["survey": "\(id)"]) }
+                ids.removeAll { queued.contains($0) }
+            } catch {
+                logger.error("cannot read the work queue to resume surveys", metadata: ["error": "\(error)"])
+                return
+            }
         }
         for id in ids where runs[id] == nil {
             do {
