@@ -19,12 +19,12 @@ public final class CachingSentenceEncoder: SentenceEncoder {
     private let state: Mutex<State>
 
     /// - Parameters:
-    ///   - known: vectors by key, each of `base.dimension` floats (others are ignored and encoded again).
+    ///   - known: vectors by key, each of `base.dimension` finite floats (others are ignored and encoded again).
     public init(base: any SentenceEncoder, known: [String: [Float]] = [:], key: @escaping @Sendable (String) -> String) {
         self.base = base
         self.key = key
         let dimension = base.dimension
-        state = Mutex(State(vectors: known.filter { $0.value.count == dimension }))
+        state = Mutex(State(vectors: known.filter { $0.value.count == dimension && $0.value.allSatisfy(\.isFinite) }))
     }
 
     public var modelName: String { base.modelName }

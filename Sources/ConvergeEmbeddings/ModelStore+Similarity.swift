@@ -40,10 +40,13 @@ public struct LoadedMatchings: Sendable {
     public let encoder: SentenceEmbeddingModel?
     /// Why embedding and hybrid matching are not offered; `nil` when they are.
     public let unavailable: String?
+    /// The model is installed but could not be loaded (a file missing or damaged): worth a warning, not a notice.
+    public let damaged: Bool
 
-    public init(encoder: SentenceEmbeddingModel?, unavailable: String?) {
+    public init(encoder: SentenceEmbeddingModel?, unavailable: String?, damaged: Bool = false) {
         self.encoder = encoder
         self.unavailable = encoder == nil ? (unavailable ?? "no embedding model was loaded") : nil
+        self.damaged = encoder == nil && damaged
     }
 
     /// Loads all-MiniLM-L6-v2 from `store` if it is installed; never fetches it. A damaged install is
@@ -56,7 +59,8 @@ public struct LoadedMatchings: Sendable {
         do {
             return LoadedMatchings(encoder: try store.load(), unavailable: nil)
         } catch {
-            return LoadedMatchings(encoder: nil, unavailable: "the embedding model \(ModelStore.miniLM) cannot be loaded: \(error)")
+            return LoadedMatchings(encoder: nil, unavailable: "the embedding model \(ModelStore.miniLM) cannot be loaded: \(error)",
+                                   damaged: true)
         }
     }
 
@@ -72,7 +76,8 @@ public struct LoadedMatchings: Sendable {
         case "lexical": return LexicalSimilarity()
         case "embedding", "hybrid":
             guard let encoder else {
-                throw ModelStore.SimilarityError(description: "`\(choice)` matching needs \(unavailable ?? "the embedding model")")
+                throw ModelStore.SimilarityError(description: "`\(choice)` matching is not available: "
+                                                 + (unavailable ?? "no embedding model was loaded"))
             }
             return choice == "embedding" ? EmbeddingSimilarity(encoder: encoder) : HybridSimilarity(encoder: encoder)
         default:

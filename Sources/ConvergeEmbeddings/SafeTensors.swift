@@ -28,8 +28,10 @@ public struct SafeTensorsFile: Sendable {
 
     public let path: String
     public let tensors: [String: TensorInfo]
-    /// FNV-1a (64-bit) over the header and 1,024 windows of 64 bytes spread evenly over the data: tells two
-    /// weight files apart (another fine-tune of the same shapes) without reading all of them; in hex.
+    /// FNV-1a (64-bit) over the file's modification time (when read from a path) and size, the header and 1,024
+    /// windows of 64 bytes spread evenly over the data, in hex: tells two weight files apart (another fine-tune
+    /// of the same shapes, weights edited in place) without reading all of them. Not a content hash: the same
+    /// file copied with another modification time has another fingerprint (its cached vectors are made again).
     public let fingerprint: String
     private let bytes: TensorBytes
     private let dataStart: Int
@@ -45,15 +47,19 @@ public struct SafeTensorsFile: Sendable {
         } catch let failure as TensorBytes.MapFailure {
             throw EmbeddingModelError.damaged(path: path, reason: "cannot be read (\(failure.reason))")
         }
-        try self.init(path: path, bytes: bytes)
+        // The file's modification time goes into the fingerprint: weights changed in place are another model.
+        var info = stat()
+        let stamp: [UInt64] = stat(path, &info) == 0
+            ? [UInt64(bitPattern: Int64(info.st_mtim.tv_sec)), UInt64(bitPattern: Int64(info.st_mtim.tv_nsec))] : []
+        try self.init(path: path, bytes: bytes, stamp: stamp)
     }
 
     /// Parses safetensors bytes held in memory (copied once); `path` only names them in errors.
     public init(path: String, data: Data) throws {
-        try self.init(path: path, bytes: TensorBytes(copying: data))
+        try self.init(path: path, bytes: TensorBytes(copying: data), stamp: [])
     }
 
-    private init(path: String, bytes: TensorBytes) throws {
+    private init(path: String, bytes: TensorBytes, stamp: [UInt64]) throws {
         self.path = path
         let data = UnsafeRawBufferPointer(start: bytes.base, count: bytes.count)
         func damaged(_ reason: String) -> EmbeddingModelError { .damaged(path: path, reason: reason) }
@@ -91,17 +97,17 @@ public struct SafeTensorsFile: Sendable {
         self.tensors = tensors
         self.bytes = bytes
         self.dataStart = 8 + Int(headerLength)
-        self.fingerprint = Self.fingerprint(data, dataStart: 8 + Int(headerLength))
+        self.fingerprint = Self.fingerprint(data, dataStart: 8 + Int(headerLength), stamp: stamp)
     }
 
-    static func fingerprint(_ data: UnsafeRawBufferPointer, dataStart: Int) -> String {
+    static func fingerprint(_ data: UnsafeRawBufferPointer, dataStart: Int, stamp: [UInt64]) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ range: Range<Int>) {
-            for i in range {
-                hash ^= UInt64(data[i])
-                hash = hash &* 0x100_0000_01b3
-            }
+        func mix(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
         }
+        func mix(_ range: Range<Int>) { for i in range { mix(data[i]) } }
+        for word in stamp + [UInt64(data.count)] { for k in 0..<8 { mix(UInt8(truncatingIfNeeded: word >> (8 * k))) } }
         mix(0..<dataStart)
         let length = data.count - dataStart, window = 64, windows = 1024
         if length <= window * windows {

@@ -46,7 +46,9 @@ extension SurveyResult {
             }
             answers += answered.map { Answer(panelist: entry.panelist, text: $0.text) }
         }
-        var input = AnalysisInput(prompt: last?.prompt ?? survey.prompt, answers: answers, rubric: rubric,
+        // An imported survey without prompt.md has a turn without a prompt: analysed as `analyze` does, with none.
+        let prompt = last?.prompt ?? survey.prompt
+        var input = AnalysisInput(prompt: prompt.isEmpty ? nil : prompt, answers: answers, rubric: rubric,
                                   panel: panelists, failures: failures)
         input.samplesPerPanelist = samples
         return input

@@ -25,7 +25,10 @@ extension SQLSurveyStore {
                 for (hash, vector) in chunk {
                     insert = insert.values([surveyID, model, hash, Self.encodeVector(vector), now] as [any Encodable & Sendable])
                 }
-                try await insert.ignoringConflicts(with: ["survey_id", "model", "text_hash"]).run()
+                // Replaced when kept again: a row that could not be read (damaged) is repaired.
+                try await insert.onConflict(with: ["survey_id", "model", "text_hash"]) {
+                    $0.set(excludedValueOf: "vector").set(excludedValueOf: "created_at")
+                }.run()
                 start += Self.embeddingChunk
             }
         }
@@ -73,13 +76,15 @@ extension SQLSurveyStore {
         return bytes.base64EncodedString()
     }
 
-    /// `nil` for text that is not base64 of whole Float32s (a damaged row is a cache miss, not an error).
+    /// `nil` for text that is not base64 of whole, finite Float32s (a damaged row is a cache miss, not an error;
+    /// the analysis encodes the text and keeps the vector again, over the row).
     static func decodeVector(_ text: String) -> [Float]? {
         guard let bytes = Data(base64Encoded: text), bytes.count % 4 == 0 else { return nil }
-        return stride(from: 0, to: bytes.count, by: 4).map { i in
+        let vector = stride(from: 0, to: bytes.count, by: 4).map { i in
             var bits: UInt32 = 0
             for k in 0..<4 { bits |= UInt32(bytes[bytes.startIndex + i + k]) << (8 * k) }
             return Float(bitPattern: bits)
         }
+        return vector.allSatisfy(\.isFinite) ? vector : nil
     }
 }

@@ -300,6 +300,8 @@ extension SQLSurveyStore {
 
     func saveAnalysis(_ analysis: StoredAnalysis) async throws {
         try await transaction { db in
+            // A survey deleted while it was being analysed is `notFound`, not a foreign key violation.
+            try await requireSurvey(analysis.surveyID, db)
             try await db.raw("""
                 INSERT INTO analyses (id, survey_id, turn_index, engine, created_at, report) VALUES \
                 (\(bind: UUID().uuidString.lowercased()), \(bind: analysis.surveyID), \(bind: analysis.turn), \

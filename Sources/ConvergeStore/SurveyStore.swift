@@ -52,8 +52,9 @@ public protocol SurveyStore: Sendable {
     func cachedModelCall(cacheKey: String) async throws -> StoredResponse?
 
     /// Keeps sentence vectors computed for a survey's analysis under `model` (the encoder's cache identity) and
-    /// each text's hash; an entry already kept for this survey is left as it is. Deleted with the survey.
-    /// - Parameter vectors: text hash → vector (any length; stored as little-endian Float32, bit for bit).
+    /// each text's hash, replacing an entry kept before under the same key. Deleted with the survey.
+    /// - Parameter vectors: text hash → vector (any length; stored as little-endian Float32, bit for bit; read
+    ///   back only when every value is finite).
     /// - Throws: ``StoreError`` (``StoreError/notFound(_:)`` for an unknown survey).
     func recordEmbeddings(surveyID: String, model: String, vectors: [String: [Float]]) async throws
 

@@ -50,7 +50,8 @@ struct BatchImport {
 
     func run() async throws {
         let configuration = try ConvergeConfig.load(explicitPath: config)
-        let similarity = try matching.model()
+        let progress = EncodingProgress()
+        let similarity = try matching.model { progress.report(encoded: $0, total: $1) }
         try report.preflight()
         let analyzer = Analyzer(similarity: similarity)
         var inputs: [(id: String, folder: String, input: AnalysisInput)] = []
@@ -76,7 +77,9 @@ struct BatchImport {
                 let rubricSource = try entry.input.rubric.map {
                     SurveySpec.RubricSource(file: "\(entry.folder) (imported)", yaml: try $0.yamlText())
                 }
-                let survey = Survey(prompt: entry.input.prompt ?? "(no prompt.md in \(entry.folder))")
+                // Without prompt.md the listing names the folder, and the turn has no prompt (it is not matched).
+                var survey = Survey(prompt: entry.input.prompt ?? "(no prompt.md in \(entry.folder))")
+                if entry.input.prompt == nil { survey.turns = [""] }
                 let samplesPerPanelist = Dictionary(grouping: entry.input.answers, by: \.panelist.id).values.map(\.count).max() ?? 1
                 let id = try await archive.create(survey, spec: SurveySpec(panel: unique, samples: samplesPerPanelist,
                                                                            rubric: rubricSource))

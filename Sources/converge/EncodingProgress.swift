@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// Plain progress lines on standard error while a long analysis encodes its sentences: nothing for a call of
-/// fewer than `minimumTotal` texts (a five-answer prompt has a few hundred) or for its first `quiet` seconds, then
+/// fewer than `minimumTotal` texts (senior-backend has 87) or for its first `quiet` seconds (a five-answer prompt of
+/// 100-300 sentences takes well under that in a release build), then
 /// `converge: encoding sentences: N of M` every `interval` seconds, and a last line with the time taken (matching
 /// follows, without lines of its own).
 final class EncodingProgress: Sendable {
@@ -16,7 +17,7 @@ final class EncodingProgress: Sendable {
     private let interval: Duration
     private let write: @Sendable (String) -> Void
 
-    init(minimumTotal: Int = 1_000, quiet: Duration = .seconds(2), interval: Duration = .seconds(2),
+    init(minimumTotal: Int = 200, quiet: Duration = .seconds(2), interval: Duration = .seconds(2),
          write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
         self.minimumTotal = minimumTotal
         self.quiet = quiet

@@ -41,7 +41,8 @@ struct Reanalyze: AsyncParsableCommand {
         try report.checkOutput(against: rubric.map { [$0] } ?? [])
         try report.preflight()
         let given = try rubric.map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
-        let analyzer = Analyzer(similarity: try matching.model())
+        let progress = EncodingProgress()
+        let analyzer = Analyzer(similarity: try matching.model { progress.report(encoded: $0, total: $1) })
         let judge = try judging.judge(config: config)
         let result = try await storage.withStore { store in
             let archive = SurveyArchive(store: store)

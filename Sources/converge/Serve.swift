@@ -69,14 +69,19 @@ struct Serve: AsyncParsableCommand {
         // The embedding model is loaded once, here, and shared by every analysis (never fetched by the server).
         let matchings = LoadedMatchings.load()
         if let why = matchings.unavailable {
-            logger.notice("matching is lexical only: \(why)")
+            // A damaged install is a warning: the default matching is lexical until it is mended.
+            logger.log(level: matchings.damaged ? .warning : .notice, "matching is lexical only: \(why)")
         } else {
             logger.info("embedding model loaded: hybrid matching is the default", metadata: ["kernel": "\(MatrixKernel.shared.backend)"])
         }
         do {
             let server = try ServerRoot(configuration: configuration, store: store,
                                         providers: ProviderDirectory(config: settings), settings: settings,
-                                        logger: logger, matching: ServerMatching(matchings.model)) { port in
+                                        logger: logger, matching: ServerMatching { name in
+                                            do { return try matchings.model(name) } catch {
+                                                throw InputError(field: "similarity", "\(error)")
+                                            }
+                                        }) { port in
                 FileHandle.standardError.write(Data("converge: serving on \(configuration.url(port: port))\n".utf8))
             }
             try await server.serviceGroup(logger: logger).run()

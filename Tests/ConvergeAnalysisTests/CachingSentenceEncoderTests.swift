@@ -34,16 +34,19 @@ final class HashingEncoder: SentenceEncoder {
     @Test func onlyMissesReachTheBaseEncoderOnceEachInOneCall() {
         let base = HashingEncoder()
         let known = base.encode(["Use a sharp knife."])[0]
-        let cache = CachingSentenceEncoder(base: base, known: ["k:Use a sharp knife.": known, "k:wrong size": [1, 2]], key: Self.key)
-        let texts = ["Use a sharp knife.", "Curl your fingers.", "wrong size", "Curl your fingers."]
+        let cache = CachingSentenceEncoder(base: base, known: ["k:Use a sharp knife.": known, "k:wrong size": [1, 2],
+                                                               "k:not finite": [Float](repeating: .nan, count: 64)],
+                                           key: Self.key)
+        let texts = ["Use a sharp knife.", "Curl your fingers.", "wrong size", "Curl your fingers.", "not finite"]
         let vectors = cache.encode(texts)
-        #expect(base.calls.last == ["Curl your fingers.", "wrong size"], "a vector of the wrong length is not used")
-        #expect(cache.encodedCount == 2)
+        #expect(base.calls.last == ["Curl your fingers.", "wrong size", "not finite"],
+                "a vector of the wrong length, or not finite, is not used")
+        #expect(cache.encodedCount == 3)
         #expect(cache.encodeCalls == 1)
         #expect(vectors == base.encode(texts))
         #expect(cache.encode(texts) == vectors)
         #expect(cache.encodeCalls == 1, "everything is known now")
-        #expect(cache.vectors.count == 3)
+        #expect(cache.vectors.count == 4)
     }
 
     /// `Analyzer.encodedTexts(for:)` predicts what an analysis encodes, so a cache filled from it leaves nothing to

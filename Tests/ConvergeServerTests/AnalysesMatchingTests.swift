@@ -103,7 +103,9 @@ enum ServerModel {
             #expect(status == .unprocessableContent, "\(name)")
             let error = try #require(Fixture.error(body))
             #expect(error.field == "similarity")
-            #expect(error.message.contains("not installed") && error.message.contains("converge models install minilm"))
+            #expect(error.message.hasPrefix("`\(name)` matching is not available: the embedding model all-MiniLM-L6-v2 "
+                                            + "is not installed on this server"), "\(error.message)")
+            #expect(error.message.contains("converge models install minilm"))
         }
         let (status, body) = try await post(app, similarity: nil)
         #expect(status == .ok)

@@ -6,9 +6,9 @@ import Testing
 /// The embedding cache (`embeddings`): vectors kept with a survey bit for bit, found from any survey by model
 /// and text hash, gone with the survey.
 @Suite(.serialized) struct EmbeddingStoreTests {
-    /// Floats whose bits a text round trip could lose: signed zero, a subnormal, extremes, a NaN payload.
-    static let awkward: [Float] = [0.1, -0.0, Float(bitPattern: 0x0001_1170), .greatestFiniteMagnitude, -.infinity, Float(bitPattern: 0x7fc0_1234),
-                                   0.123_456_789, -1]
+    /// Floats whose bits a text round trip could lose: signed zero, subnormals, the extremes.
+    static let awkward: [Float] = [0.1, -0.0, Float(bitPattern: 0x0001_1170), .greatestFiniteMagnitude,
+                                   -.greatestFiniteMagnitude, .leastNonzeroMagnitude, 0.123_456_789, -1]
 
     @Test(arguments: Backend.allCases)
     func vectorsAreKeptBitForBitFoundFromAnySurveyAndDeletedWithTheirSurvey(_ backend: Backend) async throws {
@@ -26,13 +26,21 @@ import Testing
         #expect(try await store.embeddings(surveyID: second.id, model: "m1").isEmpty)
         #expect(try await store.embeddings(surveyID: first.id, model: "m1").keys.sorted() == ["h1", "h2"])
 
-        // Kept again for the same survey: the first stays (no error, no second row).
+        // Kept again for the same survey: replaced, not doubled.
         try await store.recordEmbeddings(surveyID: first.id, model: "m1", vectors: ["h2": [9, 9, 9]])
-        #expect(try await store.embeddings(surveyID: first.id, model: "m1")["h2"] == [1, 2, 3])
+        #expect(try await store.embeddings(surveyID: first.id, model: "m1")["h2"] == [9, 9, 9])
+        try await store.recordEmbeddings(surveyID: first.id, model: "m1", vectors: ["h2": [1, 2, 3]])
+
+        // A vector that is not finite (a damaged or tampered row) is not read; keeping it again repairs it.
+        try await store.recordEmbeddings(surveyID: first.id, model: "m1", vectors: ["h3": [1, .nan, 2], "h4": [.infinity]])
+        #expect(try await store.cachedEmbeddings(model: "m1", hashes: ["h3", "h4"]).isEmpty)
+        #expect(try await store.embeddings(surveyID: first.id, model: "m1")["h3"] == nil)
+        try await store.recordEmbeddings(surveyID: first.id, model: "m1", vectors: ["h3": [1, 2, 3]])
+        #expect(try await store.cachedEmbeddings(model: "m1", hashes: ["h3"])["h3"] == [1, 2, 3])
 
         try await store.recordEmbeddings(surveyID: second.id, model: "m1", vectors: ["h1": Self.awkward])
         try await store.deleteSurvey(id: first.id)
-        #expect(try await store.cachedEmbeddings(model: "m1", hashes: ["h1", "h2"]).keys.sorted() == ["h1"],
+        #expect(try await store.cachedEmbeddings(model: "m1", hashes: ["h1", "h2", "h3"]).keys.sorted() == ["h1"],
                 "the second survey's copy stays; the first's own vector goes")
         try await store.deleteSurvey(id: second.id)
         #expect(try await store.cachedEmbeddings(model: "m1", hashes: ["h1"]).isEmpty)

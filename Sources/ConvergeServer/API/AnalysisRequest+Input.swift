@@ -122,6 +122,8 @@ package struct AnalysisService: Sendable {
     func similarity(for job: AnalysisJob) throws(APIError) -> any SimilarityModel {
         do {
             return try similarity(job.similarity?.rawValue)
+        } catch let error as InputError {
+            throw .unprocessable("similarity", error.message)
         } catch {
             throw .unprocessable("similarity", "\(error)")
         }
