@@ -105,7 +105,8 @@ struct BatchImport {
             let batch = StoredBatch(id: StoredSurvey.newID(), source: "folders",
                                     spec: BatchReporting.Spec(kind: "import", sources: folders).encoded(), items: items)
             try await store.createBatch(batch)
-            FileHandle.standardError.write(Data("converge: batch \(batch.id): \(items.count) folders imported (\(store.location))\n".utf8))
+            let folders = items.count == 1 ? "1 folder" : "\(items.count) folders"
+            FileHandle.standardError.write(Data("converge: batch \(batch.id): \(folders) imported (\(store.location))\n".utf8))
             let built = try await BatchReporting.report(batch, store: store, configuration: configuration)
             try BatchReporting.emit(built, format: report.format, output: report.output)
         }

@@ -39,6 +39,6 @@ struct BatchesDelete: AsyncParsableCommand {
             for survey in surveys { try await store.deleteSurvey(id: survey.id) }
             return surveys.count
         }
-        FileHandle.standardError.write(Data("converge: deleted batch \(id) and \(deleted) surveys\n".utf8))
+        FileHandle.standardError.write(Data("converge: deleted batch \(id) and \(deleted) \(deleted == 1 ? "survey" : "surveys")\n".utf8))
     }
 }
