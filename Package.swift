@@ -126,6 +126,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The multipart/form-data parser of the server's forms (MultipartKit), on its own so that the fuzz target
+        // runs it without the server.
+        .target(
+            name: "ConvergeForms",
+            dependencies: [
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // The Hummingbird app: API handlers, pages, auth, limits, metrics; stored surveys run in the background.
         // The HTTP API is spec first: API/openapi.yaml; its types and server stubs are generated (internal) by
         // swift-openapi-generator's build plugin.
@@ -133,7 +142,7 @@ let package = Package(
             name: "ConvergeServer",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport",
-                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeJudge", "ConvergeMCP",
+                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeJudge", "ConvergeMCP", "ConvergeForms",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -218,7 +227,7 @@ let package = Package(
             name: "ConvergeServerTests",
             dependencies: [
                 "ConvergeServer", "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "converge",
-                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeTestSupport",
+                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeTestSupport", "ConvergeForms",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,33 +1,52 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import MultipartKit
+import NIOCore
 
 /// The fields of a `multipart/form-data` body (RFC 7578), parsed by MultipartKit's `MultipartParser`:
-/// text fields by name, in order, and uploaded files with their file names.
-struct FormData: Sendable {
-    struct Part: Sendable {
-        var name: String
-        var filename: String?
-        var bytes: [UInt8]
+/// text fields by name, in order, and uploaded files with their file names. The server's start form posts one
+/// (ConvergeServer reads the request's body and hands it here); it is its own module so that the fuzz target
+/// (`converge-fuzz multipart`) runs this same parser without the server.
+package struct FormData: Sendable {
+    package struct Part: Sendable, Equatable {
+        package var name: String
+        package var filename: String?
+        package var bytes: [UInt8]
+
+        package init(name: String, filename: String?, bytes: [UInt8]) {
+            self.name = name
+            self.filename = filename
+            self.bytes = bytes
+        }
     }
 
-    var parts: [Part]
+    /// Why a body could not be read as a form.
+    package enum Failure: Error, Sendable, Equatable {
+        /// Not multipart data with this boundary.
+        case malformed
+        /// A part without a `Content-Disposition` name.
+        case unnamedPart
+    }
+
+    package var parts: [Part]
+
+    package init(parts: [Part]) {
+        self.parts = parts
+    }
 
     /// The first field called `name` as text; `nil` when absent or not UTF-8. Line breaks are as sent (CRLF
     /// from browsers) turned into LF.
-    func text(_ name: String) -> String? {
+    package func text(_ name: String) -> String? {
         parts.first { $0.name == name && $0.filename == nil }.flatMap(Self.text)
     }
 
     /// Every text field called `name`, in order.
-    func texts(_ name: String) -> [String] {
+    package func texts(_ name: String) -> [String] {
         parts.filter { $0.name == name && $0.filename == nil }.compactMap(Self.text)
     }
 
     /// The first file field called `name` (a file input sends one even when no file was chosen: empty name
     /// and no bytes).
-    func file(_ name: String) -> (filename: String, bytes: [UInt8])? {
+    package func file(_ name: String) -> (filename: String, bytes: [UInt8])? {
         guard let part = parts.first(where: { $0.name == name && $0.filename != nil }) else { return nil }
         return (part.filename ?? "", part.bytes)
     }
@@ -36,23 +55,20 @@ struct FormData: Sendable {
         String(validating: part.bytes, as: UTF8.self)?.replacingOccurrences(of: "\r\n", with: "\n")
     }
 
-    /// Reads the request's body.
-    /// - Throws: `APIError` 415 when the body is not `multipart/form-data` with a boundary; 413 when larger than
-    ///   `maxBytes`; 400 when it does not parse.
-    static func read(_ request: Request, maxBytes: Int) async throws -> FormData {
-        let contentType = request.headers[.contentType] ?? ""
+    /// The boundary of a `Content-Type` value, when it is `multipart/form-data` with a boundary of 1 to 200
+    /// characters; `nil` otherwise.
+    package static func boundary(ofContentType contentType: String) -> String? {
         guard contentType.lowercased().hasPrefix("multipart/form-data"),
               let boundary = parameter("boundary", of: contentType), !boundary.isEmpty, boundary.count <= 200 else {
-            throw APIError(.unsupportedMediaType, code: .unsupportedMediaType,
-                           "the form must be sent as multipart/form-data with a boundary")
+            return nil
         }
-        let body = try await request.body.collect(upTo: maxBytes)
-        return try parse(body, boundary: boundary)
+        return boundary
     }
 
     /// Parses a body with `boundary`.
-    /// - Throws: `APIError` 400 when it is not multipart data or a part has no name.
-    static func parse(_ body: ByteBuffer, boundary: String) throws(APIError) -> FormData {
+    /// - Throws: ``Failure/malformed`` when it is not multipart data, ``Failure/unnamedPart`` when a part has
+    ///   no name.
+    package static func parse(_ body: ByteBuffer, boundary: String) throws(Failure) -> FormData {
         let parser = MultipartParser(boundary: boundary)
         var parts: [Part] = []
         var disposition: String?
@@ -74,15 +90,15 @@ struct FormData: Sendable {
         do {
             try parser.execute(body)
         } catch {
-            throw APIError(.badRequest, code: .badRequest, "the form could not be read (malformed multipart data)")
+            throw .malformed
         }
-        guard !broken else { throw APIError(.badRequest, code: .badRequest, "a part of the form has no name") }
+        guard !broken else { throw .unnamedPart }
         return FormData(parts: parts)
     }
 
     /// A parameter of a header value (`boundary=...`, `name="..."`), unquoted (RFC 9110 quoted-string,
     /// backslash escapes).
-    static func parameter(_ key: String, of value: String) -> String? {
+    package static func parameter(_ key: String, of value: String) -> String? {
         var rest = Substring(value)
         while let semicolon = rest.firstIndex(of: ";") {
             rest = rest[rest.index(after: semicolon)...].drop { $0 == " " || $0 == "\t" }
