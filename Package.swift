@@ -187,7 +187,15 @@ let package = Package(
             ]
         ),
         // Fuzz targets (scripts/fuzz builds them with libFuzzer and AddressSanitizer; a plain build replays corpora).
-        .executableTarget(name: "converge-fuzz", dependencies: ["ConvergeCore", "ConvergeAnalysis", "ConvergeEmbeddings"]),
+        // The provider decoders and the form parser bring AsyncHTTPClient's and MultipartKit's NIO modules into that build.
+        .executableTarget(
+            name: "converge-fuzz",
+            dependencies: [
+                "ConvergeCore", "ConvergeAnalysis", "ConvergeEmbeddings", "ConvergeProviders", "ConvergeForms",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "ConvergeAnalysisTests", dependencies: ["ConvergeAnalysis", "ConvergeReport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConvergeEmbeddingsTests", dependencies: ["ConvergeEmbeddings", "ConvergeAnalysis"],
                     resources: [.copy("Fixtures")]),
