@@ -210,7 +210,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport"]),
+        .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport",
+                                                           .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "ConvergeJudgeTests",
                     dependencies: ["ConvergeJudge", "ConvergeAnalysis", "ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeRunnerTests",

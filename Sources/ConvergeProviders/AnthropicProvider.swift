@@ -86,7 +86,8 @@ public struct AnthropicProvider: LLMProvider {
         guard let blocks = answer.content else { throw ProviderError.malformedResponse("no `content` in the answer") }
         let text = blocks.filter { $0.type == "text" }.compactMap(\.text).joined()
         guard !text.isEmpty else {
-            throw ProviderError.emptyResponse("the model returned no text (stop reason: \(answer.stop_reason ?? "none"))")
+            let reason = WireSupport.value(answer.stop_reason ?? "none", redactor: redactor)
+            throw ProviderError.emptyResponse("the model returned no text (stop reason: \(reason))")
         }
         return ChatResponse(text: redactor.redactAnswer(text), latencyMs: result.latencyMs, inputTokens: answer.usage?.input_tokens,
                             outputTokens: answer.usage?.output_tokens, finishReason: answer.stop_reason,

@@ -104,12 +104,13 @@ public struct GeminiProvider: LLMProvider {
         let answer = try WireSupport.decode(Answer.self, from: result, redactor: redactor)
         let requestID = answer.responseId ?? headerID
         guard let candidate = answer.candidates?.first else {
-            let reason = answer.promptFeedback?.blockReason.map { " (prompt blocked: \($0))" } ?? ""
+            let reason = answer.promptFeedback?.blockReason.map { " (prompt blocked: \(WireSupport.value($0, redactor: redactor)))" } ?? ""
             throw ProviderError.emptyResponse("no candidates in the answer" + reason)
         }
         let text = (candidate.content?.parts ?? []).filter { $0.thought != true }.compactMap(\.text).joined()
         guard !text.isEmpty else {
-            throw ProviderError.emptyResponse("the model returned no text (finish reason: \(candidate.finishReason ?? "none"))")
+            let reason = WireSupport.value(candidate.finishReason ?? "none", redactor: redactor)
+            throw ProviderError.emptyResponse("the model returned no text (finish reason: \(reason))")
         }
         return ChatResponse(text: redactor.redactAnswer(text), latencyMs: result.latencyMs,
                             inputTokens: answer.usageMetadata?.promptTokenCount,

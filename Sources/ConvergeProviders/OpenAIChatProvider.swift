@@ -101,12 +101,14 @@ public struct OpenAIChatProvider: LLMProvider {
             if let error = answer.error {
                 throw ProviderError.http(status: error.code?.status ?? 502,
                                          message: WireSupport.shorten(redactor.redact(error.message ?? "error"), to: 300),
-                                         retryAfter: result.headers.retryAfterSeconds(), requestID: requestID)
+                                         retryAfter: result.headers.retryAfterSeconds(),
+                                         requestID: requestID.map { WireSupport.value($0, redactor: redactor) })
             }
             throw ProviderError.emptyResponse("no choices in the answer")
         }
         guard let text = choice.message?.content ?? choice.message?.refusal, !text.isEmpty else {
-            throw ProviderError.emptyResponse("the model returned no text (finish reason: \(choice.finish_reason ?? "none"))")
+            let reason = WireSupport.value(choice.finish_reason ?? "none", redactor: redactor)
+            throw ProviderError.emptyResponse("the model returned no text (finish reason: \(reason))")
         }
         return ChatResponse(text: redactor.redactAnswer(text), latencyMs: result.latencyMs, inputTokens: answer.usage?.prompt_tokens,
                             outputTokens: answer.usage?.completion_tokens, finishReason: choice.finish_reason,
