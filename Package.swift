@@ -210,6 +210,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "ConvergeFormsTests", dependencies: ["ConvergeForms", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport",
                                                            .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "ConvergeJudgeTests",

@@ -69,6 +69,7 @@ package struct FormData: Sendable {
     /// - Throws: ``Failure/malformed`` when it is not multipart data, ``Failure/unnamedPart`` when a part has
     ///   no name.
     package static func parse(_ body: ByteBuffer, boundary: String) throws(Failure) -> FormData {
+        guard !hasNonASCIIHeaderName(Array(body.readableBytesView), boundary: boundary) else { throw .malformed }
         let parser = MultipartParser(boundary: boundary)
         var parts: [Part] = []
         var disposition: String?
@@ -94,6 +95,42 @@ package struct FormData: Sendable {
         }
         guard !broken else { throw .unnamedPart }
         return FormData(parts: parts)
+    }
+
+    /// Whether a part's header could have a byte above 0x7F in its name: MultipartKit's parser (4.7.1) looks
+    /// such a byte up in a 128-entry table and traps (index out of range), which would end the server on one
+    /// form post (found by the fuzz target `multipart`). Header names are ASCII tokens (RFC 9110), so the form
+    /// is refused as malformed instead. Every place the parser may read a header name is checked: after each
+    /// `--BOUNDARY` and CRLF, each header line up to its colon, until the empty line or a byte the parser
+    /// refuses in a name. Every line start follows a CRLF and is checked once: linear in the body.
+    private static let separators = Set(#"()<>@,;:\"/[]?={}"#.utf8)
+
+    static func hasNonASCIIHeaderName(_ bytes: [UInt8], boundary: String) -> Bool {
+        let marker = Array("--\(boundary)\r\n".utf8)
+        guard bytes.count >= marker.count else { return false }
+        var checked = Set<Int>()
+        for start in 0...(bytes.count - marker.count)
+        where bytes[start] == 0x2D && bytes[start..<(start + marker.count)].elementsEqual(marker) {
+            var index = start + marker.count
+            lines: while index < bytes.count, checked.insert(index).inserted {
+                // The name: up to a colon (after at least one byte), or CR on an empty line (the headers end).
+                var nameLength = 0
+                while index < bytes.count {
+                    let byte = bytes[index]
+                    if byte >= 0x80 { return true }
+                    index += 1
+                    if byte == 0x3A && nameLength > 0 { break }
+                    // Anything else outside a token ends the parse there (a syntax error, or the headers' end).
+                    if byte <= 0x20 || byte == 0x7F || separators.contains(byte) { break lines }
+                    nameLength += 1
+                }
+                // The value: up to CR LF.
+                while index < bytes.count && bytes[index] != 0x0D { index += 1 }
+                guard index + 1 < bytes.count, bytes[index + 1] == 0x0A else { break }
+                index += 2
+            }
+        }
+        return false
     }
 
     /// A parameter of a header value (`boundary=...`, `name="..."`), unquoted (RFC 9110 quoted-string,
