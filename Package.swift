@@ -216,7 +216,7 @@ let package = Package(
         .testTarget(name: "ConvergeJudgeTests",
                     dependencies: ["ConvergeJudge", "ConvergeAnalysis", "ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeRunnerTests",
-                    dependencies: ["ConvergeRunner", "ConvergeProviders", "ConvergeTestSupport"]),
+                    dependencies: ["ConvergeRunner", "ConvergeProviders", "ConvergeStore", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeStoreTests", dependencies: ["ConvergeStore", "ConvergeTestSupport"]),
         .testTarget(
             name: "ConvergeMCPTests",

@@ -84,12 +84,14 @@ public struct SurveyArchive: Sendable {
     }
 
     /// Analyses `result`, stores the analysis (report JSON with the engine that made it) and the survey's
-    /// status, and returns the report (not blinded; blind is a rendering choice).
+    /// status, and returns the report (not blinded; blind is a rendering choice). Each write waits for a store
+    /// that is unreachable or whose disk is full, as the journal's do (``StoreJournal``): a survey must not stay
+    /// `running` for a write that failed in passing.
     public func finish(_ id: String, result: SurveyResult, rubric: Rubric?, analyzer: Analyzer = Analyzer())
         async throws -> Report {
         let report = result.report(analyzer: analyzer, rubric: rubric)
-        try await saveAnalysis(id, report: report, turn: max(0, result.turns.count - 1))
-        try await store.setStatus(surveyID: id, Self.status(of: result))
+        try await StoreJournal.persisting { try await saveAnalysis(id, report: report, turn: max(0, result.turns.count - 1)) }
+        try await StoreJournal.persisting { try await store.setStatus(surveyID: id, Self.status(of: result)) }
         return report
     }
 
