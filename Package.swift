@@ -128,6 +128,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The multipart/form-data parser of the server's forms (MultipartKit), on its own so that the fuzz target
+        // runs it without the server.
+        .target(
+            name: "ConvergeForms",
+            dependencies: [
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // The Hummingbird app: API handlers, pages, auth, limits, metrics; stored surveys run in the background.
         // The HTTP API is spec first: API/openapi.yaml; its types and server stubs are generated (internal) by
         // swift-openapi-generator's build plugin.
@@ -135,7 +144,7 @@ let package = Package(
             name: "ConvergeServer",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport",
-                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeJudge", "ConvergeMCP",
+                "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeJudge", "ConvergeMCP", "ConvergeForms",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -180,7 +189,15 @@ let package = Package(
             ]
         ),
         // Fuzz targets (scripts/fuzz builds them with libFuzzer and AddressSanitizer; a plain build replays corpora).
-        .executableTarget(name: "converge-fuzz", dependencies: ["ConvergeCore", "ConvergeAnalysis", "ConvergeEmbeddings"]),
+        // The provider decoders and the form parser bring AsyncHTTPClient's and MultipartKit's NIO modules into that build.
+        .executableTarget(
+            name: "converge-fuzz",
+            dependencies: [
+                "ConvergeCore", "ConvergeAnalysis", "ConvergeEmbeddings", "ConvergeProviders", "ConvergeForms",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "ConvergeAnalysisTests", dependencies: ["ConvergeAnalysis", "ConvergeReport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConvergeEmbeddingsTests", dependencies: ["ConvergeEmbeddings", "ConvergeAnalysis"],
                     resources: [.copy("Fixtures")]),
@@ -195,7 +212,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport"]),
+        .testTarget(name: "ConvergeFormsTests", dependencies: ["ConvergeForms", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "ConvergeProvidersTests", dependencies: ["ConvergeProviders", "ConvergeTestSupport",
+                                                           .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "ConvergeJudgeTests",
                     dependencies: ["ConvergeJudge", "ConvergeAnalysis", "ConvergeProviders", "ConvergeTestSupport"]),
         .testTarget(name: "ConvergeRunnerTests",
@@ -222,6 +241,7 @@ let package = Package(
             dependencies: [
                 "ConvergeServer", "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "converge",
                 "ConvergeProviders", "ConvergeStore", "ConvergeRunner", "ConvergeTestSupport", "ConvergeEmbeddings",
+                "ConvergeForms",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -19,9 +19,15 @@ package enum VocabularyScanner {
 
     struct Failure: Error {}
 
+    /// The deepest nesting the scanner follows. A tokenizer.json nests 5 or 6 deep; a deeper document goes to
+    /// the slow path instead of recursing until the stack overflows (found by the fuzz target `tokenizer`: 9 KB of
+    /// `[` ended the process with a stack overflow).
+    static let maxDepth = 128
+
     struct Scanner {
         let bytes: UnsafeBufferPointer<UInt8>
         var i = 0
+        var depth = 0
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -186,6 +192,9 @@ package enum VocabularyScanner {
 
         /// Skips one value of any kind.
         mutating func skipValue() throws {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= VocabularyScanner.maxDepth else { throw Failure() }
             skipSpace()
             guard i < bytes.count else { throw Failure() }
             switch bytes[i] {

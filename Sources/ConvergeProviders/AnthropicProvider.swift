@@ -70,6 +70,14 @@ public struct AnthropicProvider: LLMProvider {
         let result = try await transport.postJSON(
             url: WireSupport.join(endpoint.baseURL, "/v1/messages"), headers: headers,
             body: try WireSupport.encode(body), timeout: timeout, redactor: redactor)
+        return try Self.response(to: result, redactor: redactor)
+    }
+
+    /// The answer read from a finished exchange: the status, then the body (what ``complete(_:timeout:)``
+    /// does once the transport has returned; the fuzz target `converge-fuzz anthropic` runs it on any bytes).
+    /// - Throws: ``ProviderError/http(status:message:retryAfter:requestID:)`` for a non-2xx,
+    ///   ``ProviderError/malformedResponse(_:)``, ``ProviderError/emptyResponse(_:)``.
+    package static func response(to result: HTTPResult, redactor: Redactor) throws(ProviderError) -> ChatResponse {
         let headerID = result.headers.value("request-id")
         guard (200..<300).contains(result.status) else {
             throw WireSupport.httpError(result, requestID: headerID, redactor: redactor)
@@ -78,7 +86,8 @@ public struct AnthropicProvider: LLMProvider {
         guard let blocks = answer.content else { throw ProviderError.malformedResponse("no `content` in the answer") }
         let text = blocks.filter { $0.type == "text" }.compactMap(\.text).joined()
         guard !text.isEmpty else {
-            throw ProviderError.emptyResponse("the model returned no text (stop reason: \(answer.stop_reason ?? "none"))")
+            let reason = WireSupport.value(answer.stop_reason ?? "none", redactor: redactor)
+            throw ProviderError.emptyResponse("the model returned no text (stop reason: \(reason))")
         }
         return ChatResponse(text: redactor.redactAnswer(text), latencyMs: result.latencyMs, inputTokens: answer.usage?.input_tokens,
                             outputTokens: answer.usage?.output_tokens, finishReason: answer.stop_reason,

@@ -89,6 +89,14 @@ public struct GeminiProvider: LLMProvider {
         let result = try await transport.postJSON(
             url: WireSupport.join(endpoint.baseURL, "/\(Self.apiVersion)/models/\(encoded):generateContent"),
             headers: headers, body: try WireSupport.encode(body), timeout: timeout, redactor: redactor)
+        return try Self.response(to: result, redactor: redactor)
+    }
+
+    /// The answer read from a finished exchange: the status, then the body (what ``complete(_:timeout:)``
+    /// does once the transport has returned; the fuzz target `converge-fuzz gemini` runs it on any bytes).
+    /// - Throws: ``ProviderError/http(status:message:retryAfter:requestID:)`` for a non-2xx,
+    ///   ``ProviderError/malformedResponse(_:)``, ``ProviderError/emptyResponse(_:)``.
+    package static func response(to result: HTTPResult, redactor: Redactor) throws(ProviderError) -> ChatResponse {
         let headerID = result.headers.value("x-request-id")
         guard (200..<300).contains(result.status) else {
             throw WireSupport.httpError(result, requestID: headerID, redactor: redactor)
@@ -96,12 +104,13 @@ public struct GeminiProvider: LLMProvider {
         let answer = try WireSupport.decode(Answer.self, from: result, redactor: redactor)
         let requestID = answer.responseId ?? headerID
         guard let candidate = answer.candidates?.first else {
-            let reason = answer.promptFeedback?.blockReason.map { " (prompt blocked: \($0))" } ?? ""
+            let reason = answer.promptFeedback?.blockReason.map { " (prompt blocked: \(WireSupport.value($0, redactor: redactor)))" } ?? ""
             throw ProviderError.emptyResponse("no candidates in the answer" + reason)
         }
         let text = (candidate.content?.parts ?? []).filter { $0.thought != true }.compactMap(\.text).joined()
         guard !text.isEmpty else {
-            throw ProviderError.emptyResponse("the model returned no text (finish reason: \(candidate.finishReason ?? "none"))")
+            let reason = WireSupport.value(candidate.finishReason ?? "none", redactor: redactor)
+            throw ProviderError.emptyResponse("the model returned no text (finish reason: \(reason))")
         }
         return ChatResponse(text: redactor.redactAnswer(text), latencyMs: result.latencyMs,
                             inputTokens: answer.usageMetadata?.promptTokenCount,

@@ -11,6 +11,13 @@ public struct HTTPResult: Sendable {
     public var body: Data
     /// From sending the request to receiving the last byte of the body, milliseconds.
     public var latencyMs: Int
+
+    package init(status: Int, headers: HTTPHeaders, body: Data, latencyMs: Int) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.latencyMs = latencyMs
+    }
 }
 
 /// POSTs JSON over AsyncHTTPClient with a deadline, and turns everything that can go wrong into

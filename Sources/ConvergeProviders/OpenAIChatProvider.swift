@@ -83,6 +83,14 @@ public struct OpenAIChatProvider: LLMProvider {
         let result = try await transport.postJSON(
             url: WireSupport.join(endpoint.baseURL, "/chat/completions"), headers: headers,
             body: try WireSupport.encode(body), timeout: timeout, redactor: redactor)
+        return try Self.response(to: result, redactor: redactor)
+    }
+
+    /// The answer read from a finished exchange: the status, then the body (what ``complete(_:timeout:)``
+    /// does once the transport has returned; the fuzz target `converge-fuzz openai` runs it on any bytes).
+    /// - Throws: ``ProviderError/http(status:message:retryAfter:requestID:)`` for a non-2xx or an error object,
+    ///   ``ProviderError/malformedResponse(_:)``, ``ProviderError/emptyResponse(_:)``.
+    package static func response(to result: HTTPResult, redactor: Redactor) throws(ProviderError) -> ChatResponse {
         let headerID = result.headers.value("x-request-id")
         guard (200..<300).contains(result.status) else {
             throw WireSupport.httpError(result, requestID: headerID, redactor: redactor)
@@ -93,12 +101,14 @@ public struct OpenAIChatProvider: LLMProvider {
             if let error = answer.error {
                 throw ProviderError.http(status: error.code?.status ?? 502,
                                          message: WireSupport.shorten(redactor.redact(error.message ?? "error"), to: 300),
-                                         retryAfter: result.headers.retryAfterSeconds(), requestID: requestID)
+                                         retryAfter: result.headers.retryAfterSeconds(),
+                                         requestID: requestID.map { WireSupport.value($0, redactor: redactor) })
             }
             throw ProviderError.emptyResponse("no choices in the answer")
         }
         guard let text = choice.message?.content ?? choice.message?.refusal, !text.isEmpty else {
-            throw ProviderError.emptyResponse("the model returned no text (finish reason: \(choice.finish_reason ?? "none"))")
+            let reason = WireSupport.value(choice.finish_reason ?? "none", redactor: redactor)
+            throw ProviderError.emptyResponse("the model returned no text (finish reason: \(reason))")
         }
         return ChatResponse(text: redactor.redactAnswer(text), latencyMs: result.latencyMs, inputTokens: answer.usage?.prompt_tokens,
                             outputTokens: answer.usage?.completion_tokens, finishReason: choice.finish_reason,

@@ -9,6 +9,7 @@ import NIOHTTP1
 /// sk-...") — the whole key and any run of 8+ of its characters are replaced by `<redacted>`.
 public struct Redactor: Sendable {
     let secrets: [String]
+    static let placeholder = "<redacted>"
 
     public init(secrets: [String]) {
         self.secrets = secrets.filter { !$0.isEmpty }
@@ -32,15 +33,19 @@ public struct Redactor: Sendable {
             result = result.replacingOccurrences(of: secret, with: "<redacted>")
             // Pieces: a server may print a prefix and suffix of the key ("sk-abc...wxyz"); catch any window of
             // 8 characters of the key that is still present.
+            // A piece inside the placeholder itself (a key with `redacted` in it) is left: replacing it would put it
+            // back, forever. The passes are bounded all the same.
             let characters = Array(secret)
             let window = 8
             if characters.count > window {
                 var changed = true
-                while changed {
+                var passes = 0
+                while changed && passes <= characters.count {
                     changed = false
+                    passes += 1
                     for start in 0...(characters.count - window) {
                         let piece = String(characters[start..<(start + window)])
-                        if result.contains(piece) {
+                        if !Self.placeholder.contains(piece) && result.contains(piece) {
                             result = result.replacingOccurrences(of: piece, with: "<redacted>")
                             changed = true
                         }

@@ -20,7 +20,14 @@ enum WireSupport {
     /// (`{"error": {"message": ...}}` or `{"error": "..."}` or `{"message": ...}`), scrubbed and shortened.
     static func httpError(_ result: HTTPResult, requestID: String?, redactor: Redactor) -> ProviderError {
         .http(status: result.status, message: serverMessage(result.body, redactor: redactor),
-              retryAfter: result.headers.retryAfterSeconds(), requestID: requestID)
+              retryAfter: result.headers.retryAfterSeconds(), requestID: requestID.map { value($0, redactor: redactor) })
+    }
+
+    /// A short value the server chose (a finish or block reason, a request id) as it goes into an error message:
+    /// scrubbed of secrets, one line without control characters, at most 100 characters. (Found by the fuzz
+    /// targets: such a value went into the error verbatim, ANSI escapes and line feeds included, at any length.)
+    static func value(_ text: String, redactor: Redactor) -> String {
+        shorten(redactor.redact(text), to: 100)
     }
 
     static func serverMessage(_ body: Data, redactor: Redactor) -> String {

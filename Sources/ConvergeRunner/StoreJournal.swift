@@ -104,19 +104,20 @@ public final class StoreJournal: SurveyJournal {
     }
 
     /// Delays between attempts of a write the database could not take because it was unreachable
-    /// (`StoreError.unavailable`): about 30 s in all, so that a database restart or failover loses no answer.
+    /// (`StoreError.unavailable`) or its disk full (`StoreError.full`): about 30 s in all, so that a database
+    /// restart or failover, or a disk that gets space back, loses no answer.
     static let unavailableRetryDelays: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8),
                                                      .seconds(15)]
 
-    /// Runs `write`, again after each of ``unavailableRetryDelays`` while the store is unreachable; any other
-    /// error, or the last one, is thrown. Cancellation ends the waiting (the write is tried no more).
+    /// Runs `write`, again after each of ``unavailableRetryDelays`` while the store is unreachable or its disk
+    /// full; any other error, or the last one, is thrown. Cancellation ends the waiting (the write is tried no more).
     static func persisting<T>(_ write: () async throws -> T) async throws -> T {
         var delays = unavailableRetryDelays[...]
         while true {
             do {
                 return try await write()
             } catch let error as StoreError {
-                guard case .unavailable = error, let delay = delays.popFirst() else { throw error }
+                guard error.isPassing, let delay = delays.popFirst() else { throw error }
                 do { try await Task.sleep(for: delay) } catch { throw error }
             }
         }
@@ -125,6 +126,16 @@ public final class StoreJournal: SurveyJournal {
     private func record(_ error: any Error) {
         let storeError = error as? StoreError ?? .database(location: store.location, reason: "\(error)")
         state.withLock { if $0.firstError == nil { $0.firstError = storeError } }
+    }
+}
+
+extension StoreError {
+    /// Whether the store may take the write again soon: unreachable (restarting, failing over) or its disk full.
+    var isPassing: Bool {
+        switch self {
+        case .unavailable, .full: return true
+        default: return false
+        }
     }
 }
 

@@ -85,15 +85,17 @@ public struct SurveyArchive: Sendable {
 
     /// Analyses `result` (its sentence vectors through the survey's embedding cache, `StoreEmbeddingCache`),
     /// stores the analysis (report JSON with the engine that made it) and the survey's status, and returns the
-    /// report (not blinded; blind is a rendering choice).
+    /// report (not blinded; blind is a rendering choice). Each write waits for a store that is unreachable or
+    /// whose disk is full, as the journal's do (``StoreJournal``): a survey must not stay `running` for a write
+    /// that failed in passing.
     public func finish(_ id: String, result: SurveyResult, rubric: Rubric?, analyzer: Analyzer = Analyzer())
         async throws -> Report {
         let session = await embeddingCache(id).prepare(analyzer, for: result.analysisInput(rubric: rubric))
         let analyzer = session.analyzer
         let report = await offCooperativePool { result.report(analyzer: analyzer, rubric: rubric) }
         await session.keep()
-        try await saveAnalysis(id, report: report, turn: max(0, result.turns.count - 1))
-        try await store.setStatus(surveyID: id, Self.status(of: result))
+        try await StoreJournal.persisting { try await saveAnalysis(id, report: report, turn: max(0, result.turns.count - 1)) }
+        try await StoreJournal.persisting { try await store.setStatus(surveyID: id, Self.status(of: result)) }
         return report
     }
 

@@ -7,7 +7,7 @@ import Synchronization
 
 /// `converge-eval soak`: `converge serve` driven from loopback by a mix of clients for a bounded time and
 /// number of requests, on SQLite and on PostgreSQL, optionally with faults (the server SIGKILLed and started
-/// again; PostgreSQL stopped and started again).
+/// again; PostgreSQL stopped and started again; the disk holding the SQLite database full, then its space back).
 ///
 /// Fails (exit 1) on a 5xx other than a 503 while the database is down, a request with no answer while the
 /// server is up, a survey left pending or with a panelist that never fails unanswered (lost), a request of a
@@ -30,7 +30,10 @@ struct Soak: AsyncParsableCommand {
     @Option(name: .customLong("max-requests"), help: "Most requests per backend, all clients together.")
     var maxRequests = 200_000
 
-    @Flag(help: "SIGKILL the server a third of the way in and start it again; on PostgreSQL, stop the database for 5 s two thirds in.")
+    @Flag(help: """
+        SIGKILL the server a third of the way in and start it again; two thirds in, stop PostgreSQL for 5 s, or fill the disk \
+        holding the SQLite database for 10 s (a tmpfs: root with CAP_SYS_ADMIN).
+        """)
     var faults = false
 
     @Option(help: "AlpacaEval model outputs for the analyses (the folder `bench analyze` reads).")
@@ -81,6 +84,16 @@ struct Soak: AsyncParsableCommand {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("converge-soak-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let cluster = backend == "postgres" ? try PostgresTestCluster() : nil
+        // On SQLite the disk-full fault needs the folder on a volume of its own (a tmpfs); skipped, and said, when
+        // none can be mounted.
+        let volume: SoakVolume?
+        if faults && cluster == nil {
+            let (mounted, reason) = await SoakVolume.mount(at: folder)
+            volume = mounted
+            if mounted == nil { print("soak: the disk-full fault is skipped: \(reason)") }
+        } else {
+            volume = nil
+        }
         let databaseURL = cluster?.url() ?? "sqlite:" + folder.appendingPathComponent("soak.sqlite").path
         let environment = ["OPENAI_API_KEY": "sk-soak-key-0123456789", "OPENAI_BASE_URL": provider.baseURL + "/v1",
                            "CONVERGE_API_TOKENS": Self.token, "XDG_CONFIG_HOME": folder.path, "XDG_DATA_HOME": folder.path]
@@ -132,8 +145,9 @@ struct Soak: AsyncParsableCommand {
                         record.fail("the server did not start again after SIGKILL: \(error)")
                     }
                     record.phase = .normal
-                    guard let cluster else { return }
                     try? await Task.sleep(until: start + duration * 2 / 3, clock: .continuous)
+                    if let volume { return await diskFull(volume, record: record, note: note) }
+                    guard let cluster else { return }
                     record.phase = .databaseDown
                     do {
                         try cluster.stopServer()
@@ -167,6 +181,11 @@ struct Soak: AsyncParsableCommand {
         let integrity = await checkAnswers(record: record, store: store, provider: provider,
                                            restarts: restarts.value)
         await store.close()
+        if volume != nil {
+            let result = await SoakVolume.integrity(ofSQLite: folder.appendingPathComponent("soak.sqlite").path)
+            note("PRAGMA integrity_check: \(result)")
+            if result != "ok" { record.fail("the SQLite database is damaged after the disk-full fault: \(result)") }
+        }
 
         let stopped = server.value
         let status = (try? await stopped.terminate()) ?? -1
@@ -174,10 +193,28 @@ struct Soak: AsyncParsableCommand {
         try? await http.shutdown()
         try? await provider.shutdown()
         cluster?.stop()
+        await volume?.unmount()
         try? FileManager.default.removeItem(at: folder)
 
         return report(backend: backend, record: record, sampler: sampler, elapsed: elapsed, events: events.value,
                       integrity: integrity)
+    }
+
+    /// The disk holding the SQLite database full for 10 s (the volume shrunk to what is in use), then its space
+    /// back; 503s are documented until 5 s after.
+    func diskFull(_ volume: SoakVolume, record: SoakRecord, note: @Sendable (String) -> Void) async {
+        record.phase = .diskFull
+        do {
+            let kilobytes = try await volume.fill()
+            note("disk full (the volume shrunk to the \(kilobytes) KiB in use)")
+            try? await Task.sleep(for: .seconds(10))
+            try await volume.free()
+            note("disk space back")
+        } catch {
+            record.fail("the disk-full fault could not be made: \(error)")
+        }
+        try? await Task.sleep(for: .seconds(5))
+        record.phase = .normal
     }
 
     struct Integrity {
@@ -246,7 +283,7 @@ struct Soak: AsyncParsableCommand {
                   + String(format: " %6d %8.1f %8.1f  ", stats.latencies.count + stats.refused, p50, p99) + statuses)
         }
         print("  surveys \(integrity.surveys), request rows \(integrity.requests), asked again after a restart "
-              + "\(integrity.reasked), 503s while the database was down \(record.expected503)")
+              + "\(integrity.reasked), 503s while the database was down or the disk full \(record.expected503)")
         var leaks: [String] = []
         for segment in sampler.all {
             let kept = SoakSampler.afterWarmUp(segment, warmUp: 0.25)

@@ -11,6 +11,8 @@ final class SoakRecord: Sendable {
         case serverDown
         /// The database is stopped, and a few seconds after it is back: 503s are documented.
         case databaseDown
+        /// The disk holding the SQLite database is full, and a few seconds after: 503s are documented.
+        case diskFull
     }
 
     struct Route: Sendable {
@@ -54,12 +56,13 @@ final class SoakRecord: Sendable {
 
     var requestCount: Int { state.withLock { $0.requests } }
 
-    /// One answered request. A 5xx is a failure, except a 503 while the database is down (documented).
+    /// One answered request. A 5xx is a failure, except a 503 while the database is down or the disk full
+    /// (documented).
     func answered(_ route: String, status: Int, seconds: Double, expected: Set<Int>) {
         state.withLock {
             $0.routes[route, default: Route()].latencies.append(seconds)
             $0.routes[route, default: Route()].statuses[status, default: 0] += 1
-            if status == 503 && $0.phase == .databaseDown {
+            if status == 503 && ($0.phase == .databaseDown || $0.phase == .diskFull) {
                 $0.expected503 += 1
             } else if !expected.contains(status) {
                 $0.failures.append("\(route): HTTP \(status) (expected \(expected.sorted().map(String.init).joined(separator: "/")))")

@@ -5,7 +5,7 @@ import Foundation
 /// the target is named by `CONVERGE_FUZZ_TARGET`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
-    nonisolated(unsafe) let target = ProcessInfo.processInfo.environment["CONVERGE_FUZZ_TARGET"] ?? ""
+    let target = ProcessInfo.processInfo.environment["CONVERGE_FUZZ_TARGET"] ?? ""
     FuzzTargets.run(target, Data(bytes: bytes, count: count))
     return 0
 }

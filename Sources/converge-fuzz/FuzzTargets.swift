@@ -6,7 +6,9 @@ import Foundation
 /// The fuzz targets: each takes arbitrary bytes and must neither crash, hang nor break an invariant (a
 /// broken invariant is a `fatalError`, which libFuzzer reports as a crash with the input).
 enum FuzzTargets {
-    static let names = ["segmenter", "analyzer", "rubric", "folder", "safetensors", "tokenizer"]
+    static let names = [
+        "segmenter", "analyzer", "rubric", "folder", "safetensors", "tokenizer", "openai", "anthropic", "gemini", "multipart",
+    ]
 
     static func run(_ target: String, _ data: Data) {
         switch target {
@@ -16,6 +18,10 @@ enum FuzzTargets {
         case "folder": folder(data)
         case "safetensors": safetensors(data)
         case "tokenizer": tokenizer(data)
+        case "openai": provider(.openAI, data)
+        case "anthropic": provider(.anthropic, data)
+        case "gemini": provider(.gemini, data)
+        case "multipart": multipart(data)
         default: fatalError("unknown fuzz target \(target) (known: \(names.joined(separator: ", ")))")
         }
     }

@@ -39,6 +39,28 @@ struct TokenizerFileTests {
         }
     }
 
+    /// Found by the fuzz target `tokenizer` (Fuzz/corpus/tokenizer/crash-deep-nesting.json): 9 KB of `[` in a
+    /// skipped value made the scanner recurse until the stack overflowed. Deeper than `maxDepth` is refused now
+    /// (nil: the slow path decides), and a WordPiece tokenizer.json of that shape is a damaged file, not a crash.
+    @Test func deepNestingIsRefusedNotAStackOverflow() throws {
+        let deep = #"{"vek\\s":"# + String(repeating: "[", count: 9_000) + #"], "model": {"vocab": {"a": 1}}}"#
+        #expect(VocabularyScanner.vocabulary(in: Data(deep.utf8)) == nil)
+        let nested = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        let json = #"{"x": \#(nested), "model": {"vocab": {"a": 1}}}"#
+        #expect(VocabularyScanner.vocabulary(in: Data(json.utf8)) == ["a": 1])
+        let levels = VocabularyScanner.maxDepth + 1
+        let tooDeep = String(repeating: "[", count: levels) + String(repeating: "]", count: levels)
+        #expect(VocabularyScanner.vocabulary(in: Data(#"{"x": \#(tooDeep), "model": {"vocab": {"a": 1}}}"#.utf8)) == nil)
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("converge-deep-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("tokenizer.json").path
+        let file = #"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "x": "# + String(repeating: "[", count: 9_000) + "}"
+        try Data(file.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: EmbeddingModelError.self) { try WordPieceTokenizer(path: path) }
+    }
+
     @Test(.enabled(if: InstalledModel.available, InstalledModel.skipReason))
     func theInstalledVocabularyEqualsJSONSerialization() throws {
         let directory = try #require(InstalledModel.directory, "all-MiniLM-L6-v2 must be installed")

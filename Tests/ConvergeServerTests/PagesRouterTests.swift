@@ -1,4 +1,5 @@
 import ConvergeCore
+import ConvergeForms
 import ConvergeRunner
 import ConvergeStore
 import ConvergeTestSupport

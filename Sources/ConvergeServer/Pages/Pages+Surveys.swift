@@ -1,4 +1,5 @@
 import ConvergeCore
+import ConvergeForms
 import ConvergeProviders
 import ConvergeReport
 import ConvergeRunner
