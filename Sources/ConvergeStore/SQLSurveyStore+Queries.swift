@@ -193,27 +193,36 @@ extension SQLSurveyStore {
         }
     }
 
+    /// The statement that stores an answer to the request `key` of a survey: a new answered row, or an update of
+    /// its pending or failed row (and of an answered one: callers that must never replace an answer add a
+    /// `WHERE requests.state <> 'answered'` after it).
+    static func answerUpsert(surveyID: String, key: StoredRequestKey, cacheKey: String, request: Data,
+                             response: StoredResponse, attempts: Int, fromCache: Bool, now: Int) -> SQLQueryString {
+        """
+        INSERT INTO requests (survey_id, turn_index, panelist_id, sample, state, cache_key, request, \
+        response_text, latency_ms, input_tokens, output_tokens, finish_reason, provider_request_id, \
+        response_model, attempts, from_cache, created_at, updated_at) VALUES (\(bind: surveyID), \
+        \(bind: key.turn), \(bind: key.panelistID), \(bind: key.sample), 'answered', \(bind: cacheKey), \
+        \(bind: String(decoding: request, as: UTF8.self)), \(bind: response.text), \
+        \(bind: response.latencyMs), \(bind: response.inputTokens), \(bind: response.outputTokens), \
+        \(bind: response.finishReason), \(bind: response.requestID), \(bind: response.model), \
+        \(bind: attempts), \(bind: fromCache ? 1 : 0), \(bind: now), \(bind: now)) \
+        ON CONFLICT (survey_id, turn_index, panelist_id, sample) DO UPDATE SET state = 'answered', \
+        cache_key = excluded.cache_key, request = excluded.request, \
+        response_text = excluded.response_text, latency_ms = excluded.latency_ms, \
+        input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, \
+        finish_reason = excluded.finish_reason, provider_request_id = excluded.provider_request_id, \
+        response_model = excluded.response_model, error = NULL, attempts = excluded.attempts, \
+        from_cache = excluded.from_cache, updated_at = excluded.updated_at
+        """
+    }
+
     func recordAnswer(surveyID: String, key: StoredRequestKey, cacheKey: String, request: Data,
                       response: StoredResponse, attempts: Int, fromCache: Bool) async throws {
         let now = Self.now()
         try await transaction { db in
-            try await db.raw("""
-                INSERT INTO requests (survey_id, turn_index, panelist_id, sample, state, cache_key, request, \
-                response_text, latency_ms, input_tokens, output_tokens, finish_reason, provider_request_id, \
-                response_model, attempts, from_cache, created_at, updated_at) VALUES (\(bind: surveyID), \
-                \(bind: key.turn), \(bind: key.panelistID), \(bind: key.sample), 'answered', \(bind: cacheKey), \
-                \(bind: String(decoding: request, as: UTF8.self)), \(bind: response.text), \
-                \(bind: response.latencyMs), \(bind: response.inputTokens), \(bind: response.outputTokens), \
-                \(bind: response.finishReason), \(bind: response.requestID), \(bind: response.model), \
-                \(bind: attempts), \(bind: fromCache ? 1 : 0), \(bind: now), \(bind: now)) \
-                ON CONFLICT (survey_id, turn_index, panelist_id, sample) DO UPDATE SET state = 'answered', \
-                cache_key = excluded.cache_key, request = excluded.request, \
-                response_text = excluded.response_text, latency_ms = excluded.latency_ms, \
-                input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, \
-                finish_reason = excluded.finish_reason, provider_request_id = excluded.provider_request_id, \
-                response_model = excluded.response_model, error = NULL, attempts = excluded.attempts, \
-                from_cache = excluded.from_cache, updated_at = excluded.updated_at
-                """).run()
+            try await db.raw(Self.answerUpsert(surveyID: surveyID, key: key, cacheKey: cacheKey, request: request,
+                                               response: response, attempts: attempts, fromCache: fromCache, now: now)).run()
         }
     }
 

@@ -80,24 +80,9 @@ extension SQLSurveyStore: WorkQueue {
             guard try await Self.holds(lease, db) else { return false }
             let now = try await Self.databaseNow(db)
             // Never over a stored answer: an answer is written once.
-            return try await db.raw("""
-                INSERT INTO requests (survey_id, turn_index, panelist_id, sample, state, cache_key, request, \
-                response_text, latency_ms, input_tokens, output_tokens, finish_reason, provider_request_id, \
-                response_model, attempts, from_cache, created_at, updated_at) VALUES (\(bind: lease.job.surveyID), \
-                \(bind: key.turn), \(bind: key.panelistID), \(bind: key.sample), 'answered', \(bind: cacheKey), \
-                \(bind: String(decoding: request, as: UTF8.self)), \(bind: response.text), \
-                \(bind: response.latencyMs), \(bind: response.inputTokens), \(bind: response.outputTokens), \
-                \(bind: response.finishReason), \(bind: response.requestID), \(bind: response.model), \
-                \(bind: attempts), \(bind: fromCache ? 1 : 0), \(bind: now), \(bind: now)) \
-                ON CONFLICT (survey_id, turn_index, panelist_id, sample) DO UPDATE SET state = 'answered', \
-                cache_key = excluded.cache_key, request = excluded.request, \
-                response_text = excluded.response_text, latency_ms = excluded.latency_ms, \
-                input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, \
-                finish_reason = excluded.finish_reason, provider_request_id = excluded.provider_request_id, \
-                response_model = excluded.response_model, error = NULL, attempts = excluded.attempts, \
-                from_cache = excluded.from_cache, updated_at = excluded.updated_at \
-                WHERE requests.state <> 'answered' RETURNING survey_id
-                """).first() != nil
+            let upsert = Self.answerUpsert(surveyID: lease.job.surveyID, key: key, cacheKey: cacheKey, request: request,
+                                           response: response, attempts: attempts, fromCache: fromCache, now: now)
+            return try await db.raw(upsert + " WHERE requests.state <> 'answered' RETURNING survey_id").first() != nil
         }
     }
 
