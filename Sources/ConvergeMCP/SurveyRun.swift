@@ -47,9 +47,9 @@ struct SurveyRun: Sendable {
                 // Through the survey's response cache, as the panel's requests are.
                 let cache = StoreModelCallCache(store: store, surveyID: id, useCache: useCache)
                 let input = result.analysisInput(rubric: plan.rubric)
-                let session = await archive.embeddingCache(id).prepare(analyzer, for: input)
-                report = await judge.caching(cache).judge(report, input: input, analyzer: session.analyzer)
-                await session.keep()
+                report = await archive.embeddingCache(id).using(analyzer, for: input) {
+                    await judge.caching(cache).judge(report, input: input, analyzer: $0)
+                }
                 try await archive.saveAnalysis(id, report: report, turn: max(0, result.turns.count - 1))
             }
             return report

@@ -41,6 +41,16 @@ public struct StoreEmbeddingCache: Sendable {
         SHA256.hash(data: Data((identity + "\u{0}" + text).utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// `body` run with `analyzer` reading its vectors through the cache (``prepare(_:for:)``), then what it
+    /// encoded kept (``Session/keep()``): a judge's check of a stored survey's analysis, in one call.
+    public func using<T: Sendable>(_ analyzer: Analyzer, for input: AnalysisInput,
+                                   _ body: (Analyzer) async throws -> T) async rethrows -> T {
+        let session = await prepare(analyzer, for: input)
+        let value = try await body(session.analyzer)
+        await session.keep()
+        return value
+    }
+
     /// `analyzer` reading vectors through a `CachingSentenceEncoder` filled from the store: every vector kept
     /// with this survey, and those kept with any survey for the texts analysing `input` encodes
     /// (`Analyzer.encodedTexts(for:)`). Use the returned analyzer for the analysis (and a judge's check of it),

@@ -109,9 +109,9 @@ struct BatchExecution {
         if let judge = item.judge, !report.answered.isEmpty {
             let cache = StoreModelCallCache(store: store, surveyID: item.surveyID, useCache: useCache)
             let input = result.analysisInput(rubric: item.plan.rubric)
-            let session = await archive.embeddingCache(item.surveyID).prepare(analyzer, for: input)
-            report = await judge.caching(cache).judgeReporting(report, input: input, analyzer: session.analyzer)
-            await session.keep()
+            report = await archive.embeddingCache(item.surveyID).using(analyzer, for: input) {
+                await judge.caching(cache).judgeReporting(report, input: input, analyzer: $0)
+            }
             try await archive.saveAnalysis(item.surveyID, report: report, turn: max(0, result.turns.count - 1))
         }
         let answered = report.answered.count

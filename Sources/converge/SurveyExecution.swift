@@ -111,12 +111,15 @@ struct SurveyExecution {
             if !quiet { display.note("converge: asking the judge \(judge.spec)") }
             // Its request goes through the survey's response cache, as the panel's do.
             let cache = stored.map { StoreModelCallCache(store: $0.archive.store, surveyID: $0.id, useCache: $0.journal.useCache) }
-            let input = result.analysisInput(rubric: rubric)
-            var session: StoreEmbeddingCache.Session?
-            if let stored { session = await stored.archive.embeddingCache(stored.id).prepare(analyzer, for: input) }
-            consolidated = await judge.caching(cache).judgeReporting(consolidated, input: input,
-                                                                     analyzer: session?.analyzer ?? analyzer)
-            await session?.keep()
+            let input = result.analysisInput(rubric: rubric), matched = consolidated
+            let judging = { (analyzer: Analyzer) in
+                await judge.caching(cache).judgeReporting(matched, input: input, analyzer: analyzer)
+            }
+            if let stored {
+                consolidated = await stored.archive.embeddingCache(stored.id).using(analyzer, for: input, judging)
+            } else {
+                consolidated = await judging(analyzer)
+            }
             if let stored {
                 try await stored.archive.saveAnalysis(stored.id, report: consolidated, turn: max(0, result.turns.count - 1))
             }

@@ -294,9 +294,9 @@ public actor SurveyService: Service {
                 // Through the survey's response cache, as the panel's requests are.
                 let cache = StoreModelCallCache(store: store, surveyID: id)
                 let input = result.analysisInput(rubric: rubric)
-                let session = await archive.embeddingCache(id).prepare(analyzer, for: input)
-                let judged = await judge.caching(cache).judge(report, input: input, analyzer: session.analyzer)
-                await session.keep()
+                let judged = await archive.embeddingCache(id).using(analyzer, for: input) {
+                    await judge.caching(cache).judge(report, input: input, analyzer: $0)
+                }
                 if judged.judge?.status == .failed {
                     logger.warning("the judge failed", metadata: ["survey": "\(id)", "error": "\(judged.judge?.error ?? "")"])
                 }
