@@ -180,9 +180,10 @@ private struct Run {
             let (l, r) = (support(lhs).count, support(rhs).count)
             return l != r ? l > r : lhs[0] < rhs[0]
         }
+        let clusterLabels = clusters.map { label($0, prepared, rank: rank) }
         let clusterCategories = input.rubric == nil
-            ? Categorizer().categories(clusters, statements: statements, similarity: prepared,
-                                       threshold: model.clusterThreshold)
+            ? Categorizer().categories(clusters, labels: clusterLabels, statements: statements, similarity: prepared,
+                                       rank: rank)
             : clusters.map { _ in nil }
         groups += clusters.map { ($0, nil) }
 
@@ -194,7 +195,7 @@ private struct Run {
             let item = group.rubricItem.map { rubricItems[$0] }
             keyPoints.append(Report.KeyPoint(
                 id: "kp-\(n + 1)",
-                label: item?.item.text ?? label(group.statements, prepared, rank: rank),
+                label: item?.item.text ?? clusterLabels[n - firstCluster],
                 category: item?.category ?? (n >= firstCluster ? clusterCategories[n - firstCluster] : nil),
                 support: supporters.map { panelists[$0].id },
                 consensus: ConsensusLevel(support: supporters.count, panelSize: answered),

@@ -51,6 +51,11 @@ public struct EmbeddingSimilarity: SimilarityModel {
         func rubricScore(item: Int, statement: Int) -> Double {
             min(1, max(0, Double(dot(items[item], statements[statement]))))
         }
+
+        func relatedness(_ rows: [[Int]], _ columns: [[Int]]) -> [[Double]] {
+            ThemeSpace.cosines(ThemeSpace.centredCentroids(statements, groups: rows),
+                               ThemeSpace.centredCentroids(statements, groups: columns))
+        }
     }
 }
 
@@ -189,6 +194,12 @@ public struct HybridSimilarity: SimilarityModel {
 
         func rubricCandidates(item: Int) -> [Int] {
             titles[item] ? lexical.rubricCandidates(item: item) : Array(statements.indices)
+        }
+
+        /// The embedding relatedness (the matcher's probabilities say "same point", not "same theme").
+        func relatedness(_ rows: [[Int]], _ columns: [[Int]]) -> [[Double]] {
+            ThemeSpace.cosines(ThemeSpace.centredCentroids(statements, groups: rows),
+                               ThemeSpace.centredCentroids(statements, groups: columns))
         }
 
         func rubricScore(item: Int, statement: Int) -> Double {

@@ -123,6 +123,11 @@ public struct LexicalSimilarity: SimilarityModel {
             LexicalSpace.cosine(space.statements[a], space.statements[b])
         }
 
+        func relatedness(_ rows: [[Int]], _ columns: [[Int]]) -> [[Double]] {
+            ThemeSpace.cosines(ThemeSpace.centroids(space.statements, groups: rows),
+                               ThemeSpace.centroids(space.statements, groups: columns))
+        }
+
         func rubricCandidates(item: Int) -> [Int] {
             var result = Set<Int>()
             for (f, _) in items[item].full.entries { result.formUnion(postings[f]) }

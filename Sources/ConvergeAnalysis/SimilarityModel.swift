@@ -80,4 +80,20 @@ public protocol PreparedSimilarity: Sendable {
     func rubricCandidates(item: Int) -> [Int]
     /// How fully statement `statement` makes rubric item `item`, in [0, 1].
     func rubricScore(item: Int, statement: Int) -> Double
+    /// How close in topic each group of statements in `rows` is to each group in `columns` (a group is a list of
+    /// statement indices; result `[row][column]`, a cosine in [-1, 1]). Used to gather key points into themes, so
+    /// it is not the judgement "same point": two different tips about holding a knife are related.
+    func relatedness(_ rows: [[Int]], _ columns: [[Int]]) -> [[Double]]
+}
+
+extension PreparedSimilarity {
+    /// The mean `similarity` over the first three statements of each group (models without vectors).
+    public func relatedness(_ rows: [[Int]], _ columns: [[Int]]) -> [[Double]] {
+        rows.map { row in
+            columns.map { column in
+                let pairs = row.prefix(3).flatMap { a in column.prefix(3).map { b in a == b ? 1 : similarity(a, b) } }
+                return pairs.isEmpty ? 0 : pairs.sorted().reduce(0, +) / Double(pairs.count)
+            }
+        }
+    }
 }

@@ -100,6 +100,8 @@ struct Consolidation: ParsableCommand {
         var analysisSeconds: Double?
         var score: ConsolidationScore
         var flagged: [FlaggedKeyPoint]?
+        /// The report's categories against the gold's (analysed folders only).
+        var categories: CategoryAgreement?
     }
 
     /// The JSON output.
@@ -166,7 +168,8 @@ struct Consolidation: ParsableCommand {
                 print(score.line(folder.name))
             }
             results.append(FolderResult(folder: folder.name, path: folder.path, report: written,
-                                        analysisSeconds: seconds, score: score, flagged: verbose ? flagged : nil))
+                                        analysisSeconds: seconds, score: score, flagged: verbose ? flagged : nil,
+                                        categories: CategoryAgreement(analysis, gold: folder.gold)))
         }
         let mean = ConsolidationMean(results.map(\.score))
         let times = results.compactMap(\.analysisSeconds)
@@ -174,6 +177,15 @@ struct Consolidation: ParsableCommand {
         switch format {
         case .text:
             print(mean.line)
+            let categories = results.compactMap(\.categories)
+            if !categories.isEmpty {
+                func average(_ value: (CategoryAgreement) -> Double) -> String {
+                    String(format: "%.3f", categories.map(value).reduce(0, +) / Double(categories.count))
+                }
+                print("MEAN categories over \(categories.count): F1 \(average(\.f1)) (P \(average(\.precision)) "
+                      + "R \(average(\.recall))); themes \(average { Double($0.categories) }) per report "
+                      + "(gold \(average { Double($0.goldCategories) }))")
+            }
             print("analysis: \(String(format: "%.2f", total)) s for \(results.count) folder\(results.count == 1 ? "" : "s") "
                   + "(\(Measure.ms(total / Double(max(results.count, 1)))) mean, \(Measure.ms(times.max() ?? 0)) max); "
                   + "model load \(Measure.ms(loadSeconds))")

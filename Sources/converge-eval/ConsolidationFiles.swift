@@ -22,7 +22,7 @@ enum ConsolidationFiles {
                 ConsolidationGold.Mention(panelist: try mention["panelist"].string(), quote: try mention["quote"].string())
             }
             points.append(ConsolidationGold.Point(id: id, label: try point["label"].optionalString() ?? "",
-                                                  mentions: mentions))
+                                                  mentions: mentions, category: try point["category"].optionalString()))
         }
         return ConsolidationGold(points: points)
     }

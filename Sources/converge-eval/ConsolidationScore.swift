@@ -40,6 +40,8 @@ struct ConsolidationGold: Sendable, Equatable {
         var id: String
         var label: String
         var mentions: [Mention]
+        /// The editor's category (ANNOTATION.md rule 8), if given.
+        var category: String? = nil
     }
     var points: [Point]
 }
@@ -61,6 +63,8 @@ struct LocatedGold: Sendable, Equatable {
     var support: [Set<String>]
     /// Mention spans by panelist id.
     var spans: [String: [Span]]
+    /// The category of each gold point, by point index.
+    var categories: [String?]
 
     /// Why a gold cannot be located: which mention (`keyPoints[i].mentions[j]`) and what is wrong.
     struct Problem: Error, Sendable, Equatable {
@@ -76,6 +80,7 @@ struct LocatedGold: Sendable, Equatable {
     init(_ gold: ConsolidationGold, answers: [String: String]) throws(Problem) {
         let scalars = answers.mapValues { Array($0.unicodeScalars) }
         ids = gold.points.map(\.id)
+        categories = gold.points.map(\.category)
         support = []
         spans = [:]
         for (g, point) in gold.points.enumerated() {

@@ -107,16 +107,61 @@ import Testing
         }
     }
 
-    @Test func keyPointsDoNotDependOnAnswerOrder() throws {
-        let (input, report) = try Self.load("ae-127")
-        var reversed = input
-        reversed.answers.reverse()
-        let other = Analyzer().analyze(reversed)
+    /// The editor's categories of ae-005 put the claw grip, holding the food and curled fingers under "Grip & Hand
+    /// Position", and the cutting board and its damp cloth under "Cutting Board & Workspace".
+    @Test func keyPointsAreGroupedIntoThemesAsTheEditorGroupedThem() throws {
+        let (_, report) = try Self.load("ae-005")
+        func category(_ label: String) -> String? { report.keyPoints.first { $0.label.hasPrefix(label) }?.category }
+        let grip = try #require(category("Claw Grip"))
+        #expect(category("Keep your fingers curled") == grip)
+        #expect(category("Hold the food correctly") == grip)
+        let board = try #require(category("Use a Cutting Board"))
+        #expect(category("Stabilize your cutting board") == board)
+        #expect(board != grip)
+    }
+
+    /// Every folder without a rubric: 3 to 8 themes, each of two key points or more, named in at most six words,
+    /// none of them a generic heading ("Additional tips"), no two alike.
+    @Test func everyReportHasThreeToEightNamedThemes() throws {
+        for name in ["ae-005", "ae-015", "ae-041", "ae-048", "ae-127", "ae-215", "senior-backend"] {
+            let (_, report) = try Self.load(name)
+            var sizes: [String: Int] = [:]
+            for point in report.keyPoints { if let category = point.category { sizes[category, default: 0] += 1 } }
+            #expect((3...8).contains(sizes.count), "\(name): \(sizes)")
+            #expect(sizes.values.allSatisfy { $0 >= 2 }, "\(name): \(sizes)")
+            #expect(sizes.keys.allSatisfy { $0.split(separator: " ").count <= 6 }, "\(name): \(sizes.keys)")
+            #expect(!sizes.keys.contains { ["additional tips", "conclusion", "other tips"].contains($0.lowercased()) })
+            #expect(Set(sizes.keys.map { $0.lowercased() }).count == sizes.count)
+            // Most key points have a theme; the rest are listed as other points.
+            #expect(Double(sizes.values.reduce(0, +)) >= 0.8 * Double(report.keyPoints.count), "\(name)")
+        }
+    }
+
+    /// Fewer than six key points are not worth themes: the report groups them by consensus.
+    @Test func aShortReportHasNoThemes() {
+        let input = AnalysisInput(prompt: "How do I dice onions?", answers: [
+            Answer(panelist: Panelist(id: "a"), text: "Use a sharp knife. Curl your fingers."),
+            Answer(panelist: Panelist(id: "b"), text: "Use a sharp knife. Go slowly."),
+        ], rubric: nil)
+        let report = Analyzer().analyze(input)
+        #expect(!report.keyPoints.isEmpty)
+        #expect(report.keyPoints.allSatisfy { $0.category == nil })
+    }
+
+    @Test(arguments: ["ae-127", "ae-005", "senior-backend"])
+    func keyPointsDoNotDependOnAnswerOrder(_ name: String) throws {
+        let (input, report) = try Self.load(name)
         func points(_ r: Report) -> Set<[String]> {
             Set(r.keyPoints.map { [$0.label, $0.category ?? "-"] + $0.support.sorted() + $0.evidence.map(\.quote).sorted() })
         }
-        #expect(points(other) == points(report))
-        #expect(Set((other.filler ?? []).map(\.evidence)) == Set((report.filler ?? []).map(\.evidence)))
+        var reversed = input
+        reversed.answers.reverse()
+        var rotated = input
+        rotated.answers = Array(input.answers[1...] + input.answers[..<1])
+        for other in [Analyzer().analyze(reversed), Analyzer().analyze(rotated)] {
+            #expect(points(other) == points(report))
+            #expect(Set((other.filler ?? []).map(\.evidence)) == Set((report.filler ?? []).map(\.evidence)))
+        }
     }
 }
 

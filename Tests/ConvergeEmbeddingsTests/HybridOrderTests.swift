@@ -4,7 +4,7 @@ import ConvergeEmbeddings
 import Foundation
 import Testing
 
-/// Hybrid key points do not depend on the order the answers come in (the order of answer files): the same
+/// Hybrid key points and their themes do not depend on the order the answers come in (the order of answer files): the same
 /// answers analysed in two orders give the same key points, as sets of (panelist, quote) evidence.
 @Suite(.serialized, .enabled(if: InstalledModel.available, InstalledModel.skipReason))
 struct HybridOrderTests {
@@ -29,6 +29,11 @@ struct HybridOrderTests {
         Set(report.keyPoints.map { Set($0.evidence.map { Quote(panelist: $0.panelist, quote: $0.quote) }) })
     }
 
+    /// Each key point's evidence with the theme it is under (themes are named from the answers' words).
+    static func themed(_ report: Report) -> Set<[String]> {
+        Set(report.keyPoints.map { [$0.category ?? "-"] + $0.evidence.map { "\($0.panelist): \($0.quote)" }.sorted() })
+    }
+
     @Test(arguments: [3, 0, 32])
     func keyPointsDoNotDependOnAnswerOrder(prompt: Int) throws {
         let model = try #require(InstalledModel.model, "all-MiniLM-L6-v2 must be installed")
@@ -38,6 +43,7 @@ struct HybridOrderTests {
             let other = analyzer.analyze(try Self.input(prompt: prompt, order: order))
             #expect(other.keyPoints.count == forward.keyPoints.count, "prompt \(prompt), order \(order)")
             #expect(Self.keyPoints(other) == Self.keyPoints(forward), "prompt \(prompt), order \(order)")
+            #expect(Self.themed(other) == Self.themed(forward), "prompt \(prompt), order \(order): themes")
         }
     }
 }

@@ -146,7 +146,11 @@ struct HTMLChromiumTests {
         let page = try write(HTMLRenderer.render(report), "alpaca-\(prompt).html")
         let result = try Chromium.dumpDOM(page)
         #expect(result.console == [], "console messages: \(result.console)")
-        #expect(!result.output.contains("<section id=\"rubric\"") && result.output.contains("<h3>Unanimous</h3>"))
+        // No rubric: key points grouped under the themes the analysis found (3 to 8), each a heading.
+        let themes = Set(report.keyPoints.compactMap(\.category))
+        #expect(!result.output.contains("<section id=\"rubric\""))
+        #expect((3...8).contains(themes.count), "themes: \(themes)")
+        for theme in themes { #expect(result.output.contains("<h3>\(HTMLEscaping.text(theme))</h3>"), "\(theme)") }
         #expect(result.output.components(separatedBy: "<article class=\"answer\"").count - 1 == 5)
         let png = folder.appendingPathComponent("alpaca-\(prompt).png")
         try? FileManager.default.removeItem(at: png)
