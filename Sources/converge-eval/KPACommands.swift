@@ -37,16 +37,18 @@ struct KPAPredict: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try AtomicFile.write(String(decoding: try encoder.encode(predictions), as: UTF8.self), to: output)
-        let map = KPAEvidence.score(predictions, data: data)
         print("wrote \(predictions.count) arguments to \(output) (\(similarity)); "
-              + String(format: "mAP strict=%.3f relaxed=%.3f", map.strict, map.relaxed))
+              + "scores:")
+        print(KPAEvidence.scores(predictions, data: data).summary)
     }
 }
 
-/// `converge-eval kpa-score DATA_DIR SPLIT preds.json`: prints `mAP strict=X relaxed=Y`.
+/// `converge-eval kpa-score DATA_DIR SPLIT preds.json`: prints both versions of the track 1 metric, one line
+/// each: `current metric (AP x share of positives): mAP strict=X relaxed=Y` and `leaderboard metric (AP): ...`.
 struct KPAScore: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "kpa-score", abstract: "KPA-2021 track 1 mAP (strict and relaxed) of a predictions file.")
+        commandName: "kpa-score",
+        abstract: "KPA-2021 track 1 mAP (strict and relaxed; current and leaderboard metric) of a predictions file.")
 
     @Argument(help: "ArgKP folder.") var dataDir: String
     @Argument(help: "Split: train or dev.") var split: String
@@ -68,8 +70,7 @@ struct KPAScore: ParsableCommand {
             throw EvalError("\(predictions): not scored: " + problems.prefix(5).joined(separator: "; ")
                             + (problems.count > 5 ? "; and \(problems.count - 5) more" : ""))
         }
-        let map = KPAEvidence.score(decoded, data: data)
-        print(String(format: "mAP strict=%.3f relaxed=%.3f", map.strict, map.relaxed))
+        print(KPAEvidence.scores(decoded, data: data).summary)
     }
 }
 
@@ -125,12 +126,15 @@ struct KPATrain: ParsableCommand {
         let (scale, bias) = Trainer.calibrate(xs.map { Trainer.dotFeatures(direction, $0) }, ys, epochs: epochs, seed: seed)
         var matcher = KeyPointMatcher(weights: direction.map { $0 * scale }, bias: bias, provenance: "")
         let dev = KPAEvidence(data: try KPAData(directory: dataDir, split: "dev"), encoder: encoder)
-        let map = KPAEvidence.score(dev.predictions(matcher.score), data: dev.data)
-        print(String(format: "  calibrated: scale=%.3f bias=%.3f  dev mAP strict=%.3f relaxed=%.3f", scale, bias, map.strict, map.relaxed))
+        let scores = KPAEvidence.scores(dev.predictions(matcher.score), data: dev.data)
+        let map = scores.current
+        print(String(format: "  calibrated: scale=%.3f bias=%.3f; dev:", scale, bias))
+        print(scores.summary)
         matcher.provenance = "converge-eval kpa-train ../shared/corpus/argkp --seed \(seed) --epochs \(epochs): "
             + String(format: "mix alpha=%.2f beta=%.2f coverage=%.2f chosen on ArgKP train (mAP strict=%.3f relaxed=%.3f); ",
                      chosen.alpha, chosen.beta, chosen.c, chosen.map.strict, chosen.map.relaxed)
-            + String(format: "dev mAP strict=%.3f relaxed=%.3f", map.strict, map.relaxed)
+            + String(format: "dev mAP strict=%.3f relaxed=%.3f (current metric), %.3f / %.3f (leaderboard metric)",
+                     map.strict, map.relaxed, scores.leaderboard.strict, scores.leaderboard.relaxed)
         try AtomicFile.write(Trainer.swiftSource(matcher), to: output)
         print("wrote \(output): \(matcher.provenance)")
     }

@@ -197,8 +197,19 @@ struct KPAEvidence {
     }
 
     /// mAP of predictions against the labels (`KeyPointMatchingMetric`).
+    /// mAP strict and relaxed with the current metric (what `kpa-train` optimises).
     static func score(_ predictions: [String: [String: Double]], data: KPAData) -> (strict: Double, relaxed: Double) {
-        let groups = data.groups.map { group in
+        KeyPointMatchingMetric.meanAveragePrecision(choices(predictions, data: data))
+    }
+
+    /// Both versions of the track 1 metric (current and leaderboard), strict and relaxed.
+    static func scores(_ predictions: [String: [String: Double]], data: KPAData) -> KeyPointMatchingMetric.Scores {
+        KeyPointMatchingMetric.scores(choices(predictions, data: data))
+    }
+
+    /// Each argument's best key point by the predictions, grouped by topic and stance.
+    static func choices(_ predictions: [String: [String: Double]], data: KPAData) -> [[KeyPointMatchingMetric.Choice]] {
+        data.groups.map { group in
             group.arguments.map { a -> KeyPointMatchingMetric.Choice in
                 let id = data.arguments[a].id
                 guard let scores = predictions[id], let best = scores.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }) else {
@@ -207,7 +218,6 @@ struct KPAEvidence {
                 return .init(score: best.value, label: data.labels[KPAData.labelKey(id, best.key)])
             }
         }
-        return KeyPointMatchingMetric.meanAveragePrecision(groups)
     }
 }
 

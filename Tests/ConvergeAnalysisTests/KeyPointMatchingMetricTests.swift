@@ -28,4 +28,22 @@ struct KeyPointMatchingMetricTests {
         #expect(abs(map.strict - 0.75 / 3) < 1e-12)
         #expect(abs(map.relaxed - 1.25 / 3) < 1e-12)
     }
+
+    /// The leaderboard metric is the AP alone: group 1 scores 1 strict (the unlabelled pair ranks below the
+    /// match), group 3 scores 1/2, group 2 0.
+    @Test func leaderboardMetricIsAveragePrecisionAlone() {
+        let g1 = [C(score: 0.9, label: true), C(score: 0.8, label: nil), C(score: 0.3, label: false), C(score: 0.1, label: true)]
+        let g2 = [C(score: 0.2, label: true), C(score: 0.7, label: false), C(score: 0.5, label: true)]
+        let g3 = [C(score: 0.9, label: false), C(score: 0.8, label: true), C(score: 0.1, label: false), C(score: 0.2, label: false)]
+        #expect(KeyPointMatchingMetric.groupScore(g1, relaxed: false, variant: .leaderboard) == 1)
+        #expect(abs(KeyPointMatchingMetric.groupScore(g3, relaxed: false, variant: .leaderboard) - 0.5) < 1e-12)
+        let scores = KeyPointMatchingMetric.scores([g1, g2, g3])
+        #expect(abs(scores.leaderboard.strict - 1.5 / 3) < 1e-12)
+        #expect(abs(scores.leaderboard.relaxed - 1.5 / 3) < 1e-12)
+        #expect(abs(scores.current.strict - 0.75 / 3) < 1e-12)
+        #expect(scores.summary == """
+            current metric (AP x share of positives): mAP strict=0.250 relaxed=0.417
+            leaderboard metric (AP): mAP strict=0.500 relaxed=0.500
+            """)
+    }
 }
