@@ -158,4 +158,43 @@ struct QueuedEventsLiveTests {
         #expect(await worker.wait(timeout: .seconds(20)) == 0)
         #expect(try await server.terminate() == 0)
     }
+
+    /// `serve --queue` killed (SIGKILL) while a survey it queued waits for a worker: the next `serve --queue` follows it
+    /// again at start and analyses it once a worker has asked it; each request is sent once.
+    @Test func aRestartedQueueingServerFollowsAndAnalysesWhatItQueued() async throws {
+        let provider = try await ProviderTestServer.start()
+        defer { Task { try? await provider.shutdown() } }
+        let db = try freshDatabase()
+        let env = environment(provider, db: db)
+        let server = try ServeProcess(arguments: ["--queue"], environment: env)
+        defer { server.kill() }
+        let base = try await server.waitForURL()
+        let created = try await HTTP.send(base + "/v1/surveys", method: .POST, headers: ["Content-Type": "application/json"],
+                                          body: try JSONSerialization.data(withJSONObject: [
+                                              "prompt": "Why queue?", "panel": ["openai/alpha", "openai/beta"]]))
+        #expect(created.status == 202, "\(created.text)")
+        let id = try #require(json(created.text)?["id"] as? String)
+        let store = try await openStore(try DatabaseURL(parsing: db))
+        let queued = try await workQueue(store).jobs(surveyIDs: [id])
+        #expect(queued.count == 2 && queued.allSatisfy { $0.state == .queued })
+        server.kill()
+        try await Task.sleep(for: .milliseconds(200))
+
+        let restarted = try ServeProcess(arguments: ["--queue"], environment: env)
+        defer { restarted.kill() }
+        let again = try await restarted.waitForURL()
+        let worker = try BackgroundProcess(ServeProcess.binary, ["worker", "--slots", "2"], environment: env)
+        defer { if worker.isRunning { worker.send(SIGKILL) } }
+        try await waitUntil("the survey completes") {
+            json(try await HTTP.send(again + "/v1/surveys/\(id)").text)?["status"] as? String == "complete"
+        }
+        let report = try await HTTP.send(again + "/v1/surveys/\(id)/report")
+        #expect(report.status == 200, "\(report.text)")
+        #expect(provider.requests.count == 2)
+        #expect(try await store.survey(id: id).owner == nil)
+        await store.close()
+        worker.send(SIGTERM)
+        #expect(await worker.wait(timeout: .seconds(20)) == 0)
+        #expect(try await restarted.terminate() == 0)
+    }
 }

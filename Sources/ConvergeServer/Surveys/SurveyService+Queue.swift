@@ -13,6 +13,11 @@ struct QueueWatch: Sendable {
     var seen: [StoredRequestKey: RequestState]
     /// The survey's jobs done at the last poll: when it changes, answers may have been written.
     var doneJobs = -1
+    /// Since when every thread has been done with nobody following the survey (a watched one): its follower may
+    /// only be between releasing it and storing its analysis, so the stream ends only after ``orphanPatience``.
+    var orphanedSince: ContinuousClock.Instant?
+
+    static let orphanPatience = Duration.seconds(60)
 }
 
 /// Progress of surveys whose threads run on workers, through the same event hubs as surveys asked here: one loop
@@ -104,8 +109,16 @@ extension SurveyService {
                     let report = (try? await store.latestAnalysis(surveyID: id)) != nil
                     end(id, status: record.status, report: report)
                 } else if finished, case .free = SurveyOwner.standing(of: record.owner) {
-                    // Every thread done and nobody left to analyse it: `surveys resume ID --queue` will.
-                    end(id, status: record.status, report: false)
+                    // Every thread done and nobody left to analyse it (`surveys resume ID --queue` will), for longer
+                    // than a follower takes between releasing the survey and storing its analysis.
+                    let since = watch.orphanedSince ?? .now
+                    if ContinuousClock.now - since > QueueWatch.orphanPatience {
+                        end(id, status: record.status, report: false)
+                    } else {
+                        watched[id]?.orphanedSince = since
+                    }
+                } else {
+                    watched[id]?.orphanedSince = nil
                 }
             }
         }
