@@ -75,7 +75,9 @@ struct QueuedEventsLiveTests {
         let surveys = (detail["items"] as? [[String: Any]] ?? []).compactMap { $0["survey"] as? String }
         #expect(surveys.count == 2)
         let (collected, reader) = stream(base + "/v1/surveys/\(surveys[0])/events")
-        try await waitUntil("the state event") { collected.text.contains("event: state") }
+        // The live survey page's own stream of the second survey: the same events.
+        let (page, pageReader) = stream(base + "/surveys/\(surveys[1])/events")
+        try await waitUntil("the state event") { collected.text.contains("event: state") && page.text.contains("event: state") }
 
         // No worker yet: nothing is asked, the stream stays open.
         try await Task.sleep(for: .seconds(1))
@@ -100,6 +102,11 @@ struct QueuedEventsLiveTests {
         #expect(events.last?.data["status"] as? String == "complete")
         #expect(events.last?.data["report"] as? String == "/v1/surveys/\(surveys[0])/report")
 
+        try await waitUntil("the page's stream ends") { page.isEnded }
+        _ = try? await pageReader.value
+        let pageEvents = ParsedEvent.parse(page.text)
+        #expect(pageEvents.filter { $0.name == "response" }.count == 2, "\(page.text)")
+        #expect(pageEvents.last?.name == "complete" && pageEvents.last?.data["status"] as? String == "complete")
         try await waitUntil("the batch completes") {
             json(try await HTTP.send(base + "/v1/batches/\(id)").text)?["status"] as? String == "complete"
         }
