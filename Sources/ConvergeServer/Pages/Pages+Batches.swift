@@ -206,7 +206,8 @@ extension Pages {
             <p>\(batch.items.count) prompt\(batch.items.count == 1 ? "" : "s"): \(complete) complete \
             · from <code>\(HTML.escape(batch.source))</code> \
             · created <time datetime="\(Self.iso(batch.createdAt))">\(Self.iso(batch.createdAt))</time></p>
-            <p><a href="/batches/\(HTML.escape(id))/report">The batch report</a> (the surveys answered so far)</p>
+            <p><a href="/batches/\(HTML.escape(id))/report">The batch report</a> (the surveys answered so far) \
+            · <a href="/batches">All batches</a></p>
             <table class="items"><thead><tr><th>prompt</th><th>survey</th><th>status</th><th>threads done</th></tr></thead>
             <tbody>
 
