@@ -197,4 +197,15 @@ import Testing
                               "Should we shard the database?"])
         }
     }
+
+    /// `serve --queue` needs the work queue of PostgreSQL: on SQLite it exits 2 before listening, creating nothing.
+    @Test func serveQueueRefusesSQLite() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("converge-queue-" + UUID().uuidString.prefix(8))
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("never.sqlite")
+        let result = try ServeProcess.runCLI(["serve", "--queue", "--port", "0", "--db", "sqlite:" + file.path])
+        #expect(result.status == 2 && result.stderr.contains("needs PostgreSQL"), "\(result.stderr)")
+        #expect(!result.stderr.contains("serving on"))
+        #expect(!FileManager.default.fileExists(atPath: file.path))
+    }
 }
