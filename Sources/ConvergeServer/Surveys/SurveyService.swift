@@ -88,11 +88,6 @@ public actor SurveyService: Service {
         while let task = runs.values.first?.task { await task.value }
     }
 
-    /// Waits until this server follows no queued survey (tests).
-    public func waitUntilNothingWatched() async {
-        while let task = watchLoop { await task.value }
-    }
-
     /// Whether this server is asking the survey now.
     public func isRunning(_ id: String) -> Bool { runs[id] != nil }
 
@@ -200,7 +195,8 @@ public actor SurveyService: Service {
     /// (no ``queue``) its surveys are asked one after another, as `converge batch` asks them; with a queue every
     /// thread is queued at once for the workers and followed here.
     /// - Returns: the stored batch.
-    /// - Throws: `APIError` 503 when shutting down or the store fails (what was stored is deleted again).
+    /// - Throws: `APIError` 503 when shutting down or the store fails; what was stored before anything started is
+    ///   deleted again (once started, a failure leaves the rest to be resumed at the next start).
     func createBatch(_ items: [(itemID: String, plan: SurveyPlan)]) async throws(APIError) -> StoredBatch {
         guard !stopping else { throw .shuttingDown }
         let archive = SurveyArchive(store: store)
@@ -427,7 +423,7 @@ public actor SurveyService: Service {
 
     /// Stores how a run ended: `interrupted` when cancelled, else the analysis and the final status.
     static func record(_ result: SurveyResult, id: String, store: any SurveyStore, rubric: Rubric?,
-                               judge: Judge?, analyzer: Analyzer, logger: Logger) async -> ServerSentEvent {
+                       judge: Judge?, analyzer: Analyzer, logger: Logger) async -> ServerSentEvent {
         if result.cancelled {
             try? await store.setStatus(surveyID: id, .interrupted)
             logger.notice("survey interrupted; it resumes when the server starts again", metadata: ["survey": "\(id)"])
