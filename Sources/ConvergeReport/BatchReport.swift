@@ -7,7 +7,7 @@ import ConvergeCore
 /// Shares and rates are fractions in [0, 1], rounded to 4 decimals; latencies are milliseconds; costs are US
 /// dollars. A figure that cannot be known (no latency recorded, no price set, no rubric) is `nil` (JSON `null`,
 /// shown as "unknown" or "n/a").
-public struct BatchReport: Sendable, Equatable, Codable {
+public struct BatchReport: Sendable, Hashable, Codable {
     public static let schemaVersion = 1
 
     /// What one survey of the batch contributes.
@@ -26,7 +26,7 @@ public struct BatchReport: Sendable, Equatable, Codable {
     }
 
     /// A model's price, US dollars per million tokens.
-    public struct Price: Sendable, Equatable, Codable {
+    public struct Price: Sendable, Hashable, Codable {
         public var inputPerMillion: Double
         public var outputPerMillion: Double
 
@@ -37,7 +37,7 @@ public struct BatchReport: Sendable, Equatable, Codable {
     }
 
     /// Latency percentiles of a panelist's answers, in milliseconds (nearest rank).
-    public struct Latency: Sendable, Equatable, Codable {
+    public struct Latency: Sendable, Hashable, Codable {
         public var p50: Double
         public var p95: Double
         /// Answers with a recorded latency.
@@ -45,7 +45,7 @@ public struct BatchReport: Sendable, Equatable, Codable {
     }
 
     /// What a panelist left out, over the prompts it answered that have a rubric or a judge's verified report.
-    public struct Omissions: Sendable, Equatable, Codable {
+    public struct Omissions: Sendable, Hashable, Codable {
         /// Rubric items it was checked against.
         public var items: Int
         /// Of those, items it does not cover.
@@ -58,7 +58,7 @@ public struct BatchReport: Sendable, Equatable, Codable {
     }
 
     /// One panelist across the batch (by panelist id: the same id in every survey is the same panelist).
-    public struct Panelist: Sendable, Equatable, Codable {
+    public struct Panelist: Sendable, Hashable, Codable {
         public var id: String
         public var label: String
         public var model: String?
@@ -90,7 +90,7 @@ public struct BatchReport: Sendable, Equatable, Codable {
     }
 
     /// One prompt of the batch.
-    public struct Item: Sendable, Equatable, Codable {
+    public struct Item: Sendable, Hashable, Codable {
         public var id: String
         public var survey: String
         public var prompt: String?

@@ -52,6 +52,9 @@ public final class QueueWorker: Service, Sendable {
         var active: [String: Task<Void, Never>] = [:]
         var claimed = 0
         var completed = 0
+        /// Providers (limit keys) this worker cannot ask, and why (a missing key names its variable): their jobs
+        /// are left queued for other workers.
+        var refused: [String: String] = [:]
     }
 
     enum Outcome: Sendable { case done, released(String), lost }
@@ -107,7 +110,7 @@ public final class QueueWorker: Service, Sendable {
             var claimed: [LeasedJob] = []
             if free > 0 {
                 do {
-                    claimed = try await queue.claim(worker: id, max: free, lease: options.lease)
+                    claimed = try await queue.claim(worker: id, max: free, lease: options.lease) { self.serves($0) }
                     failures = 0
                 } catch {
                     failures += 1
@@ -123,6 +126,33 @@ public final class QueueWorker: Service, Sendable {
             }
         }
     }
+
+    /// Whether this worker can ask a provider's jobs: it has the provider (built in, or in its config file) and its
+    /// key. The first time one is refused it is logged (naming the key's variable, never a key).
+    func serves(_ provider: String) -> Bool {
+        if state.withLock({ $0.refused[provider] != nil }) { return false }
+        do {
+            _ = try directory.endpoint(for: provider)
+            return true
+        } catch {
+            refuse(provider, because: error.description)
+            return false
+        }
+    }
+
+    private func refuse(_ provider: String, because reason: String) {
+        let first = state.withLock { state in
+            defer { state.refused[provider] = reason }
+            return state.refused[provider] == nil
+        }
+        if first {
+            logger.warning("not taking jobs of this provider; they are left for a worker that can ask it",
+                           metadata: ["provider": "\(provider)", "reason": "\(reason)"])
+        }
+    }
+
+    /// Providers this worker does not take jobs of, with the reason.
+    public var refusedProviders: [String: String] { state.withLock { $0.refused } }
 
     /// Asks a leased job in a task of its own, which gives the lease back if it is cancelled (the worker stops,
     /// or lost the lease: then nothing matches) and leaves ``State/active`` when it ends.
@@ -174,6 +204,11 @@ public final class QueueWorker: Service, Sendable {
         let plan: (member: SurveyMember, survey: Survey, options: RunnerOptions, existing: [StoredRequest])
         do {
             plan = try await StoreJournal.persisting { try await self.load(job) }
+        } catch let error as ProviderUnavailable {
+            // Not this worker's to ask after all (its key or provider is missing): given back at once, no failure
+            // stored, and its provider not taken again.
+            refuse(job.limitKey, because: error.description)
+            return .released(lease.token)
         } catch let error as SetupError {
             // This worker cannot ask it (a key it lacks, a panelist gone): the thread's turns fail, saying why.
             return await fail(lease, cause: error.description)
@@ -209,6 +244,7 @@ public final class QueueWorker: Service, Sendable {
     }
 
     struct SetupError: Error, CustomStringConvertible { var description: String }
+    struct ProviderUnavailable: Error, CustomStringConvertible { var description: String }
 
     private func load(_ job: QueueJob) async throws
         -> (member: SurveyMember, survey: Survey, options: RunnerOptions, existing: [StoredRequest]) {
@@ -216,15 +252,26 @@ public final class QueueWorker: Service, Sendable {
         guard let index = loaded.spec.panel.firstIndex(where: { $0.id == job.panelistID }) else {
             throw SetupError(description: "panelist `\(job.panelistID)` is not in the survey's panel")
         }
-        let members: [SurveyMember]
-        do {
-            members = try loaded.spec.members(directory: directory)
+        // Only the job's own panelist is resolved: another panelist's provider may be another worker's.
+        var own = loaded.spec
+        own.panel = [loaded.spec.panel[index]]
+        let resolved: [SurveyMember]
+        do throws(ProviderError) {
+            resolved = try own.members(directory: directory)
         } catch {
-            throw SetupError(description: "worker \(id): \(error.description)")
+            switch error {
+            case .missingAPIKey, .unknownProvider:
+                throw ProviderUnavailable(description: "worker \(id): \(error.description)")
+            default:
+                throw SetupError(description: "worker \(id): \(error.description)")
+            }
+        }
+        guard let member = resolved.first else {
+            throw SetupError(description: "panelist `\(job.panelistID)` is not in the survey's panel")
         }
         var options = loaded.spec.options()
         if let attempts = self.options.maxAttempts { options.retry.maxAttempts = max(1, attempts) }
         let existing = loaded.requests.filter { $0.key.panelistID == job.panelistID && $0.key.sample == job.sample }
-        return (members[index], loaded.survey, options, existing)
+        return (member, loaded.survey, options, existing)
     }
 }

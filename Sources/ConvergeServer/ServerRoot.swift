@@ -45,19 +45,24 @@ public struct ServerRoot: Sendable {
     ///   - surveysLogger: the survey service's logger.
     ///   - matching: the similarity models the server offers, shared by `POST /v1/analyses`, the pages, stored
     ///     surveys and `/mcp`; default: lexical only.
+    ///   - queueing: leave the surveys' work to `converge worker` processes (`converge serve --queue`): new,
+    ///     followed-up and resumed surveys and batches are queued in the store's work queue and followed there.
     ///   - onServerRunning: called once listening, with the bound port (useful with port 0).
-    /// - Throws: when the generated handlers cannot be registered.
+    /// - Throws: when the generated handlers cannot be registered; ``StoreError/queueNeedsPostgres(location:)``
+    ///   for `queueing` on SQLite.
     public init(configuration: ServerConfiguration, store: (any SurveyStore)? = nil,
                 providers: ProviderDirectory = ProviderDirectory(), settings: ConvergeConfig = ConvergeConfig(),
                 logger: Logger = Logger(label: "converge.server"),
                 surveysLogger: Logger = Logger(label: "converge.surveys"),
-                matching: ServerMatching = .lexicalOnly,
+                queueing: Bool = false, matching: ServerMatching = .lexicalOnly,
                 onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) throws {
         // Stored surveys use the default matching (`similarity(nil)`); one that cannot be made falls back to lexical.
         let similarity = matching.model
         let analyzer = Analyzer(similarity: (try? similarity(nil)) ?? LexicalSimilarity())
+        let queue = try store.flatMap { queueing ? try workQueue($0) : nil }
         let surveys = store.map {
-            SurveyService(store: $0, directory: providers, config: settings, analyzer: analyzer, logger: surveysLogger)
+            SurveyService(store: $0, directory: providers, config: settings, analyzer: analyzer, logger: surveysLogger,
+                          queue: queue)
         }
         // `/mcp` reads no file a client names: its answers and rubrics come inline.
         let mcp = MCPHTTPSessions(context: MCPContext(store: store, directory: providers, config: settings,

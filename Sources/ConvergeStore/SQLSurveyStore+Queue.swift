@@ -22,7 +22,7 @@ extension SQLSurveyStore: WorkQueue {
         }
     }
 
-    func claim(worker: String, max: Int, lease: Duration) async throws -> [LeasedJob] {
+    func claim(worker: String, max: Int, lease: Duration, accepting: @Sendable (String) -> Bool) async throws -> [LeasedJob] {
         guard max > 0 else { return [] }
         let leaseMs = Self.milliseconds(lease)
         let keys = try await exclusive { db in
@@ -33,7 +33,7 @@ extension SQLSurveyStore: WorkQueue {
                 """).all().map { try $0.decode(column: "limit_key", as: String.self) }
         }
         var claimed: [LeasedJob] = []
-        for key in keys.shuffled() where claimed.count < max {
+        for key in keys.shuffled() where claimed.count < max && accepting(key) {
             let wanted = max - claimed.count
             claimed += try await transaction { db in
                 // One claimer per provider at a time: the count of live leases and the claim are one step, for

@@ -79,8 +79,11 @@ public protocol WorkQueue: Sendable {
 
     /// Leases up to `max` claimable jobs (queued, or leased with an expired lease) for `worker`, oldest first,
     /// without exceeding any provider's limit counted over every worker's live leases.
-    /// - Parameter lease: how long the lease lasts unless ``extend(_:lease:)`` renews it.
-    func claim(worker: String, max: Int, lease: Duration) async throws -> [LeasedJob]
+    /// - Parameters:
+    ///   - lease: how long the lease lasts unless ``extend(_:lease:)`` renews it.
+    ///   - accepting: whether the worker takes jobs of a ``QueueJob/limitKey`` (a provider): one it has no key for
+    ///     is not taken, and stays queued for a worker that has it.
+    func claim(worker: String, max: Int, lease: Duration, accepting: @Sendable (String) -> Bool) async throws -> [LeasedJob]
 
     /// Renews the leases with these tokens to `lease` from now.
     /// - Returns: the tokens still held (a token missing was lost: another worker claimed the job).
@@ -105,6 +108,13 @@ public protocol WorkQueue: Sendable {
 
     /// The jobs of these surveys.
     func jobs(surveyIDs: [String]) async throws -> [QueueJobStatus]
+}
+
+extension WorkQueue {
+    /// Leases jobs of every provider (``claim(worker:max:lease:accepting:)``).
+    public func claim(worker: String, max: Int, lease: Duration) async throws -> [LeasedJob] {
+        try await claim(worker: worker, max: max, lease: lease, accepting: { _ in true })
+    }
 }
 
 /// The work queue of `store`.

@@ -25,7 +25,9 @@ struct Serve: AsyncParsableCommand {
             CONVERGE_DATABASE_URL, then $XDG_DATA_HOME/converge/converge.sqlite), opened once at start. Provider \
             keys and base URLs come from the server's environment (and --config), never from requests. On \
             SIGTERM running surveys are cancelled and left interrupted; the next start resumes every survey left \
-            running or interrupted, without asking stored answers again.
+            running or interrupted, without asking stored answers again. With --queue (PostgreSQL) the server \
+            asks nothing itself: surveys and batches are queued for `converge worker` processes and followed in the \
+            database, and analysed here when their threads are done.
             """
     )
 
@@ -42,6 +44,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Configuration file (providers and base URLs; keys always come from the environment).")
     var config: String?
+
+    @Flag(help: "Leave the work to `converge worker` processes (PostgreSQL): surveys and batches are queued and followed, not asked here.")
+    var queue = false
 
     @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -65,7 +70,9 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "converge.server")
         logger.logLevel = level
         let settings = try ConvergeConfig.load(explicitPath: config)
-        let store = try await openStore(try DatabaseURL.resolve(flag: storage.db))
+        let url = try DatabaseURL.resolve(flag: storage.db)
+        if queue, case .sqlite = url { throw StoreError.queueNeedsPostgres(location: url.description) }
+        let store = try await openStore(url)
         // The embedding model is loaded once, here, and shared by every analysis (never fetched by the server).
         let matchings = LoadedMatchings.load()
         if let why = matchings.unavailable {
@@ -77,7 +84,7 @@ struct Serve: AsyncParsableCommand {
         do {
             let server = try ServerRoot(configuration: configuration, store: store,
                                         providers: ProviderDirectory(config: settings), settings: settings,
-                                        logger: logger, matching: ServerMatching { name in
+                                        logger: logger, queueing: queue, matching: ServerMatching { name in
                                             do { return try matchings.model(name) } catch {
                                                 throw InputError(field: "similarity", "\(error)")
                                             }

@@ -56,4 +56,60 @@ import Testing
             }
         }
     }
+
+    /// `/batches` lists the stored batches with their progress and links, is linked from `/surveys`, and its form
+    /// starts a batch from an uploaded JSONL or CSV file: a bad line shows the form again with the file's line, and
+    /// nothing is stored or asked.
+    @Test(arguments: TestDatabase.allCases)
+    func theBatchesPageListsBatchesAndItsFormStartsOne(_ database: TestDatabase) async throws {
+        try await withSurveyFixture(database) { fixture in
+            try await fixture.app().test(.router) { client in
+                let surveys = String(buffer: try await client.execute(uri: "/surveys", method: .get).body)
+                #expect(surveys.contains("<a href=\"/batches\">Batches</a>"))
+                let empty = String(buffer: try await client.execute(uri: "/batches", method: .get).body)
+                #expect(empty.contains("No batches yet.") && empty.contains("POST /v1/batches")
+                        && empty.contains("enctype=\"multipart/form-data\""), "\(empty)")
+
+                // A line that is not JSON: the form comes back with its line, filled in; nothing is stored.
+                var bad = PagesRouterTests.Multipart()
+                bad.field("panel", "openai/alpha")
+                bad.file("prompts", filename: "set.jsonl", Array("{\"id\": \"a\", \"prompt\": \"Why?\"}\nnot json\n".utf8))
+                let refused = try await client.execute(uri: "/batches", method: .post, headers: bad.headers, body: bad.buffer)
+                #expect(refused.status == .unprocessableContent)
+                let refusedText = String(buffer: refused.body)
+                #expect(refusedText.contains("set.jsonl:2"), "\(refusedText)")
+                #expect(refusedText.contains(">openai/alpha</textarea>"))
+                // A panel line with an unknown provider: named by its line.
+                var unknown = PagesRouterTests.Multipart()
+                unknown.field("panel", "openai/alpha\nnosuch/model")
+                unknown.file("prompts", filename: "set.csv", Array("id,prompt\na,Why?\n".utf8))
+                let unknownText = String(buffer: try await client.execute(uri: "/batches", method: .post, headers: unknown.headers,
+                                                                          body: unknown.buffer).body)
+                #expect(unknownText.contains("Panel, line 2"), "\(unknownText)")
+                #expect(fixture.provider.requests.isEmpty)
+                #expect(try await fixture.store.batches(limit: 5, offset: 0).isEmpty)
+                #expect(try await fixture.store.surveys(limit: 5, offset: 0).isEmpty)
+
+                var form = PagesRouterTests.Multipart()
+                form.field("panel", "openai/alpha\nopenai/beta")
+                form.field("samples", "1")
+                form.file("prompts", filename: "set.csv", Array("id,prompt\ncache,Should we cache?\nqueue,\"Should we queue, then?\"\n".utf8))
+                let started = try await client.execute(uri: "/batches", method: .post, headers: form.headers, body: form.buffer)
+                #expect(started.status == .seeOther)
+                let location = try #require(started.headers[.location])
+                let id = String(location.dropFirst("/batches/".count))
+                await fixture.service.waitUntilIdle()
+                #expect(fixture.provider.requests.count == 4)
+                let batch = try await fixture.store.batch(id: id)
+                #expect(batch.items.map(\.itemID) == ["cache", "queue"] && batch.source == "api")
+                #expect(try await fixture.store.survey(id: batch.items[1].surveyID).prompt == "Should we queue, then?")
+
+                let list = String(buffer: try await client.execute(uri: "/batches", method: .get).body)
+                #expect(list.contains("href=\"/batches/\(id)\"") && list.contains("2/2 done"), "\(list)")
+                #expect(list.contains("data-status=\"complete\">complete"))
+                let page = String(buffer: try await client.execute(uri: location, method: .get).body)
+                #expect(page.contains("2 prompts: 2 complete"))
+            }
+        }
+    }
 }

@@ -140,7 +140,8 @@ import Yams
                 let paths = try #require(spec["paths"] as? [String: Any])
                 #expect(Set(paths.keys) == ["/v1/analyses", "/healthz", "/metrics", "/openapi.yaml", "/v1/surveys",
                                             "/v1/surveys/{id}", "/v1/surveys/{id}/report", "/v1/surveys/{id}/events",
-                                            "/v1/surveys/{id}/follow-ups"])
+                                            "/v1/surveys/{id}/follow-ups", "/v1/batches", "/v1/batches/{id}",
+                                            "/v1/batches/{id}/report"])
             }
         }
     }

@@ -22,6 +22,27 @@ import Testing
         await store.close()
     }
 
+    /// A claimer that does not accept a provider leaves its jobs queued, untouched (no claim counted), for one
+    /// that does.
+    @Test(.enabled(if: PostgresTestCluster.unavailableReason == nil))
+    func jobsOfAProviderAClaimerRefusesStayQueuedForAnother() async throws {
+        let store = try await openStore(try Backend.postgres.freshURL())
+        let queue = try workQueue(store)
+        let survey = try await survey(store)
+        try await queue.enqueue([
+            QueueJob(surveyID: survey.id, panelistID: "a", sample: 0, limitKey: "openai", limitMax: 4),
+            QueueJob(surveyID: survey.id, panelistID: "b", sample: 0, limitKey: "anthropic", limitMax: 4),
+        ])
+        let openaiOnly = try await queue.claim(worker: "w1", max: 5, lease: .seconds(30)) { $0 == "openai" }
+        #expect(openaiOnly.map(\.job.limitKey) == ["openai"])
+        #expect(try await queue.claim(worker: "w1", max: 5, lease: .seconds(30)) { $0 == "openai" }.isEmpty)
+        let waiting = try await queue.jobs(surveyIDs: [survey.id]).first { $0.job.panelistID == "b" }
+        #expect(waiting?.state == .queued && waiting?.claims == 0 && waiting?.owner == nil)
+        let other = try await queue.claim(worker: "w2", max: 5, lease: .seconds(30)) { $0 == "anthropic" }
+        #expect(other.map(\.job.panelistID) == ["b"] && other.first?.claims == 1)
+        await store.close()
+    }
+
     @Test(.enabled(if: PostgresTestCluster.unavailableReason == nil))
     func aLeaseLostIsTakenAgainAndItsLateWriterCannotWrite() async throws {
         let store = try await openStore(try Backend.postgres.freshURL())

@@ -16,6 +16,8 @@ struct NullFieldsMiddleware: ServerMiddleware {
         "createAnalysis": Rule(fields: ["rubric", "blind", "similarity"], itemFields: ["answers": ["label", "model"]]),
         "createSurvey": Rule(fields: ["followUps", "samples", "temperature", "maxTokens", "system", "rubric", "blind"],
                              itemFields: ["panel": ["id", "label", "temperature", "system"]]),
+        "createBatch": Rule(fields: ["followUps", "samples", "temperature", "maxTokens", "system", "rubric", "blind"],
+                            itemFields: ["panel": ["id", "label", "temperature", "system"], "prompts": ["rubric"]]),
     ]
 
     func intercept(

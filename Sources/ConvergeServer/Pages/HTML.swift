@@ -24,7 +24,8 @@ enum HTML {
     static func page(title: String, body: String, signedIn: Bool, navigation: Bool = true,
                      script: String? = nil) -> String {
         let nav = navigation ? """
-            <nav><a href="/surveys">Surveys</a> <a href="/surveys/new">Start a survey</a> <a href="/analyze">Analyze answers</a></nav>
+            <nav><a href="/surveys">Surveys</a> <a href="/surveys/new">Start a survey</a> <a href="/batches">Batches</a> \
+            <a href="/analyze">Analyze answers</a></nav>
             """ : ""
         let signOut = signedIn ? "<form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>" : ""
         return """

@@ -92,7 +92,8 @@ extension Pages {
         } catch {
             throw APIError.store(error, logger: service.logger)
         }
-        var html = "<h2>Surveys</h2>\n<p><a href=\"/surveys/new\">Start a survey</a></p>\n"
+        var html = "<h2>Surveys</h2>\n<p><a href=\"/surveys/new\">Start a survey</a> · "
+            + "<a href=\"/batches\">Batches</a> (many prompts, one survey each)</p>\n"
         if surveys.isEmpty {
             html += offset == 0 ? "<p>No surveys yet.</p>\n" : "<p>No more surveys.</p>\n"
         } else {

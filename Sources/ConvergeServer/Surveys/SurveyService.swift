@@ -33,8 +33,19 @@ public actor SurveyService: Service {
     /// How stored surveys' answers are matched: the server's default matching (hybrid when it has loaded the
     /// embedding model, else lexical); vectors go through each survey's embedding cache.
     nonisolated let analyzer: Analyzer
-    private var runs: [String: (task: Task<Void, Never>, hub: SurveyEventHub)] = [:]
-    private var stopping = false
+    /// With `converge serve --queue` (PostgreSQL): the work queue that new, followed-up and resumed surveys are
+    /// queued in for `converge worker` processes; this server only follows them (``follow(_:plan:existing:)``)
+    /// and analyses each when its threads are done. `nil`: the server asks its surveys itself.
+    nonisolated let queue: (any WorkQueue)?
+    /// The surveys this server is asking or following for analysis, with their event hubs. A batch's surveys
+    /// share one task (they are asked one after another).
+    var runs: [String: (task: Task<Void, Never>, hub: SurveyEventHub)] = [:]
+    /// Surveys whose threads run on workers, followed by polling the database (``SurveyService+Queue``).
+    var watched: [String: QueueWatch] = [:]
+    var watchLoop: Task<Void, Never>?
+    /// How often followed surveys are read from the database.
+    nonisolated let queuePoll: Duration
+    private(set) var stopping = false
     /// Surveys with a follow-up or a delete under way: a second one at the same time is refused (409) before it
     /// stores anything (the actor lets calls interleave at every `await`).
     private var busy: Set<String> = []
@@ -47,8 +58,11 @@ public actor SurveyService: Service {
     ///   - analyzer: the analysis settings of every survey (default: lexical matching).
     public init(store: any SurveyStore, directory: ProviderDirectory = ProviderDirectory(),
                 config: ConvergeConfig = ConvergeConfig(), analyzer: Analyzer = Analyzer(),
-                logger: Logger = Logger(label: "converge.surveys")) {
+                logger: Logger = Logger(label: "converge.surveys"), queue: (any WorkQueue)? = nil,
+                queuePoll: Duration = .milliseconds(300)) {
         self.store = store
+        self.queue = queue
+        self.queuePoll = queuePoll
         self.analyzer = analyzer
         self.directory = directory
         self.config = config
@@ -64,7 +78,7 @@ public actor SurveyService: Service {
     /// Cancels every running survey and waits until each is recorded as `interrupted`. New surveys are refused.
     public func stop() async {
         stopping = true
-        let tasks = runs.values.map(\.task)
+        let tasks = runs.values.map(\.task) + (watchLoop.map { [$0] } ?? [])
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
     }
@@ -93,8 +107,9 @@ public actor SurveyService: Service {
             logger.error("cannot list stored surveys to resume", metadata: ["error": "\(error)"])
             return
         }
-        // Threads queued for `converge worker` (PostgreSQL) are the workers' to ask, not this server's.
-        if let queue = try? workQueue(store), !ids.isEmpty {
+        // Threads queued for `converge worker` (PostgreSQL) are the workers' to ask, not this server's; a server
+        // that queues its own surveys (`--queue`) queues these again (what is queued keeps its place) and follows them.
+        if queue == nil, let queue = try? workQueue(store), !ids.isEmpty {
             do {
                 let queued = Set(try await queue.jobs(surveyIDs: ids).filter { $0.state != .done }.map(\.job.surveyID))
                 for id in queued { logger.notice("survey left to the workers", metadata: ["survey": "\(id)"]) }
@@ -103,6 +118,27 @@ public actor SurveyService: Service {
                 logger.error("cannot read the work queue to resume surveys", metadata: ["error": "\(error)"])
                 return
             }
+        }
+        // A batch's surveys are asked one after another, as the batch asked them (with a queue, all at once).
+        var batches: [[String]] = []
+        if queue == nil, !ids.isEmpty {
+            do {
+                let left = Set(ids)
+                var offset = 0
+                while true {
+                    let page = try await store.batches(limit: 100, offset: offset)
+                    for batch in page {
+                        let items = batch.items.map(\.surveyID).filter(left.contains)
+                        if !items.isEmpty { batches.append(items) }
+                    }
+                    if page.count < 100 { break }
+                    offset += 100
+                }
+            } catch {
+                logger.error("cannot list stored batches to resume", metadata: ["error": "\(error)"])
+            }
+            let inBatches = Set(batches.joined())
+            ids.removeAll { inBatches.contains($0) }
         }
         for id in ids where runs[id] == nil {
             do {
@@ -113,6 +149,29 @@ public actor SurveyService: Service {
                 logger.warning("cannot resume survey", metadata: ["survey": "\(id)", "error": "\(error)"])
             }
         }
+        for batch in batches { await resumeBatch(batch) }
+    }
+
+    /// Resumes the left-over surveys of one batch, in batch order: each claimed and planned again (one that
+    /// cannot be is logged and left as it is), then asked one after another.
+    private func resumeBatch(_ ids: [String]) async {
+        var items: [(id: String, plan: SurveyPlan, existing: [StoredRequest])] = []
+        for id in ids where runs[id] == nil {
+            do {
+                let loaded = try await SurveyArchive(store: store).load(id)
+                try Self.checkNobodyElseAsks(loaded.record)
+                let plan = try plan(resuming: loaded)
+                guard try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: loaded.record.owner) else {
+                    throw APIError.surveyRunning(id)
+                }
+                items.append((id, plan, loaded.requests))
+            } catch {
+                logger.warning("cannot resume survey", metadata: ["survey": "\(id)", "error": "\(error)"])
+            }
+        }
+        guard !items.isEmpty else { return }
+        logger.notice("resumed batch surveys", metadata: ["surveys": "\(items.map(\.id).joined(separator: ","))"])
+        launchBatch(items)
     }
 
     /// Stores a new survey and starts asking it.
@@ -125,11 +184,53 @@ public actor SurveyService: Service {
         do {
             id = try await archive.create(plan.survey, spec: plan.spec)
             _ = try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: nil)
+            try await begin(id: id, plan: plan, existing: [])
         } catch {
             throw .store(error, logger: logger)
         }
-        launch(id: id, plan: plan, existing: [])
         return id
+    }
+
+    /// Stores a batch: one survey per item (each planned already), then the batch row, and starts it: on SQLite
+    /// (no ``queue``) its surveys are asked one after another, as `converge batch` asks them; with a queue every
+    /// thread is queued at once for the workers and followed here.
+    /// - Returns: the stored batch.
+    /// - Throws: `APIError` 503 when shutting down or the store fails; what was stored before anything started is
+    ///   deleted again (once started, a failure leaves the rest to be resumed at the next start).
+    func createBatch(_ items: [(itemID: String, plan: SurveyPlan)]) async throws(APIError) -> StoredBatch {
+        guard !stopping else { throw .shuttingDown }
+        let archive = SurveyArchive(store: store)
+        var created: [(id: String, plan: SurveyPlan, existing: [StoredRequest])] = []
+        var batch: StoredBatch?
+        var started = false
+        do {
+            for item in items {
+                let id = try await archive.create(item.plan.survey, spec: item.plan.spec)
+                created.append((id, item.plan, []))
+                _ = try await store.claim(surveyID: id, owner: SurveyOwner.current, expected: nil)
+            }
+            let stored = StoredBatch(id: StoredSurvey.newID(), source: BatchViews.apiSource,
+                                     spec: Data(#"{"kind":"ask","sources":["api"]}"#.utf8),
+                                     items: zip(items, created).enumerated().map { n, pair in
+                                         StoredBatch.Item(index: n, itemID: pair.0.itemID, surveyID: pair.1.id)
+                                     })
+            try await store.createBatch(stored)
+            batch = stored
+            started = true
+            if queue != nil {
+                for item in created { try await begin(id: item.id, plan: item.plan, existing: []) }
+            } else {
+                launchBatch(created)
+            }
+            return stored
+        } catch {
+            // Nothing started yet: nothing is kept. Once started, what was stored stays (resumed at the next start).
+            if !started {
+                if let batch { try? await store.deleteBatch(id: batch.id) }
+                for item in created { try? await store.deleteSurvey(id: item.id) }
+            }
+            throw .store(error, logger: logger)
+        }
     }
 
     /// Adds a turn to every thread of a survey that is not running, and starts asking it.
@@ -168,7 +269,9 @@ public actor SurveyService: Service {
     }
 
     /// The live events of a running survey, or `nil` when this server is not asking it.
-    func subscribe(_ id: String) -> AsyncStream<ServerSentEvent>? { runs[id]?.hub.subscribe() }
+    func subscribe(_ id: String) -> AsyncStream<ServerSentEvent>? {
+        (runs[id]?.hub ?? watched[id]?.hub)?.subscribe()
+    }
 
     /// A stored survey by its exact id.
     /// - Throws: `APIError` 404 for an unknown id (a prefix is not enough here), 503 when the store fails.
@@ -223,45 +326,85 @@ public actor SurveyService: Service {
             throw APIError.surveyRunning(loaded.record.id)
         }
         try await store.setStatus(surveyID: loaded.record.id, .running)
-        launch(id: loaded.record.id, plan: plan, existing: loaded.requests)
+        try await begin(id: loaded.record.id, plan: plan, existing: loaded.requests)
+    }
+
+    /// Starts a claimed survey: queued for the workers and followed (``queue``), or asked here.
+    private func begin(id: String, plan: SurveyPlan, existing: [StoredRequest]) async throws {
+        if let queue {
+            try await queue.enqueue(QueueFollower.jobs(surveyID: id, plan: plan, useCache: true))
+            _ = follow(id, plan: plan, existing: existing)
+        } else {
+            launch(id: id, plan: plan, existing: existing)
+        }
     }
 
     private func launch(id: String, plan: SurveyPlan, existing: [StoredRequest]) {
         let hub = SurveyEventHub()
-        let store = self.store
-        let logger = self.logger
-        let journal = StoreJournal(store: store, surveyID: id, existing: existing)
         let task = Task {
-            let final: ServerSentEvent
-            do {
-                let runner = try plan.runner(logger: logger)
-                let (events, continuation) = AsyncStream.makeStream(of: SurveyEvent.self, bufferingPolicy: .unbounded)
-                async let outcome = runner.run(plan.survey, events: continuation, journal: journal)
-                for await event in events {
-                    for message in SurveyViews.events(for: event) { hub.publish(message) }
-                }
-                let result = await outcome
-                // Recorded outside this (possibly cancelled) task, so that the writes are not cut short.
-                final = await Task {
-                    await Self.record(result, id: id, store: store, rubric: plan.rubric, judge: plan.judge,
-                                      analyzer: analyzer, logger: logger)
-                }.value
-            } catch {
-                logger.error("survey could not start", metadata: ["survey": "\(id)", "error": "\(error)"])
-                try? await store.setStatus(surveyID: id, .failed)
-                final = .json("complete", Components.Schemas.SurveyCompletion(status: .failed))
-            }
-            if let error = journal.firstError {
-                logger.error("not everything was stored", metadata: ["survey": "\(id)", "error": "\(error)"])
-            }
-            _ = try? await store.claim(surveyID: id, owner: nil, expected: SurveyOwner.current)
-            hub.finish(with: final)
+            await Self.ask(id: id, plan: plan, existing: existing, hub: hub, store: store, analyzer: analyzer, logger: logger)
             self.ended(id)
         }
         runs[id] = (task, hub)
     }
 
-    private func ended(_ id: String) { runs[id] = nil }
+    /// Asks a batch's claimed surveys one after another in one task, each with its own hub from the start (so
+    /// that a page can wait on a survey not asked yet). Cancelled, it leaves the survey being asked and every
+    /// later one `interrupted` (resumed at the next start).
+    func launchBatch(_ items: [(id: String, plan: SurveyPlan, existing: [StoredRequest])]) {
+        let hubs = items.map { _ in SurveyEventHub() }
+        let task = Task {
+            for (n, item) in items.enumerated() {
+                if Task.isCancelled {
+                    for (later, hub) in zip(items[n...], hubs[n...]) {
+                        try? await store.setStatus(surveyID: later.id, .interrupted)
+                        _ = try? await store.claim(surveyID: later.id, owner: nil, expected: SurveyOwner.current)
+                        hub.finish(with: .json("complete", Components.Schemas.SurveyCompletion(status: .interrupted)))
+                        self.ended(later.id)
+                    }
+                    return
+                }
+                try? await store.setStatus(surveyID: item.id, .running)
+                await Self.ask(id: item.id, plan: item.plan, existing: item.existing, hub: hubs[n], store: store,
+                               analyzer: analyzer, logger: logger)
+                self.ended(item.id)
+            }
+        }
+        for (item, hub) in zip(items, hubs) { runs[item.id] = (task, hub) }
+    }
+
+    /// Asks one claimed survey to its end (or until cancelled), publishing its events to `hub`, stores how it
+    /// ended, releases the claim and finishes the hub.
+    private nonisolated static func ask(id: String, plan: SurveyPlan, existing: [StoredRequest], hub: SurveyEventHub,
+                                        store: any SurveyStore, analyzer: Analyzer, logger: Logger) async {
+        let journal = StoreJournal(store: store, surveyID: id, existing: existing)
+        let final: ServerSentEvent
+        do {
+            let runner = try plan.runner(logger: logger)
+            let (events, continuation) = AsyncStream.makeStream(of: SurveyEvent.self, bufferingPolicy: .unbounded)
+            async let outcome = runner.run(plan.survey, events: continuation, journal: journal)
+            for await event in events {
+                for message in SurveyViews.events(for: event) { hub.publish(message) }
+            }
+            let result = await outcome
+            // Recorded outside this (possibly cancelled) task, so that the writes are not cut short.
+            final = await Task {
+                await Self.record(result, id: id, store: store, rubric: plan.rubric, judge: plan.judge,
+                                  analyzer: analyzer, logger: logger)
+            }.value
+        } catch {
+            logger.error("survey could not start", metadata: ["survey": "\(id)", "error": "\(error)"])
+            try? await store.setStatus(surveyID: id, .failed)
+            final = .json("complete", Components.Schemas.SurveyCompletion(status: .failed))
+        }
+        if let error = journal.firstError {
+            logger.error("not everything was stored", metadata: ["survey": "\(id)", "error": "\(error)"])
+        }
+        _ = try? await store.claim(surveyID: id, owner: nil, expected: SurveyOwner.current)
+        hub.finish(with: final)
+    }
+
+    func ended(_ id: String) { runs[id] = nil }
 
     /// Refuses (409) a survey that another live process is asking (`converge ask`, `surveys resume`, another
     /// server): both would send the same requests. This process's own mark counts as free: `runs` knows what
@@ -279,8 +422,8 @@ public actor SurveyService: Service {
     }
 
     /// Stores how a run ended: `interrupted` when cancelled, else the analysis and the final status.
-    private static func record(_ result: SurveyResult, id: String, store: any SurveyStore, rubric: Rubric?,
-                               judge: Judge?, analyzer: Analyzer, logger: Logger) async -> ServerSentEvent {
+    static func record(_ result: SurveyResult, id: String, store: any SurveyStore, rubric: Rubric?,
+                       judge: Judge?, analyzer: Analyzer, logger: Logger) async -> ServerSentEvent {
         if result.cancelled {
             try? await store.setStatus(surveyID: id, .interrupted)
             logger.notice("survey interrupted; it resumes when the server starts again", metadata: ["survey": "\(id)"])
