@@ -130,13 +130,26 @@ package struct AnalysisService: Sendable {
     /// The similarity model of `job`.
     /// - Throws: `APIError` 422 naming `similarity` when the server cannot offer it (no embedding model).
     func similarity(for job: AnalysisJob) throws(APIError) -> any SimilarityModel {
+        try similarity(named: job.similarity?.rawValue)
+    }
+
+    /// The similarity model named `name` (`lexical`, `embedding`, `hybrid`; `nil`: the server's default).
+    /// - Throws: `APIError` 422 naming `similarity` when the server cannot offer it (no embedding model).
+    func similarity(named name: String?) throws(APIError) -> any SimilarityModel {
         do {
-            return try similarity(job.similarity?.rawValue)
+            return try similarity(name)
         } catch let error as InputError {
             throw .unprocessable("similarity", error.message)
         } catch {
             throw .unprocessable("similarity", "\(error)")
         }
+    }
+
+    /// The name of the server's default matching (`hybrid` when it has loaded the embedding model, else
+    /// `lexical`), and whether embedding and hybrid matching are offered.
+    var matchings: (defaultName: String, embedding: Bool) {
+        let defaultName = (try? similarity(nil))?.name ?? "lexical"
+        return (defaultName, (try? similarity("embedding")) != nil)
     }
 
     /// The judge of `job`, its provider resolved; `nil` without one.

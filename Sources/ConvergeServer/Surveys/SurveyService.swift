@@ -30,9 +30,12 @@ public actor SurveyService: Service {
     /// The config file's run settings (`timeout`, `max_attempts`, `concurrency`), applied as `ask` applies them.
     nonisolated let config: ConvergeConfig
     nonisolated let logger: Logger
-    /// How stored surveys' answers are matched: the server's default matching (hybrid when it has loaded the
-    /// embedding model, else lexical); vectors go through each survey's embedding cache.
+    /// How stored surveys' answers are matched when they name no matching: the server's default matching
+    /// (hybrid when it has loaded the embedding model, else lexical); vectors go through each survey's embedding
+    /// cache.
     nonisolated let analyzer: Analyzer
+    /// The matching a survey names (``SurveySpec/similarity``); `nil`: every survey is analysed by `analyzer`.
+    nonisolated let similarity: (@Sendable (_ name: String) throws -> any SimilarityModel)?
     private var runs: [String: (task: Task<Void, Never>, hub: SurveyEventHub)] = [:]
     private var stopping = false
     /// Surveys with a follow-up or a delete under way: a second one at the same time is refused (409) before it
@@ -44,12 +47,16 @@ public actor SurveyService: Service {
     ///   - directory: the providers, keys and base URLs (the server's environment and config file).
     ///   - config: the config file, for its run settings: new surveys take its `timeout`, `concurrency` and
     ///     `max_attempts`; a resumed survey keeps its stored timeout and concurrency and takes `max_attempts`.
-    ///   - analyzer: the analysis settings of every survey (default: lexical matching).
+    ///   - analyzer: the analysis settings of every survey that names no matching (default: lexical matching).
+    ///   - similarity: the similarity model for a survey's own `similarity`; a survey whose matching cannot be
+    ///     made any more (the model gone since it was stored) is analysed by `analyzer`, with a warning.
     public init(store: any SurveyStore, directory: ProviderDirectory = ProviderDirectory(),
                 config: ConvergeConfig = ConvergeConfig(), analyzer: Analyzer = Analyzer(),
+                similarity: (@Sendable (_ name: String) throws -> any SimilarityModel)? = nil,
                 logger: Logger = Logger(label: "converge.surveys")) {
         self.store = store
         self.analyzer = analyzer
+        self.similarity = similarity
         self.directory = directory
         self.config = config
         self.logger = logger
@@ -231,6 +238,7 @@ public actor SurveyService: Service {
         let store = self.store
         let logger = self.logger
         let journal = StoreJournal(store: store, surveyID: id, existing: existing)
+        let surveyAnalyzer = analyzer(for: plan.spec, id: id)
         let task = Task {
             let final: ServerSentEvent
             do {
@@ -244,7 +252,7 @@ public actor SurveyService: Service {
                 // Recorded outside this (possibly cancelled) task, so that the writes are not cut short.
                 final = await Task {
                     await Self.record(result, id: id, store: store, rubric: plan.rubric, judge: plan.judge,
-                                      analyzer: analyzer, logger: logger)
+                                      analyzer: surveyAnalyzer, logger: logger)
                 }.value
             } catch {
                 logger.error("survey could not start", metadata: ["survey": "\(id)", "error": "\(error)"])
@@ -262,6 +270,18 @@ public actor SurveyService: Service {
     }
 
     private func ended(_ id: String) { runs[id] = nil }
+
+    /// The analyser of a survey: its own matching (``SurveySpec/similarity``), else the server's default.
+    nonisolated func analyzer(for spec: SurveySpec, id: String) -> Analyzer {
+        guard let name = spec.similarity, let similarity else { return analyzer }
+        do {
+            return Analyzer(similarity: try similarity(name))
+        } catch {
+            logger.warning("the survey's matching cannot be made; analysing it with the server's default",
+                           metadata: ["survey": "\(id)", "similarity": "\(name)", "error": "\(error)"])
+            return analyzer
+        }
+    }
 
     /// Refuses (409) a survey that another live process is asking (`converge ask`, `surveys resume`, another
     /// server): both would send the same requests. This process's own mark counts as free: `runs` knows what
