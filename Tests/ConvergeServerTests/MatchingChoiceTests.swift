@@ -174,6 +174,9 @@ import Testing
                 for (name, id) in ids {
                     let stored = try await SurveyArchive(store: fixture.store).load(id)
                     #expect(stored.spec.similarity == (name == "default" ? nil : name), "\(name)")
+                    let detail = try #require(Fixture.object(
+                        try await client.execute(uri: "/v1/surveys/\(id)", method: .get).body))
+                    #expect(detail["similarity"] as? String == (name == "default" ? nil : name), "\(name)")
                     let report = try JSONDecoder().decode(Report.self, from: Data(
                         try await client.execute(uri: "/v1/surveys/\(id)/report", method: .get).body.readableBytesView))
                     #expect(report.analysis?.similarity == (name == "default" ? "hybrid" : name), "\(name)")
