@@ -38,16 +38,27 @@ import Testing
         }
     }
 
-    @Test(arguments: [("", "the answer is empty"), ("  \n\t\r\n", "the answer is empty (white space only)"),
-                      ("\u{00A0}\u{2003}\u{3000}", "the answer is empty (white space only)")])
-    func blankAnswersAreRefusedNamingTheirIndex(_ text: String, message: String) async throws {
+    @Test(arguments: ["  \n\t\r\n", "\u{00A0}\u{2003}\u{3000}", "\n"])
+    func blankAnswersAreRefusedNamingTheirIndex(_ text: String) async throws {
         try await Fixture.app().test(.router) { client in
             let response = try await analyse(client, prompt: "Q?", answers: ["Measure first.", "Invalidate.", text])
             #expect(response.status == .unprocessableContent)
             let error = try #require(Fixture.error(response.body))
             #expect(error.code == "unprocessable")
             #expect(error.field == "answers[2].text")
-            #expect(error.message == "answers[2].text: \(message)")
+            #expect(error.message == "answers[2].text: the answer is blank (white space only)")
+        }
+    }
+
+    /// An empty answer breaks the schema (`minLength: 1`): 400, as an empty prompt of a survey is.
+    @Test func anEmptyAnswerIsASchemaError() async throws {
+        try await Fixture.app().test(.router) { client in
+            let response = try await analyse(client, prompt: "Q?", answers: ["Measure first.", ""])
+            #expect(response.status == .badRequest)
+            let error = try #require(Fixture.error(response.body))
+            #expect(error.code == "invalid_field")
+            #expect(error.field == "answers[1].text")
+            #expect(error.message.contains("must not be empty"), "\(error.message)")
         }
     }
 }

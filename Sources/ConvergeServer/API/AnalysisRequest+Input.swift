@@ -27,7 +27,8 @@ extension AnalysisJob {
     /// as given (report offsets index them).
     ///
     /// - Throws: `APIError` 400 (`invalid_field`) naming the field for a constraint of the schema; 422
-    ///   (`unprocessable`) naming `answers[n].text` for an answer of white space only, and for rubric YAML
+    ///   (`unprocessable`) naming `answers[n].text` for an answer of white space only (an empty one breaks the
+    ///   schema's `minLength`: 400), and for rubric YAML
     ///   that does not parse as a rubric and for duplicate rubric item ids.
     init(_ request: Components.Schemas.AnalysisRequest) throws(APIError) {
         guard (1...Self.maxAnswers).contains(request.answers.count) else {
@@ -39,9 +40,9 @@ extension AnalysisJob {
             try Self.checkName(answer.panelist, at: "\(path).panelist")
             if let label = answer.label { try Self.checkName(label, at: "\(path).label") }
             if let model = answer.model { try Self.checkName(model, at: "\(path).model") }
+            guard !answer.text.isEmpty else { throw .invalidField("\(path).text", "must not be empty") }
             guard !answer.text.trimmingWhitespace.isEmpty else {
-                throw .unprocessable("\(path).text", "\(path).text: the answer is empty"
-                                     + (answer.text.isEmpty ? "" : " (white space only)"))
+                throw .unprocessable("\(path).text", "\(path).text: the answer is blank (white space only)")
             }
             answers.append(Answer(panelist: Panelist(id: answer.panelist, label: answer.label, model: answer.model),
                                   text: answer.text))
