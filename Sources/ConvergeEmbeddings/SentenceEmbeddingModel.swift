@@ -63,27 +63,42 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
     /// Token ids of `text` as the encoder sees it (`[CLS]`, pieces, `[SEP]`, truncated).
     public func tokenIDs(_ text: String) -> [Int32] { tokenizer.encode(text, maxLength: maxSequenceLength) }
 
-    /// Unit vectors for `texts`, in input order. Texts are sorted by token count (then token ids) and encoded
-    /// `batchSize` at a time (`BertEncoder.embed` packs a batch's texts without padding and splits it over
-    /// the cores by token count, so texts of similar length share a thread's sub-batch).
+    /// Unit vectors for `texts`, in input order. Texts of the same token ids (a repeated sentence or paragraph,
+    /// the same sentence in several answers, a rubric item that is also a statement, texts that differ only in
+    /// case) are encoded once and share one vector. The distinct sequences are sorted by token count (then token
+    /// ids) and encoded `batchSize` at a time (`BertEncoder.embed` packs a batch's sequences without padding and
+    /// splits it over the cores by token count, so sequences of similar length share a thread's sub-batch).
+    /// `progress` counts distinct sequences.
     public func encode(_ texts: [String]) -> [[Float]] {
-        let ids = texts.map(tokenIDs)
-        // Batches are made by token count, then by token ids: a text's batch mates (and so its float rounding)
-        // do not depend on the order of `texts`.
-        let order = ids.indices.sorted { l, r in
-            if ids[l].count != ids[r].count { return ids[l].count < ids[r].count }
-            if ids[l] != ids[r] { return ids[l].lexicographicallyPrecedes(ids[r]) }
-            return l < r
+        let (distinct, slots) = Self.distinct(texts.map(tokenIDs))
+        // Batches are made of distinct sequences by token count, then by token ids: a text's batch mates (and so
+        // its float rounding) depend neither on the order of `texts` nor on how often a text is repeated.
+        let order = distinct.indices.sorted { l, r in
+            if distinct[l].count != distinct[r].count { return distinct[l].count < distinct[r].count }
+            return distinct[l].lexicographicallyPrecedes(distinct[r])
         }
-        var result = [[Float]](repeating: [], count: texts.count)
+        var vectors = [[Float]](repeating: [], count: distinct.count)
         var start = 0
         while start < order.count {
             let chunk = Array(order[start..<min(start + batchSize, order.count)])
-            let vectors = encoder.embed(chunk.map { ids[$0] })
-            for (n, i) in chunk.enumerated() { result[i] = vectors[n] }
+            let embedded = encoder.embed(chunk.map { distinct[$0] })
+            for (n, i) in chunk.enumerated() { vectors[i] = embedded[n] }
             start += batchSize
             progress?(min(start, order.count), order.count)
         }
-        return result
+        return slots.map { vectors[$0] }
+    }
+
+    /// The distinct sequences of `ids` in order of first appearance, and for each of `ids` the index of its own.
+    static func distinct(_ ids: [[Int32]]) -> (sequences: [[Int32]], slots: [Int]) {
+        var index: [[Int32]: Int] = [:]
+        var sequences: [[Int32]] = []
+        let slots = ids.map { sequence in
+            if let known = index[sequence] { return known }
+            index[sequence] = sequences.count
+            sequences.append(sequence)
+            return sequences.count - 1
+        }
+        return (sequences, slots)
     }
 }

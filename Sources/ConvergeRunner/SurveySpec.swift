@@ -46,6 +46,10 @@ public struct SurveySpec: Sendable, Hashable, Codable {
     /// The judge's model spec (`provider/model`), asked once the panel has answered, again on every resume;
     /// `nil` (absent in older specs): no judge.
     public var judge: String?
+    /// How the survey's answers are matched (`lexical`, `embedding`, `hybrid`: a `POST /v1/surveys` request's
+    /// `similarity`, used by the server's analyses of the survey); `nil` (absent in older specs): the analysing
+    /// front end's default.
+    public var similarity: String?
 
     public init(panel: [Member], system: String? = nil, samples: Int = 1, parameters: GenerationParameters = .init(),
                 timeoutSeconds: Double? = nil, concurrency: Int? = nil, rubric: RubricSource? = nil) {

@@ -56,13 +56,14 @@ public struct ServerRoot: Sendable {
                 surveysLogger: Logger = Logger(label: "converge.surveys"),
                 queueing: Bool = false, matching: ServerMatching = .lexicalOnly,
                 onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) throws {
-        // Stored surveys use the default matching (`similarity(nil)`); one that cannot be made falls back to lexical.
+        // Stored surveys use their own matching (`similarity` of `POST /v1/surveys`), else the default
+        // (`similarity(nil)`); a default that cannot be made falls back to lexical.
         let similarity = matching.model
         let analyzer = Analyzer(similarity: (try? similarity(nil)) ?? LexicalSimilarity())
         let queue = try store.flatMap { queueing ? try workQueue($0) : nil }
         let surveys = store.map {
-            SurveyService(store: $0, directory: providers, config: settings, analyzer: analyzer, logger: surveysLogger,
-                          queue: queue)
+            SurveyService(store: $0, directory: providers, config: settings, analyzer: analyzer,
+                          similarity: { try similarity($0) }, logger: surveysLogger, queue: queue)
         }
         // `/mcp` reads no file a client names: its answers and rubrics come inline.
         let mcp = MCPHTTPSessions(context: MCPContext(store: store, directory: providers, config: settings,

@@ -43,7 +43,7 @@ struct SurveyFixture {
     var service: SurveyService { server.surveys! }
 
     static func start(_ database: TestDatabase, config: ConvergeConfig = ConvergeConfig(),
-                      tokens: [String] = []) async throws -> SurveyFixture {
+                      tokens: [String] = [], matching: ServerMatching = .lexicalOnly) async throws -> SurveyFixture {
         let provider = try await ProviderTestServer.start()
         let url = try database.freshURL()
         let store = try await openStore(try DatabaseURL(parsing: url))
@@ -53,7 +53,7 @@ struct SurveyFixture {
         let configuration = ServerConfiguration(host: "127.0.0.1", port: 0,
                                                 tokens: try APITokens(parsing: tokens.joined(separator: ",")))
         let server = try ServerRoot(configuration: configuration, store: store, providers: directory, settings: config,
-                                    logger: Logger(label: "converge.test") { _ in LogCapture().handler })
+                                    logger: Logger(label: "converge.test") { _ in LogCapture().handler }, matching: matching)
         return SurveyFixture(provider: provider, store: store, server: server, databaseURL: url)
     }
 
@@ -70,9 +70,9 @@ struct SurveyFixture {
 /// Runs `body` with a fresh ``SurveyFixture`` and closes it afterwards, whether `body` returns or throws (a
 /// failed `#require` included), so that no server or database is left open.
 func withSurveyFixture<Result>(_ database: TestDatabase, config: ConvergeConfig = ConvergeConfig(),
-                               tokens: [String] = [],
+                               tokens: [String] = [], matching: ServerMatching = .lexicalOnly,
                                _ body: (SurveyFixture) async throws -> Result) async throws -> Result {
-    let fixture = try await SurveyFixture.start(database, config: config, tokens: tokens)
+    let fixture = try await SurveyFixture.start(database, config: config, tokens: tokens, matching: matching)
     do {
         let result = try await body(fixture)
         await fixture.close()

@@ -18,6 +18,9 @@ extension APIHandler {
             throw APIError(.unsupportedMediaType, code: .unsupportedMediaType, "the request body must be application/json")
         }
         let service = try surveys
+        // A matching this server cannot make (no embedding model) is a 422 naming `similarity`, before anything is
+        // stored or asked.
+        if let similarity = request.similarity { _ = try dependencies.analyses.similarity(named: similarity.rawValue) }
         let plan = try await SurveyPlan.planned(request, directory: service.directory, config: service.config)
         let id = try await service.create(plan)
         return .accepted(.init(headers: .init(location: SurveyViews.links(id).survey),

@@ -22,8 +22,14 @@ extension AnalysisJob {
 
     /// Checks every constraint openapi.yaml states (lengths count Unicode scalars, as JSON Schema does).
     ///
+    /// As `converge analyze` reads a survey folder: the prompt without leading and trailing white space (one
+    /// of white space only is no prompt), and an answer of white space only refused; answers are kept exactly
+    /// as given (report offsets index them).
+    ///
     /// - Throws: `APIError` 400 (`invalid_field`) naming the field for a constraint of the schema; 422
-    ///   (`unprocessable`) for rubric YAML that does not parse as a rubric and for duplicate rubric item ids.
+    ///   (`unprocessable`) naming `answers[n].text` for an answer of white space only (an empty one breaks the
+    ///   schema's `minLength`: 400), and for rubric YAML
+    ///   that does not parse as a rubric and for duplicate rubric item ids.
     init(_ request: Components.Schemas.AnalysisRequest) throws(APIError) {
         guard (1...Self.maxAnswers).contains(request.answers.count) else {
             throw .invalidField("answers", "must hold 1 to \(Self.maxAnswers) answers, not \(request.answers.count)")
@@ -34,6 +40,10 @@ extension AnalysisJob {
             try Self.checkName(answer.panelist, at: "\(path).panelist")
             if let label = answer.label { try Self.checkName(label, at: "\(path).label") }
             if let model = answer.model { try Self.checkName(model, at: "\(path).model") }
+            guard !answer.text.isEmpty else { throw .invalidField("\(path).text", "must not be empty") }
+            guard !answer.text.trimmingWhitespace.isEmpty else {
+                throw .unprocessable("\(path).text", "\(path).text: the answer is blank (white space only)")
+            }
             answers.append(Answer(panelist: Panelist(id: answer.panelist, label: answer.label, model: answer.model),
                                   text: answer.text))
         }
@@ -53,7 +63,8 @@ extension AnalysisJob {
         case .Rubric(let structured):
             rubric = try Self.rubric(structured)
         }
-        self.input = AnalysisInput(prompt: request.prompt, answers: answers, rubric: rubric)
+        let prompt = request.prompt?.trimmingWhitespace
+        self.input = AnalysisInput(prompt: prompt?.isEmpty == false ? prompt : nil, answers: answers, rubric: rubric)
         self.blind = request.blind ?? false
         self.similarity = request.similarity
         do {
@@ -120,13 +131,26 @@ package struct AnalysisService: Sendable {
     /// The similarity model of `job`.
     /// - Throws: `APIError` 422 naming `similarity` when the server cannot offer it (no embedding model).
     func similarity(for job: AnalysisJob) throws(APIError) -> any SimilarityModel {
+        try similarity(named: job.similarity?.rawValue)
+    }
+
+    /// The similarity model named `name` (`lexical`, `embedding`, `hybrid`; `nil`: the server's default).
+    /// - Throws: `APIError` 422 naming `similarity` when the server cannot offer it (no embedding model).
+    func similarity(named name: String?) throws(APIError) -> any SimilarityModel {
         do {
-            return try similarity(job.similarity?.rawValue)
+            return try similarity(name)
         } catch let error as InputError {
             throw .unprocessable("similarity", error.message)
         } catch {
             throw .unprocessable("similarity", "\(error)")
         }
+    }
+
+    /// The name of the server's default matching (`hybrid` when it has loaded the embedding model, else
+    /// `lexical`), and whether embedding and hybrid matching are offered.
+    var matchings: (defaultName: String, embedding: Bool) {
+        let defaultName = (try? similarity(nil))?.name ?? "lexical"
+        return (defaultName, (try? similarity("embedding")) != nil)
     }
 
     /// The judge of `job`, its provider resolved; `nil` without one.

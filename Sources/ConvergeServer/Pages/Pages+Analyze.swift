@@ -7,7 +7,8 @@ import HTTPTypes
 import Hummingbird
 
 /// `/analyze`: paste answers, get the HTML report (the page itself, as `converge analyze --format html`
-/// writes it; no script). No model is called, except a judge named in the form.
+/// writes it; no script). No model is called, except a judge named in the form. The matching is chosen in the
+/// form (lexical, embedding or hybrid; default: the server's, hybrid when it has loaded the embedding model).
 extension Pages {
     static var defaultSlots: Int { 3 }
     static var maxSlots: Int { 12 }
@@ -16,6 +17,7 @@ extension Pages {
         var prompt: String?
         var rubric: String?
         var blind: String?
+        var similarity: String?
         var judge: String?
         var label: [String]?
         var answer: [String]?
@@ -41,6 +43,17 @@ extension Pages {
             return page(title: "Analyze answers", status: .badRequest,
                         body: errorBox("Paste at least one answer.") + analyzeForm(form, slots: slots))
         }
+        let similarityChoice: Components.Schemas.Similarity?
+        switch form.similarity.map({ $0.trimmingWhitespace }) {
+        case nil, "": similarityChoice = nil
+        case let name?:
+            guard let choice = Components.Schemas.Similarity(rawValue: name) else {
+                return page(title: "Analyze answers", status: .badRequest,
+                            body: errorBox("Matching: `\(name)` is not one of lexical, embedding, hybrid.")
+                                + analyzeForm(form, slots: slots))
+            }
+            similarityChoice = choice
+        }
         let rubricText = form.rubric ?? ""
         let promptText = form.prompt ?? ""
         let body = Components.Schemas.AnalysisRequest(
@@ -48,7 +61,7 @@ extension Pages {
             answers: answers,
             rubric: rubricText.trimmingWhitespace.isEmpty ? nil : .RubricYAML(rubricText),
             blind: form.blind != nil,
-            similarity: nil,
+            similarity: similarityChoice,
             judge: (form.judge?.trimmingWhitespace).flatMap { $0.isEmpty ? nil : $0 })
         let job: AnalysisJob
         let judge: Judge?
@@ -83,6 +96,25 @@ extension Pages {
         """
     }
 
+    /// The matching (`/analyze` and the survey start form): lexical, embedding or hybrid, `chosen` (else the
+    /// server's default) selected; embedding and hybrid are disabled on a server without the embedding model.
+    func similaritySelect(_ chosen: String?) -> String {
+        let (defaultName, embedding) = dependencies.analyses.matchings
+        let selected = chosen.flatMap { Components.Schemas.Similarity(rawValue: $0)?.rawValue } ?? defaultName
+        let options: [(name: String, text: String)] = [
+            ("lexical", "lexical (shared words)"), ("embedding", "embedding (sentence meaning)"),
+            ("hybrid", "hybrid (both, weighed by the learned matcher)"),
+        ]
+        var html = "<p><label for=\"similarity\">Matching</label><br>\n<select id=\"similarity\" name=\"similarity\">\n"
+        for option in options {
+            let unavailable = option.name != "lexical" && !embedding
+            html += "<option value=\"\(option.name)\"" + (option.name == selected ? " selected" : "")
+                + (unavailable ? " disabled" : "") + ">\(HTML.escape(option.text))"
+                + (unavailable ? " (no embedding model on this server)" : "") + "</option>\n"
+        }
+        return html + "</select></p>"
+    }
+
     private func analyzeForm(_ form: AnalyzeForm, slots: Int) -> String {
         var html = """
             <form method="post" action="/analyze">
@@ -111,6 +143,7 @@ extension Pages {
             placeholder="title: ...&#10;categories:&#10;  - name: ...&#10;    items:&#10;      - id: ...&#10;        text: ...">\
             \(HTML.escape(form.rubric ?? ""))</textarea></p>
             <p><label><input type="checkbox" name="blind" value="on"\(form.blind != nil ? " checked" : "")> Blind labels (AI 1, AI 2, ...)</label></p>
+            \(similaritySelect(form.similarity))
             <p><label for="judge">Judge model (optional, provider/model; its claims are checked against the answers)</label><br>
             <input id="judge" name="judge" maxlength="200" value="\(HTML.escape(form.judge ?? ""))"></p>
             <p><button type="submit">Analyze</button></p>

@@ -135,6 +135,8 @@ extension Pages {
         var system = ""
         var rubricText = ""
         var blind = false
+        /// `lexical`, `embedding` or `hybrid`; empty: the server's default.
+        var similarity = ""
         var judge = ""
         var draftRubric = ""
     }
@@ -183,6 +185,7 @@ extension Pages {
             the survey starts once it is written)</label><br>
             <input id="draftRubric" name="draftRubric" maxlength="200" value="\(HTML.escape(form.draftRubric))"></p>
             <p><label><input type="checkbox" name="blind" value="on"\(form.blind ? " checked" : "")> Blind labels (AI 1, AI 2, ...)</label></p>
+            \(similaritySelect(form.similarity.isEmpty ? nil : form.similarity))
             <p><label for="judge">Judge model (optional, provider/model; asked once the panel has answered)</label><br>
             <input id="judge" name="judge" maxlength="200" value="\(HTML.escape(form.judge))"></p>
             <p><button type="submit">Start</button></p>
@@ -208,6 +211,7 @@ extension Pages {
         form.system = fields.text("system") ?? ""
         form.rubricText = fields.text("rubricText") ?? ""
         form.blind = fields.text("blind") != nil
+        form.similarity = fields.text("similarity")?.trimmingWhitespace ?? ""
         form.judge = fields.text("judge")?.trimmingWhitespace ?? ""
         form.draftRubric = fields.text("draftRubric")?.trimmingWhitespace ?? ""
         var rubricFromFile: String?
@@ -254,14 +258,22 @@ extension Pages {
             }
             maxTokens = value
         }
+        var similarity: Components.Schemas.Similarity?
+        if !form.similarity.isEmpty {
+            guard let choice = Components.Schemas.Similarity(rawValue: form.similarity) else {
+                return refuse("Matching: `\(form.similarity)` is not one of lexical, embedding, hybrid.", status: .badRequest)
+            }
+            similarity = choice
+        }
         let followUps = form.followUps.filter { !$0.trimmingWhitespace.isEmpty }
         let body = Components.Schemas.SurveyRequest(
             prompt: form.prompt, panel: panelLines.map { .ModelSpec($0.text) },
             followUps: followUps.isEmpty ? nil : followUps, samples: samples, temperature: temperature,
             maxTokens: maxTokens, system: form.system.trimmingWhitespace.isEmpty ? nil : form.system,
-            rubric: rubric, blind: form.blind, judge: form.judge.isEmpty ? nil : form.judge,
+            rubric: rubric, blind: form.blind, similarity: similarity, judge: form.judge.isEmpty ? nil : form.judge,
             draftRubric: form.draftRubric.isEmpty ? nil : form.draftRubric)
         do throws(APIError) {
+            if let similarity { _ = try dependencies.analyses.similarity(named: similarity.rawValue) }
             let plan = try await SurveyPlan.planned(body, directory: service.directory, config: service.config)
             let id = try await service.create(plan)
             return Response(status: .seeOther, headers: [.location: "/surveys/\(id)"])

@@ -12,6 +12,9 @@ extension SurveyPlan {
     static let maxText = 100_000
     static let maxName = 200
 
+    /// The request's `similarity` is kept in the spec (``SurveySpec/similarity``); whether the server can offer it
+    /// is checked by `POST /v1/surveys` (`AnalysisService.similarity(named:)`).
+    ///
     /// - Throws: `APIError` 400 (`invalid_field`) naming the field for a constraint of the schema; 422
     ///   (`unprocessable`) naming the field for a blank prompt, rubric YAML that is not a rubric, an unknown
     ///   provider, or a provider whose key is not in the server's environment. Nothing is stored either way.
@@ -69,6 +72,7 @@ extension SurveyPlan {
         } catch {
             throw APIError(error)
         }
+        spec.similarity = request.similarity?.rawValue
     }
 
     /// The request planned as ``init(_:directory:config:drafted:)`` plans it, with its rubric drafted first when it

@@ -133,7 +133,7 @@ extension SurveyService {
     /// Analyses a survey this server queued, once every thread is done, in a task of its own (the loop goes on).
     private func analyse(_ id: String, watch: QueueWatch) {
         guard let plan = watch.plan, watched.removeValue(forKey: id) != nil else { return }
-        let store = self.store, analyzer = self.analyzer, logger = self.logger
+        let store = self.store, analyzer = self.analyzer(for: plan.spec, id: id), logger = self.logger
         let task = Task {
             let final: ServerSentEvent
             do {

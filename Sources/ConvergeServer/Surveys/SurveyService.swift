@@ -30,8 +30,9 @@ public actor SurveyService: Service {
     /// The config file's run settings (`timeout`, `max_attempts`, `concurrency`), applied as `ask` applies them.
     nonisolated let config: ConvergeConfig
     nonisolated let logger: Logger
-    /// How stored surveys' answers are matched: the server's default matching (hybrid when it has loaded the
-    /// embedding model, else lexical); vectors go through each survey's embedding cache.
+    /// How stored surveys' answers are matched when they name no matching: the server's default matching
+    /// (hybrid when it has loaded the embedding model, else lexical); vectors go through each survey's embedding
+    /// cache.
     nonisolated let analyzer: Analyzer
     /// With `converge serve --queue` (PostgreSQL): the work queue that new, followed-up and resumed surveys are
     /// queued in for `converge worker` processes; this server only follows them (``follow(_:plan:existing:)``)
@@ -46,6 +47,8 @@ public actor SurveyService: Service {
     /// How often followed surveys are read from the database.
     nonisolated let queuePoll: Duration
     private(set) var stopping = false
+    /// The matching a survey names (``SurveySpec/similarity``); `nil`: every survey is analysed by `analyzer`.
+    nonisolated let similarity: (@Sendable (_ name: String) throws -> any SimilarityModel)?
     /// Surveys with a follow-up or a delete under way: a second one at the same time is refused (409) before it
     /// stores anything (the actor lets calls interleave at every `await`).
     private var busy: Set<String> = []
@@ -55,15 +58,19 @@ public actor SurveyService: Service {
     ///   - directory: the providers, keys and base URLs (the server's environment and config file).
     ///   - config: the config file, for its run settings: new surveys take its `timeout`, `concurrency` and
     ///     `max_attempts`; a resumed survey keeps its stored timeout and concurrency and takes `max_attempts`.
-    ///   - analyzer: the analysis settings of every survey (default: lexical matching).
+    ///   - analyzer: the analysis settings of every survey that names no matching (default: lexical matching).
+    ///   - similarity: the similarity model for a survey's own `similarity`; a survey whose matching cannot be
+    ///     made any more (the model gone since it was stored) is analysed by `analyzer`, with a warning.
     public init(store: any SurveyStore, directory: ProviderDirectory = ProviderDirectory(),
                 config: ConvergeConfig = ConvergeConfig(), analyzer: Analyzer = Analyzer(),
+                similarity: (@Sendable (_ name: String) throws -> any SimilarityModel)? = nil,
                 logger: Logger = Logger(label: "converge.surveys"), queue: (any WorkQueue)? = nil,
                 queuePoll: Duration = .milliseconds(300)) {
         self.store = store
         self.queue = queue
         self.queuePoll = queuePoll
         self.analyzer = analyzer
+        self.similarity = similarity
         self.directory = directory
         self.config = config
         self.logger = logger
@@ -341,8 +348,10 @@ public actor SurveyService: Service {
 
     private func launch(id: String, plan: SurveyPlan, existing: [StoredRequest]) {
         let hub = SurveyEventHub()
+        let surveyAnalyzer = analyzer(for: plan.spec, id: id)
         let task = Task {
-            await Self.ask(id: id, plan: plan, existing: existing, hub: hub, store: store, analyzer: analyzer, logger: logger)
+            await Self.ask(id: id, plan: plan, existing: existing, hub: hub, store: store, analyzer: surveyAnalyzer,
+                           logger: logger)
             self.ended(id)
         }
         runs[id] = (task, hub)
@@ -366,7 +375,7 @@ public actor SurveyService: Service {
                 }
                 try? await store.setStatus(surveyID: item.id, .running)
                 await Self.ask(id: item.id, plan: item.plan, existing: item.existing, hub: hubs[n], store: store,
-                               analyzer: analyzer, logger: logger)
+                               analyzer: analyzer(for: item.plan.spec, id: item.id), logger: logger)
                 self.ended(item.id)
             }
         }
@@ -405,6 +414,18 @@ public actor SurveyService: Service {
     }
 
     func ended(_ id: String) { runs[id] = nil }
+
+    /// The analyser of a survey: its own matching (``SurveySpec/similarity``), else the server's default.
+    nonisolated func analyzer(for spec: SurveySpec, id: String) -> Analyzer {
+        guard let name = spec.similarity, let similarity else { return analyzer }
+        do {
+            return Analyzer(similarity: try similarity(name))
+        } catch {
+            logger.warning("the survey's matching cannot be made; analysing it with the server's default",
+                           metadata: ["survey": "\(id)", "similarity": "\(name)", "error": "\(error)"])
+            return analyzer
+        }
+    }
 
     /// Refuses (409) a survey that another live process is asking (`converge ask`, `surveys resume`, another
     /// server): both would send the same requests. This process's own mark counts as free: `runs` knows what

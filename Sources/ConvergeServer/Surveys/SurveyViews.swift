@@ -62,6 +62,7 @@ enum SurveyViews {
         let record = loaded.record
         return .init(id: record.id, status: status(record.status), prompt: record.prompt, createdAt: record.createdAt,
                      updatedAt: record.updatedAt, samples: spec.samples, blind: spec.blind ?? false,
+                     similarity: spec.similarity.flatMap(Components.Schemas.Similarity.init(rawValue:)),
                      panel: spec.panel.map { .init(id: $0.id, label: $0.label, model: $0.model) },
                      turns: turns, links: links(record.id))
     }
