@@ -91,7 +91,10 @@ extension SQLSurveyStore {
 
     func claim(surveyID: String, owner: String?, expected: String?) async throws -> Bool {
         try await transaction { db in
-            let row = try await db.raw("SELECT owner FROM surveys WHERE id = \(bind: surveyID)").first()
+            // PostgreSQL reads committed rows: without the row lock two processes could both read the old owner
+            // and both take the survey (found by WorkerFaultTests under load). SQLite's write lock serialises.
+            let lock = isPostgres ? " FOR UPDATE" : ""
+            let row = try await db.raw("SELECT owner FROM surveys WHERE id = \(bind: surveyID)\(unsafeRaw: lock)").first()
             guard let row else { throw StoreError.notFound(surveyID) }
             guard try row.decode(column: "owner", as: String?.self) == expected else { return false }
             try await db.raw("""

@@ -55,6 +55,30 @@ import Testing
         await store.close()
     }
 
+    /// Many processes claiming one survey at once: exactly one gets it. Each store is its own connection pool, as
+    /// separate processes are; on PostgreSQL the owner is read under a row lock (without it, two `batches resume`
+    /// under load both took the survey).
+    @Test(arguments: Backend.allCases)
+    func concurrentClaimsGiveTheSurveyToExactlyOne(_ backend: Backend) async throws {
+        let url = try backend.freshURL()
+        let setup = try await openStore(url)
+        var stores: [any SurveyStore] = []
+        for _ in 0..<6 { stores.append(try await openStore(url)) }
+        for round in 0..<5 {
+            let survey = sampleSurvey()
+            try await setup.createSurvey(survey, turns: [survey.prompt])
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (n, store) in stores.enumerated() {
+                    group.addTask { try await store.claim(surveyID: survey.id, owner: "process-\(n)", expected: nil) }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(wins == 1, "\(backend) round \(round): \(wins) claims succeeded")
+        }
+        for store in stores { await store.close() }
+        await setup.close()
+    }
+
     @Test(arguments: Backend.allCases)
     func anAnswerIsNeverReplacedAndFailuresAreNotCached(_ backend: Backend) async throws {
         let store = try await openStore(try backend.freshURL())
