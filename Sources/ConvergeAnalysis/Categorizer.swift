@@ -190,7 +190,8 @@ struct Categorizer {
                                             "things", "ideas", "misc", "miscellaneous", "and", "some", "a", "few"]
     /// First words of a clause rather than a name ("Which is easier to control", "If possible, ...").
     static let fragmentOpeners: Set<String> = ["if", "which", "it", "whether", "this", "that", "these", "those", "when",
-                                               "while", "because", "such", "as", "so", "but", "or", "and", "to"]
+                                               "while", "because", "such", "as", "so", "but", "or", "and", "to",
+                                               "they", "you", "we", "i", "it's", "there", "their", "your", "our"]
 
     static func isImperative(_ name: String) -> Bool {
         guard let first = Tokenizer.tokens(name).first?.text.lowercased() else { return false }
