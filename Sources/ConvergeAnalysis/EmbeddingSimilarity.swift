@@ -53,8 +53,7 @@ public struct EmbeddingSimilarity: SimilarityModel {
         }
 
         func relatedness(_ rows: [[Int]], _ columns: [[Int]]) -> [[Double]] {
-            ThemeSpace.cosines(ThemeSpace.centredCentroids(statements, groups: rows),
-                               ThemeSpace.centredCentroids(statements, groups: columns))
+            ThemeSpace.relatedness(statements, rows, columns)
         }
     }
 }
@@ -198,8 +197,7 @@ public struct HybridSimilarity: SimilarityModel {
 
         /// The embedding relatedness (the matcher's probabilities say "same point", not "same theme").
         func relatedness(_ rows: [[Int]], _ columns: [[Int]]) -> [[Double]] {
-            ThemeSpace.cosines(ThemeSpace.centredCentroids(statements, groups: rows),
-                               ThemeSpace.centredCentroids(statements, groups: columns))
+            ThemeSpace.relatedness(statements, rows, columns)
         }
 
         func rubricScore(item: Int, statement: Int) -> Double {

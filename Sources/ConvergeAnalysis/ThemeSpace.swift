@@ -3,17 +3,21 @@
 /// look related) or sparse (TF-IDF vectors). Sums are in Double and cosines rounded to 1e-9, so that the result
 /// does not depend on the order of the statements.
 enum ThemeSpace {
-    /// Unit centroids of `groups` of `vectors`, each vector first centred on the mean of all `vectors`.
-    static func centredCentroids(_ vectors: [[Float]], groups: [[Int]]) -> [[Double]] {
-        guard let width = vectors.first?.count else { return groups.map { _ in [] } }
+    /// Cosines of the centred centroids of `rows` and of `columns` (`[row][column]`): each vector is first centred
+    /// on the mean of all `vectors`, computed once for both sides.
+    static func relatedness(_ vectors: [[Float]], _ rows: [[Int]], _ columns: [[Int]]) -> [[Double]] {
+        guard let width = vectors.first?.count else { return rows.map { _ in columns.map { _ in 0 } } }
         var mean = [Double](repeating: 0, count: width)
         for v in vectors { for k in 0..<width { mean[k] += Double(v[k]) } }
         for k in 0..<width { mean[k] /= Double(vectors.count) }
-        return groups.map { group in
-            var c = [Double](repeating: 0, count: width)
-            for s in group { for k in 0..<width { c[k] += Double(vectors[s][k]) - mean[k] } }
-            return unit(c)
+        func centroids(_ groups: [[Int]]) -> [[Double]] {
+            groups.map { group in
+                var c = [Double](repeating: 0, count: width)
+                for s in group { for k in 0..<width { c[k] += Double(vectors[s][k]) - mean[k] } }
+                return unit(c)
+            }
         }
+        return cosines(centroids(rows), centroids(columns))
     }
 
     /// Unit centroids of `groups` of sparse vectors (each vector first scaled to unit length), as (feature,
