@@ -20,13 +20,9 @@ struct CategoryAgreement: Sendable, Equatable, Codable {
         for keyPoint in report.keyPoints {
             var hits: [Int: Int] = [:]
             for evidence in keyPoint.evidence {
-                var best: Int?, bestOverlap = 0
-                for span in gold.spans[evidence.panelist] ?? []
-                where ConsolidationScorer.aligned((evidence.start, evidence.end), (span.start, span.end)) {
-                    let overlap = min(evidence.end, span.end) - max(evidence.start, span.start)
-                    if overlap > bestOverlap { best = span.point; bestOverlap = overlap }
+                if let best = ConsolidationScorer.point(of: evidence.panelist, evidence.start, evidence.end, in: gold) {
+                    hits[best, default: 0] += 1
                 }
-                if let best { hits[best, default: 0] += 1 }
             }
             guard let point = hits.keys.sorted().max(by: { hits[$0]! < hits[$1]! }) else { continue }
             predicted.append(keyPoint.category ?? "\u{0}uncategorised")

@@ -231,6 +231,17 @@ enum ConsolidationScorer {
         return overlap > 0 && 2 * overlap >= min(a.end - a.start, b.end - b.start)
     }
 
+    /// The gold point an evidence span counts for: the one whose mention of the same panelist it overlaps most
+    /// among those it aligns with (ties: the first in gold order), or nil.
+    static func point(of panelist: String, _ start: Int, _ end: Int, in gold: LocatedGold) -> Int? {
+        var best: Int?, bestOverlap = 0
+        for span in gold.spans[panelist] ?? [] where aligned((start, end), (span.start, span.end)) {
+            let overlap = min(end, span.end) - max(start, span.start)
+            if overlap > bestOverlap { best = span.point; bestOverlap = overlap }
+        }
+        return best
+    }
+
     /// The measures of an analysis's report against `gold` (its key points as its report JSON gives them).
     static func score(_ report: Report, gold: LocatedGold, answers: [String: String])
         -> (score: ConsolidationScore, flagged: [FlaggedKeyPoint]) {
@@ -259,13 +270,9 @@ enum ConsolidationScorer {
                 if !PythonText.slice(text, evidence.start, evidence.end).elementsEqual(evidence.quote.unicodeScalars) {
                     wrong += 1
                 }
-                var best: Int?, bestOverlap = 0
-                for span in gold.spans[evidence.panelist] ?? []
-                where aligned((evidence.start, evidence.end), (span.start, span.end)) {
-                    let overlap = min(evidence.end, span.end) - max(evidence.start, span.start)
-                    if overlap > bestOverlap { best = span.point; bestOverlap = overlap }
+                if let best = point(of: evidence.panelist, evidence.start, evidence.end, in: gold) {
+                    hits.insert(Hit(panelist: evidence.panelist, point: best))
                 }
-                if let best { hits.insert(Hit(panelist: evidence.panelist, point: best)) }
             }
             var grouped: [Int: Int] = [:]
             for hit in hits { grouped[hit.point, default: 0] += 1 }
