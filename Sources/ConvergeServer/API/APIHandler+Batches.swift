@@ -19,10 +19,7 @@ extension APIHandler {
     }
 
     func listBatches(_ input: Operations.ListBatches.Input) async throws -> Operations.ListBatches.Output {
-        let limit = input.query.limit ?? 20
-        let offset = input.query.offset ?? 0
-        guard (1...100).contains(limit) else { throw APIError.invalidField("limit", "must be from 1 to 100") }
-        guard (0...1_000_000).contains(offset) else { throw APIError.invalidField("offset", "must be from 0 to 1000000") }
+        let (limit, offset) = try Self.page(limit: input.query.limit, offset: input.query.offset)
         let service = try surveys
         let page: [StoredBatch]
         do {

@@ -28,10 +28,7 @@ extension APIHandler {
     }
 
     func listSurveys(_ input: Operations.ListSurveys.Input) async throws -> Operations.ListSurveys.Output {
-        let limit = input.query.limit ?? 20
-        let offset = input.query.offset ?? 0
-        guard (1...100).contains(limit) else { throw APIError.invalidField("limit", "must be from 1 to 100") }
-        guard (0...1_000_000).contains(offset) else { throw APIError.invalidField("offset", "must be from 0 to 1000000") }
+        let (limit, offset) = try Self.page(limit: input.query.limit, offset: input.query.offset)
         let service = try surveys
         do {
             let page = try await service.store.surveys(limit: limit, offset: offset)
@@ -73,5 +70,16 @@ extension APIHandler {
     func getSurveyEvents(_ input: Operations.GetSurveyEvents.Input) async throws -> Operations.GetSurveyEvents.Output {
         let stream = try await SurveyEventStream.make(service: try surveys, id: input.path.id)
         return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown, iterationBehavior: .single))))
+    }
+}
+
+extension APIHandler {
+    /// A list's page: `limit` (default 20) from 1 to 100, `offset` (default 0) from 0 to 1,000,000.
+    /// - Throws: `APIError.invalidField` naming `limit` or `offset`.
+    static func page(limit: Int?, offset: Int?) throws(APIError) -> (limit: Int, offset: Int) {
+        let limit = limit ?? 20, offset = offset ?? 0
+        guard (1...100).contains(limit) else { throw APIError.invalidField("limit", "must be from 1 to 100") }
+        guard (0...1_000_000).contains(offset) else { throw APIError.invalidField("offset", "must be from 0 to 1000000") }
+        return (limit, offset)
     }
 }

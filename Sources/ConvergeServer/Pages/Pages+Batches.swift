@@ -49,7 +49,7 @@ extension Pages {
     func batchList(_ request: Request, form: BatchForm, status: HTTPResponse.Status = .ok,
                    error: String? = nil) async throws -> Response {
         let service = try surveyService()
-        let offset = min(max(request.uri.queryParameters["offset"].flatMap { Int($0) } ?? 0, 0), 1_000_000)
+        let offset = Self.pageOffset(request)
         let limit = Self.batchesPerPage
         let batches: [StoredBatch]
         do {
@@ -86,10 +86,7 @@ extension Pages {
             }
             html += "</tbody>\n</table></div>\n"
         }
-        var links: [String] = []
-        if offset > 0 { links.append("<a href=\"/batches?offset=\(max(offset - limit, 0))\">Newer</a>") }
-        if batches.count > limit { links.append("<a href=\"/batches?offset=\(offset + limit)\">Older</a>") }
-        if !links.isEmpty { html += "<p class=\"paging\">\(links.joined(separator: " · "))</p>\n" }
+        html += Self.pagingLinks("/batches", offset: offset, limit: limit, more: batches.count > limit)
         html += startBatchForm(form, error: error)
         return page(title: "Batches", status: status, body: html)
     }

@@ -82,9 +82,22 @@ extension Pages {
 
     // MARK: List
 
+    /// A list page's `offset` query parameter, clamped to 0...1,000,000 (0 when absent or not a number).
+    static func pageOffset(_ request: Request) -> Int {
+        min(max(request.uri.queryParameters["offset"].flatMap { Int($0) } ?? 0, 0), 1_000_000)
+    }
+
+    /// The Newer / Older links of a list page at `path` (empty when there is neither).
+    static func pagingLinks(_ path: String, offset: Int, limit: Int, more: Bool) -> String {
+        var links: [String] = []
+        if offset > 0 { links.append("<a href=\"\(path)?offset=\(max(offset - limit, 0))\">Newer</a>") }
+        if more { links.append("<a href=\"\(path)?offset=\(offset + limit)\">Older</a>") }
+        return links.isEmpty ? "" : "<p class=\"paging\">\(links.joined(separator: " · "))</p>\n"
+    }
+
     func surveyList(_ request: Request) async throws -> Response {
         let service = try surveyService()
-        let offset = min(max(request.uri.queryParameters["offset"].flatMap { Int($0) } ?? 0, 0), 1_000_000)
+        let offset = Self.pageOffset(request)
         let limit = Self.surveysPerPage
         let surveys: [StoredSurvey]
         do {
@@ -115,10 +128,7 @@ extension Pages {
             }
             html += "</tbody>\n</table></div>\n"
         }
-        var links: [String] = []
-        if offset > 0 { links.append("<a href=\"/surveys?offset=\(max(offset - limit, 0))\">Newer</a>") }
-        if surveys.count > limit { links.append("<a href=\"/surveys?offset=\(offset + limit)\">Older</a>") }
-        if !links.isEmpty { html += "<p class=\"paging\">\(links.joined(separator: " · "))</p>\n" }
+        html += Self.pagingLinks("/surveys", offset: offset, limit: limit, more: surveys.count > limit)
         return page(title: "Surveys", body: html)
     }
 
