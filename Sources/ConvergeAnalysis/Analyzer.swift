@@ -66,13 +66,14 @@ private struct Run {
     let sampleOfAnswer: [Int]
     let samplesOfPanelist: [Int]
 
-    init(input: AnalysisInput, model: any SimilarityModel) {
+    init(input original: AnalysisInput, model: any SimilarityModel) {
+        let input = Run.inCanonicalOrder(original)
         self.input = input
         self.model = model
-        // Answering panelists, in panel order when the panel is given, else in order of first answer.
+        // Answering panelists, in panel order when the panel is given, else in order of first answer (as given).
         var order: [String] = []
         var first: [String: Panelist] = [:]
-        for answer in input.answers where first[answer.panelist.id] == nil {
+        for answer in original.answers where first[answer.panelist.id] == nil {
             first[answer.panelist.id] = answer.panelist
             order.append(answer.panelist.id)
         }
@@ -104,6 +105,20 @@ private struct Run {
         for i in statements.indices where onlyHeadings.contains(statements[i].answerIndex) { filler[i] = nil }
         self.filler = filler
         self.matchable = statements.indices.filter { filler[$0] == nil }
+    }
+
+    /// The input with its answers in an order that does not depend on the order they were given in: panelists
+    /// by their answers' text (then id), each panelist's samples in their given order (sample numbers keep their
+    /// meaning). Every later step (similarity sums, tie-breaks, block and group order) then sees the same
+    /// sequence for the same set of answers, so the report depends only on that set; panelists are still
+    /// listed in the given order.
+    static func inCanonicalOrder(_ input: AnalysisInput) -> AnalysisInput {
+        var byPanelist: [String: [Answer]] = [:]
+        for answer in input.answers { byPanelist[answer.panelist.id, default: []].append(answer) }
+        let keyed = byPanelist.map { id, answers in (key: answers.map(\.text).joined(separator: "\u{0}"), id: id) }
+        var canonical = input
+        canonical.answers = keyed.sorted { ($0.key, $0.id) < ($1.key, $1.id) }.flatMap { byPanelist[$0.id]! }
+        return canonical
     }
 
     /// A position for every statement that does not depend on the order of the answers: by statement text,
