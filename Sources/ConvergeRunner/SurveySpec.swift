@@ -47,8 +47,9 @@ public struct SurveySpec: Sendable, Hashable, Codable {
     /// `nil` (absent in older specs): no judge.
     public var judge: String?
     /// How the survey's answers are matched (`lexical`, `embedding`, `hybrid`: a `POST /v1/surveys` request's
-    /// `similarity`, used by the server's analyses of the survey); `nil` (absent in older specs): the analysing
-    /// front end's default.
+    /// `similarity` or `converge ask --similarity`, used by every later analysis of the survey: the server's,
+    /// `reanalyze`, `surveys resume`, `follow-up`, unless one names another); `nil` (absent in older specs, or
+    /// no choice made): the analysing front end's default.
     public var similarity: String?
 
     public init(panel: [Member], system: String? = nil, samples: Int = 1, parameters: GenerationParameters = .init(),

@@ -80,7 +80,7 @@ struct Ask: AsyncParsableCommand {
         let similarity = try matching.model()
         try report.preflight()  // before any request: answers are paid for
         let entries = try asking.entries(configuration: configuration)
-        let plan: SurveyPlan
+        var plan: SurveyPlan
         do {
             // Resolves every provider and key before any request: a missing key fails here, naming its variable.
             plan = try SurveyPlan(request(panel: entries, rubric: rubricSource),
@@ -88,6 +88,8 @@ struct Ask: AsyncParsableCommand {
         } catch {
             throw error.commandLineError
         }
+        // A chosen matching is kept with the survey: `reanalyze`, `surveys resume` and `follow-up` use it.
+        plan.spec.similarity = matching.similarity
         var execution = SurveyExecution(runner: try plan.runner(), survey: plan.survey, rubric: plan.rubric,
                                         analyzer: Analyzer(similarity: similarity), report: report,
                                         quiet: asking.quiet, stored: nil)

@@ -42,11 +42,14 @@ struct Reanalyze: AsyncParsableCommand {
         try report.preflight()
         let given = try rubric.map { try Rubric(yaml: SurveyFolder.readText($0), file: $0) }
         let progress = EncodingProgress()
-        let analyzer = Analyzer(similarity: try matching.model { progress.report(encoded: $0, total: $1) })
         let judge = try judging.judge(config: config)
         let result = try await storage.withStore { store in
             let archive = SurveyArchive(store: store)
             let loaded = try await archive.load(id)
+            // Without --similarity, the matching the survey was asked with (its spec), else the default.
+            let analyzer = Analyzer(similarity: try matching.model(stored: loaded.spec.similarity) {
+                progress.report(encoded: $0, total: $1)
+            })
             let stored = SurveyArchive.result(of: loaded)
             let rubric = try given ?? loaded.spec.parsedRubric()
             // Sentence vectors from the survey's embedding cache: a second reanalysis encodes nothing.

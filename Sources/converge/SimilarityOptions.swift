@@ -32,9 +32,13 @@ struct SimilarityOptions: ParsableArguments {
     /// The model to analyse with. Throws `InputError` (exit 2) when an embedding model is asked for, or found,
     /// but is missing or damaged. `--similarity lexical` never fetches anything.
     /// - Parameter progress: called by the encoder after each batch (`SentenceEmbeddingModel.progress`).
-    func model(whenMissing: MissingModel = .lexical,
+    /// - Parameter stored: the matching a stored survey names (``SurveySpec/similarity``), used when
+    ///   `--similarity` is not given: `reanalyze`, `surveys resume` and `follow-up` analyse a survey as it was
+    ///   asked. A stored embedding matching whose model is missing is an error (exit 2), as `--similarity` is.
+    func model(whenMissing: MissingModel = .lexical, stored: String? = nil,
                environment: [String: String] = ProcessInfo.processInfo.environment,
                progress: (@Sendable (_ encoded: Int, _ total: Int) -> Void)? = nil) throws -> any SimilarityModel {
+        let similarity = self.similarity ?? stored
         let store = ModelStore(environment: environment)
         if similarity == nil, case let .fetch(offline) = whenMissing, store.installation() == .notInstalled {
             // Any value but empty, 0, false, no or off means offline (a typo must not go online).

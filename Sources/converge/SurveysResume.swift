@@ -45,7 +45,8 @@ struct ContinueOptions: ParsableArguments {
     func run(_ loaded: SurveyArchive.Loaded, store: any SurveyStore, report: ReportOptions) async throws {
         try Self.checkAskable(loaded)
         let configuration = try ConvergeConfig.load(explicitPath: config)
-        let similarity = try matching.model()  // before any request: a damaged model fails here
+        // Before any request (a damaged model fails here); without --similarity, the survey's own matching.
+        let similarity = try matching.model(stored: loaded.spec.similarity)
         // `--judge` names another judge for this run; without it, the survey's own (if it has one).
         let judge = judging.spec == nil ? nil : try judging.judge(config: config)
         let plan: SurveyPlan

@@ -232,6 +232,48 @@ import Testing
         }
     }
 
+    /// The matching chosen at `ask --similarity` is the survey's: `reanalyze` and `follow-up` without the option
+    /// analyse with it, though the installed model would make hybrid the default; `--similarity` still overrides
+    /// it, and a survey asked without a choice gets the default.
+    @Test(.enabled(if: SimilarityCommandTests.available,
+                   "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (scripts/test installs it)"))
+    func aSurveyKeepsTheMatchingItWasAskedWith() async throws {
+        let installed = try #require(SimilarityCommandTests.installed, "all-MiniLM-L6-v2 must be installed")
+        let server = try await ProviderTestServer.start()
+        defer { Task { try? await server.shutdown() } }
+        server.script("a", [.answer("Write tests first. Review code carefully."), .answer("Because bugs cost more."),
+                            .answer("Write tests first.")])
+        server.script("b", [.answer("Review code carefully. Mentor juniors."), .answer("Reviews spread knowledge.")])
+        var env = environment(server, db: try Database.sqlite.freshURL())
+        // The installed model's data directory (…/converge/models/all-MiniLM-L6-v2 under XDG_DATA_HOME).
+        env["XDG_DATA_HOME"] = URL(fileURLWithPath: installed).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        func similarity(_ result: CLI.Result) -> String? {
+            let json = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return (json?["analysis"] as? [String: Any])?["similarity"] as? String
+        }
+        let asked = try await CLI.run(["ask", "What do senior engineers do?", "-m", "openai/a", "-m", "openai/b",
+                                       "--similarity", "lexical", "--quiet", "--format", "json"], environment: env)
+        #expect(asked.status == 0, "\(asked.stderr)")
+        #expect(similarity(asked) == "lexical")
+        let id = try #require(surveyID(in: asked.stderr))
+        let again = try await CLI.run(["reanalyze", id, "--format", "json"], environment: env)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(similarity(again) == "lexical", "the survey's own matching, not the installed default")
+        let follow = try await CLI.run(["follow-up", id, "Why?", "--quiet", "--format", "json"], environment: env)
+        #expect(follow.status == 0, "\(follow.stderr)")
+        #expect(similarity(follow) == "lexical")
+        let overridden = try await CLI.run(["reanalyze", id, "--similarity", "hybrid", "--format", "json"], environment: env)
+        #expect(overridden.status == 0, "\(overridden.stderr)")
+        #expect(similarity(overridden) == "hybrid")
+
+        let unchosen = try await CLI.run(["ask", "Name one practice.", "-m", "openai/a", "--quiet"], environment: env)
+        #expect(unchosen.status == 0, "\(unchosen.stderr)")
+        let other = try #require(surveyID(in: unchosen.stderr))
+        let defaulted = try await CLI.run(["reanalyze", other, "--format", "json"], environment: env)
+        #expect(similarity(defaulted) == "hybrid", "no choice stored: the installed model's default")
+    }
+
     @Test func badDatabasesGiveAClearErrorAndAreLeftUnharmed() async throws {
         let server = try await ProviderTestServer.start()
         defer { Task { try? await server.shutdown() } }
