@@ -11,8 +11,9 @@ import Foundation
 /// merged down to `themeCount` = round(key points / 3) within 3...8; a theme of one key point then joins the
 /// theme it is most related to. Names, in order of preference: a section label (heading or announcing label) over
 /// at least half of the theme's key points; else the theme's most central short lead-in or heading (a noun phrase
-/// before an imperative: "Sturdy Cutting Board" before "Use a sharp knife"); else its widest key point's label,
-/// shortened. Each name is used once. Fewer than `minimumKeyPoints` key points get no categories (reports then
+/// before an imperative: "Sturdy Cutting Board" before "Use a sharp knife"); else a short key point label; else the
+/// terms its key points share (`ThemeTerms`, c-TF-IDF: "Gibbous Moon", "Horizon & Location"); else its widest key
+/// point's label, shortened. Each name is used once. Fewer than `minimumKeyPoints` key points get no categories (reports then
 /// group by consensus level). Deterministic and independent of answer order (groups are taken in canonical order,
 /// relatedness is rounded); at most `maxClustered` key points are clustered (the widest), the others join the
 /// theme of the one they are most related to, so the cost stays linear in the number of key points beyond that.
@@ -113,6 +114,7 @@ struct Categorizer {
                similarity: any PreparedSimilarity, rank: [Int]) -> [String] {
         var used = Set<String>()
         var result = [String](repeating: "", count: themes.count)
+        let termNames = ThemeTerms().names(themes, statements: statements)
         // Widest themes choose first.
         let order = themes.indices.sorted { (themes[$0].count, $1) > (themes[$1].count, $0) }
         for t in order {
@@ -155,6 +157,8 @@ struct Categorizer {
             }.map { groupsOfTheme[t][$0] }
             let short = byWidth.compactMap { Self.name(labels[$0], maxWords: maxNameWords) }
             candidates += short.filter { !Self.isImperative($0) } + short.filter(Self.isImperative)
+            // The words the theme's key points share, before a key point's label cut short (a fragment).
+            if let term = termNames[t] { candidates.append(term) }
             let name = candidates.first { !used.contains($0.lowercased()) }
                 ?? Self.shortened(byWidth.map { labels[$0] }.min { ($0.count, $0) < ($1.count, $1) }!, used: used)
             used.insert(name.lowercased())

@@ -132,6 +132,9 @@ import Testing
             #expect(sizes.keys.allSatisfy { $0.split(separator: " ").count <= 6 }, "\(name): \(sizes.keys)")
             #expect(!sizes.keys.contains { ["additional tips", "conclusion", "other tips"].contains($0.lowercased()) })
             #expect(Set(sizes.keys.map { $0.lowercased() }).count == sizes.count)
+            // No name is a clause cut short ("You can become a pro", "Which is easier to control").
+            let openers: Set<String> = ["it", "it's", "they", "you", "whether", "which", "if", "this", "that"]
+            #expect(!sizes.keys.contains { openers.contains($0.split(separator: " ")[0].lowercased()) }, "\(name): \(sizes.keys)")
             // Most key points have a theme; the rest are listed as other points.
             #expect(Double(sizes.values.reduce(0, +)) >= 0.8 * Double(report.keyPoints.count), "\(name)")
         }
