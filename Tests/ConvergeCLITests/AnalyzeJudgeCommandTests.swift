@@ -24,7 +24,8 @@ import Testing
             ["panelist": "AI 3", "quote": "Designing Data-Intensive Applications"]]]],
         "blindSpots": [["point": "Using AI tools to augment the engineer's own work"],
                        ["point": "Mentoring junior developers"]],
-        "synthesis": [["sentence": "A senior engineer <script>alert(1)</script> leads by design.", "keyPoints": ["kp-1"]]],
+        // kp-1 of the example with lexical matching is the languages point (Go, Java, Python).
+        "synthesis": [["sentence": "A senior engineer <script>alert(1)</script> knows languages like Go and leads by design.", "keyPoints": ["kp-1"]]],
     ])
 
     @Test func theJudgesVerifiedClaimsReachTheReportAndItsBlindSpotBecomesAnOmission() async throws {

@@ -22,6 +22,13 @@ import Testing
         brief = JudgeBrief(input: input, report: report)
     }
 
+    /// The id of the example's key point about architecture (its words back "Seniors own architecture.").
+    var architecture: String {
+        report.keyPoints.first { point in
+            point.evidence.contains { $0.quote.localizedCaseInsensitiveContains("architect") }
+        }?.id ?? "no architecture key point"
+    }
+
     /// The blind label the judge sees for a panelist id.
     func label(_ id: String) -> String { brief.labelOf[id]! }
 
@@ -99,12 +106,12 @@ import Testing
     }
 
     @Test func invalidJSONIsRepairedOnce() async throws {
-        let valid = json(["synthesis": [["sentence": "Seniors own architecture.", "keyPoints": [report.keyPoints[0].id]]]])
+        let valid = json(["synthesis": [["sentence": "Seniors own architecture.", "keyPoints": [architecture]]]])
         try await withJudge([.answer("Sure! Here is my analysis: consensus is strong."), .answer(valid)]) { server, judge in
             let section = try #require(await judge.judge(report, input: input, analyzer: analyzer).judge)
             #expect(section.status == .verified)
             #expect(section.attempts == 2)
-            #expect(section.synthesis == [.init(text: "Seniors own architecture.", keyPoints: [report.keyPoints[0].id])])
+            #expect(section.synthesis == [.init(text: "Seniors own architecture.", keyPoints: [architecture])])
             #expect(section.error?.contains("not valid JSON") == true)
             let repair = try #require(server.requests(model: "judge").last)
             #expect(repair.messages.map(\.role) == ["system", "user", "assistant", "user"])
@@ -192,12 +199,12 @@ import Testing
 
     @Test func synthesisMustCiteExistingKeyPoints() async throws {
         let reply = json(["synthesis": [
-            ["sentence": "They agree on architecture.", "keyPoints": [report.keyPoints[0].id, "kp-999"]],
+            ["sentence": "They agree on architecture.", "keyPoints": [architecture, "kp-999"]],
             ["sentence": "Everyone loves Rust.", "keyPoints": ["kp-999"]],
             "A sentence with no citation."]])
         try await withJudge([.answer(reply)]) { _, judge in
             let section = try #require(await judge.judge(report, input: input, analyzer: analyzer).judge)
-            #expect(section.synthesis == [.init(text: "They agree on architecture.", keyPoints: [report.keyPoints[0].id])])
+            #expect(section.synthesis == [.init(text: "They agree on architecture.", keyPoints: [architecture])])
             #expect(section.dropped.map(\.text) == ["Everyone loves Rust.", "A sentence with no citation."])
         }
     }
@@ -265,7 +272,7 @@ import Testing
 /// The judge's request: the provider's JSON mode, and a server that refuses it.
 extension JudgeTests {
     @Test func theJudgeAsksForTheProvidersJSONModeAndDropsItWhenRefused() async throws {
-        let valid = json(["synthesis": [["sentence": "Seniors own architecture.", "keyPoints": [report.keyPoints[0].id]]]])
+        let valid = json(["synthesis": [["sentence": "Seniors own architecture.", "keyPoints": [architecture]]]])
         try await withJudge([.answer(valid)]) { server, judge in
             let section = try #require(await judge.judge(report, input: input, analyzer: analyzer).judge)
             #expect(section.status == .verified)
