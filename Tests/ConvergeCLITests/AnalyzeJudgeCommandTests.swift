@@ -25,7 +25,8 @@ import Testing
         "blindSpots": [["point": "Using AI tools to augment the engineer's own work"],
                        ["point": "Mentoring junior developers"]],
         // kp-1 of the example with lexical matching is the languages point (Go, Java, Python).
-        "synthesis": [["sentence": "A senior engineer <script>alert(1)</script> knows languages like Go and leads by design.", "keyPoints": ["kp-1"]]],
+        "synthesis": [["sentence": "A senior engineer <script>alert(1)</script> knows languages like Go and leads by design.",
+                       "keyPoints": ["kp-1"]]],
     ])
 
     @Test func theJudgesVerifiedClaimsReachTheReportAndItsBlindSpotBecomesAnOmission() async throws {
