@@ -127,10 +127,13 @@ public enum FillerDetector {
 
     /// "Here are some tips ...:", "There are several reasons why:", "..., try the following:".
     static func isAnnouncement(_ words: [String], endsWithColon: Bool) -> Bool {
-        guard let first = words.first else { return false }
-        let second = words.count > 1 ? words[1] : ""
+        guard !words.isEmpty else { return false }
+        // "Sure, here's a table ...", "Of course! Here are ...": the interjections first say nothing either.
+        let opened = Array(words.drop { interjections.contains($0) })
+        guard let first = opened.first else { return false }
+        let second = opened.count > 1 ? opened[1] : ""
         if first == "here" && ["are", "is", "s", "'s"].contains(second) { return true }
-        if words.starts(with: ["here's"]) || words.contains("here's") && words.count < 14 { return true }
+        if opened.starts(with: ["here's"]) || words.contains("here's") && words.count < 14 { return true }
         guard endsWithColon else { return false }
         if words.contains("following") || words.contains("below") || words.last == "include" { return true }
         let quantifiers: Set<String> = ["some", "several", "few", "many", "various", "number", "these", "following"]
@@ -144,7 +147,12 @@ public enum FillerDetector {
         let formulas = [" sorry to hear ", " sorry for your ", " great question ", " good question ", " great goal ",
                         " excellent goal ", " great idea ", " congratulations ", " hope this helps ", " good luck ",
                         " best of luck ", " feel free to ", " let me know ", " lucky to have ", " it's great that you ",
-                        " happy to help ", " glad you asked ", " what a great ", " thank you for "]
+                        " happy to help ", " glad you asked ", " what a great ", " thank you for ",
+                        // Offers to help and closing wishes ("Sure, I can help with that", "I hope you enjoy ...").
+                        " i can help ", " can help you with that ", " i'd be happy to ", " i would be happy to ",
+                        " i'd love to help ", " hope you enjoy ", " hope you find this ", " hope this is helpful ",
+                        // Boilerplate disclaimers of a list ("This list is not exhaustive").
+                        " list is not exhaustive ", " not an exhaustive list "]
         if formulas.contains(where: text.contains) { return true }
         // "Excellent goal!", "That's a great goal!": an exclamation of a few words.
         return words.count <= 5 && endsWithExclamation(scalars, end)

@@ -50,8 +50,9 @@ public struct ThemeTerms: Sendable {
             guard let first = scored.first else { return nil }
             let firstStems = Set(first.term.split(separator: " "))
             var parts = [extractor.display(first.term)]
+            // A second term only when it too is shared by half the theme's key points ("Say & Anyway" is not).
             if let second = scored.dropFirst().first(where: { Set($0.term.split(separator: " ")).isDisjoint(with: firstStems) }),
-               second.weight >= secondTermShare * first.weight {
+               second.weight >= secondTermShare * first.weight, frequency[t][second.term]! * 2 >= size {
                 parts.append(extractor.display(second.term))
             }
             return parts.joined(separator: " & ")
@@ -91,7 +92,8 @@ struct TermForms {
             let stem = stemmer.stem(word)
             forms[stem, default: [:]][word, default: 0] += 1
             result.insert(stem)
-            if let previous { result.insert(previous + " " + stem) }
+            // A word repeated ("Ravens | Ravens" in a table) is no phrase.
+            if let previous, previous != stem { result.insert(previous + " " + stem) }
             previous = stem
         }
         return result

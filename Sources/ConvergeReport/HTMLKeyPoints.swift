@@ -7,7 +7,9 @@ extension HTMLPage {
         var html = "<section id=\"key-points\">\n<h2>Key points</h2>\n"
         guard !keyPoints.isEmpty else { return html + "<p>No key points.</p>\n</section>" }
         let byCategory = keyPoints.contains { !MarkdownRenderer.trimmed($0.category ?? "").isEmpty }
-        html += "<p class=\"muted\">Grouped by \(byCategory ? "rubric category" : "consensus level"). "
+        // Categories are the rubric's, or themes found in the answers when there is no rubric.
+        let grouping = !byCategory ? "consensus level" : report.rubric == nil ? "theme" : "rubric category"
+        html += "<p class=\"muted\">Grouped by \(grouping). "
             + "Open a key point to read each quote in its context"
             + (answers.isEmpty ? "." : "; “in the answer” jumps to the quote in the full answer.") + "</p>\n"
         for group in groups {

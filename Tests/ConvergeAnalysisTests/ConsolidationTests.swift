@@ -198,6 +198,27 @@ import Testing
         #expect(found["Join a club at work"] == nil)
     }
 
+    /// Openings that accept the request and closings that wish the reader well (AlpacaEval answers: "Sure, here's
+    /// a table listing ...", "Sure, I can help with that", "I hope you enjoy this recipe"), and a list's disclaimer.
+    @Test func acceptancesWishesAndDisclaimersAreFiller() {
+        let text = """
+            Sure, here's a table listing the games:
+
+            - Use fresh basil.
+            - Cook the rice a day ahead.
+
+            This list is not exhaustive. I hope you enjoy this recipe!
+            """
+        let found = filler(text, prompt: "Give me a recipe")
+        #expect(found["Sure, here's a table listing the games"] == .announcement)
+        #expect(found["This list is not exhaustive"] == .pleasantry)
+        #expect(found["I hope you enjoy this recipe"] == .pleasantry)
+        #expect(found["Use fresh basil"] == nil)
+        let offer = filler("Of course, I can help with that. Dice the onion first.", prompt: nil)
+        #expect(offer["Of course, I can help with that"] == .pleasantry)
+        #expect(offer["Dice the onion first"] == nil)
+    }
+
     @Test func anOpeningThatMakesAPointIsKept() {
         let text = """
             Losing a pet can be incredibly painful. Here are a few ways you can comfort them:
