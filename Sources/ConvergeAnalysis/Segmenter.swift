@@ -270,6 +270,11 @@ public enum Segmenter {
                 while i < e, i - s < 3, scalars[i].isASCII, scalars[i].properties.numericType == .decimal { i += 1 }
                 guard i < e, scalars[i] == "." || scalars[i] == ")" else { return nil }
                 i += 1
+            } else if c.isASCII, c.properties.isAlphabetic, s + 1 < e,
+                      scalars[s + 1] == ")" || (scalars[s + 1] == "." && c.properties.isLowercase) {
+                // A lettered item ("a. Open File Explorer", "b) ..."); an upper-case letter only with ")", so
+                // that an initial ("A. Lincoln") stays text.
+                i += 2
             } else {
                 return nil
             }

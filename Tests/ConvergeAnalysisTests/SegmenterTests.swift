@@ -19,6 +19,24 @@ import Testing
         #expect(statements[2].section == "Databases")
     }
 
+    /// Lettered sub-items are list items: a quote never runs into the next item's letter ("Open File Explorer\n b").
+    @Test func letteredItemsAreItems() {
+        let text = """
+            1. Using File Explorer:
+               a. Open File Explorer
+               b. Right-click the drive
+            2. Ask A. Lincoln.
+               B) Type the command
+            """
+        let found = texts(text)
+        #expect(found.contains("Open File Explorer"))
+        #expect(found.contains("Right-click the drive"))
+        #expect(found.contains("Type the command"))
+        #expect(!found.contains { $0.contains("\n") || $0.hasSuffix(" b") })
+        // An upper-case initial with a full stop is text, not a marker.
+        #expect(found.contains { $0.contains("A. Lincoln") || $0.contains("Lincoln") })
+    }
+
     @Test func listsHeadingsTablesAndCode() {
         let text = """
             # Title
