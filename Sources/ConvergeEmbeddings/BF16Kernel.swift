@@ -30,7 +30,7 @@ public struct EncoderPrecision: Sendable, Equatable, CustomStringConvertible {
 
     /// What unset (or `auto`) means where AVX512-BF16 runs: BENCHMARKS.md ("Issue 16: BF16 weight products")
     /// has the measurements it was chosen by.
-    public static let defaultKind: Kind = .float32
+    public static let defaultKind: Kind = .bf16
 
     /// Whether this CPU and OS run the BF16 kernel (AVX512F, BW, VL and BF16).
     public static let bf16Supported: Bool = converge_bf16_supported() != 0
@@ -104,25 +104,38 @@ final class BF16Matrix: @unchecked Sendable {
     /// over the active cores (each part on its own slice of `workspace`); the results do not depend on it.
     func multiply(_ a: UnsafePointer<Float>, lda: Int, rows m: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
                   workspace: UnsafeMutablePointer<UInt32>, threaded: Bool) {
-        Self.multiply(a, lda: lda, rows: m, by: [(self, c)], ldc: ldc, workspace: workspace, threaded: threaded)
+        Self.multiply(a, lda: lda, rows: m, by: [Product(self, into: c)], ldc: ldc, workspace: workspace, threaded: threaded)
     }
 
-    /// For each `(matrix, c)` of `products` (all of the same depth `k`), `c[m x matrix.n] += a[m x k] * matrix^T`
-    /// as `multiply(_:lda:rows:into:ldc:workspace:threaded:)` does, with `a` converted to BF16 once for all of them
-    /// (the query, key and value products share their input).
-    static func multiply(_ a: UnsafePointer<Float>, lda: Int, rows m: Int, by products: [(BF16Matrix, UnsafeMutablePointer<Float>)],
+    /// One product of `multiply(_:lda:rows:by:ldc:workspace:threaded:)`: `c += a * matrix^T`, or with `bias`
+    /// (`matrix.n` floats) `c = bias + a * matrix^T` (`c` not read; the bits of copying `bias` into `c` first).
+    struct Product {
+        let matrix: BF16Matrix
+        let c: UnsafeMutablePointer<Float>
+        let bias: UnsafePointer<Float>?
+
+        init(_ matrix: BF16Matrix, into c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil) {
+            self.matrix = matrix
+            self.c = c
+            self.bias = bias
+        }
+    }
+
+    /// Each of `products` (all of the same depth `k`) on `a[m x k]` as `multiply(_:lda:rows:into:ldc:workspace:threaded:)`
+    /// does, with `a` converted to BF16 once for all of them (the query, key and value products share their input).
+    static func multiply(_ a: UnsafePointer<Float>, lda: Int, rows m: Int, by products: [Product],
                          ldc: Int, workspace: UnsafeMutablePointer<UInt32>, threaded: Bool) {
-        guard m > 0, let k = products.first?.0.k else { return }
-        precondition(products.allSatisfy { $0.0.k == k && ldc >= $0.0.n })
+        guard m > 0, let k = products.first?.matrix.k else { return }
+        precondition(products.allSatisfy { $0.matrix.k == k && ldc >= $0.matrix.n })
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let tiles = (m + tileRows - 1) / tileRows
-        let work = m * k * products.reduce(0) { $0 + $1.0.n }
+        let work = m * k * products.reduce(0) { $0 + $1.matrix.n }
         let parts = threaded ? min(cores, tiles, max(1, work / (1 << 20))) : 1
         let pairs = (k + 1) / 2
         struct Operands: @unchecked Sendable {
             // The parts read `a` and the packed weights and write disjoint rows of each `c` and slices of `workspace`.
             let a: UnsafePointer<Float>, workspace: UnsafeMutablePointer<UInt32>
-            let products: [(BF16Matrix, UnsafeMutablePointer<Float>)]
+            let products: [Product]
         }
         let operands = Operands(a: a, workspace: workspace, products: products)
         let part: @Sendable (Int) -> Void = { part in
@@ -131,8 +144,9 @@ final class BF16Matrix: @unchecked Sendable {
             guard r1 > r0 else { return }
             let slice = operands.workspace + t0 * tileRows * pairs
             converge_bf16_pack_activations(operands.a + r0 * lda, lda, r1 - r0, k, slice)
-            for (matrix, c) in operands.products {
-                converge_bf16_gemm_packed(slice, r1 - r0, matrix.packed, matrix.n, k, c + r0 * ldc, ldc)
+            for product in operands.products {
+                converge_bf16_gemm_packed(slice, r1 - r0, product.matrix.packed, product.matrix.n, k, product.c + r0 * ldc, ldc,
+                                          product.bias)
             }
         }
         if parts <= 1 {

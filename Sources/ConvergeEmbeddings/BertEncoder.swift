@@ -291,14 +291,10 @@ public final class BertEncoder: @unchecked Sendable {
                 }
                 if let packed {
                     // Query, key and value share their input: converted to BF16 once for the three.
-                    for r in 0..<rows {
-                        let row = qkv + r * 3 * h
-                        row.update(from: layer.queryBias.base, count: h)
-                        (row + h).update(from: layer.keyBias.base, count: h)
-                        (row + 2 * h).update(from: layer.valueBias.base, count: h)
-                    }
-                    BF16Matrix.multiply(x, lda: h, rows: rows, by: [(packed.query, qkv), (packed.key, qkv + h),
-                                                                    (packed.value, qkv + 2 * h)],
+                    BF16Matrix.multiply(x, lda: h, rows: rows,
+                                        by: [.init(packed.query, into: qkv, bias: layer.queryBias.base),
+                                             .init(packed.key, into: qkv + h, bias: layer.keyBias.base),
+                                             .init(packed.value, into: qkv + 2 * h, bias: layer.valueBias.base)],
                                         ldc: 3 * h, workspace: bf16Workspace, threaded: threaded)
                 } else {
                     linear(x, inWidth: h, weight: layer.queryWeight, packed: nil, bias: layer.queryBias, outWidth: h,
@@ -358,12 +354,14 @@ public final class BertEncoder: @unchecked Sendable {
                 bias: FloatTensor, outWidth: Int, into out: UnsafeMutablePointer<Float>, ldc: Int,
                 workspace: UnsafeMutablePointer<UInt32>? = nil, threaded: Bool) {
         precondition(weight.count == outWidth * inWidth && bias.count == outWidth && ldc >= outWidth)
-        for r in 0..<rows { (out + r * ldc).update(from: bias.base, count: outWidth) }
         if let packed, let workspace {
+            // The kernel starts each row from the bias (the same sums as copying it in first).
             precondition(packed.n == outWidth && packed.k == inWidth)
-            packed.multiply(input, lda: inWidth, rows: rows, into: out, ldc: ldc, workspace: workspace, threaded: threaded)
+            BF16Matrix.multiply(input, lda: inWidth, rows: rows, by: [.init(packed, into: out, bias: bias.base)], ldc: ldc,
+                                workspace: workspace, threaded: threaded)
             return
         }
+        for r in 0..<rows { (out + r * ldc).update(from: bias.base, count: outWidth) }
         kernel.sgemm(transposeB: true, m: rows, n: outWidth, k: inWidth, alpha: 1, a: input, lda: inWidth,
                      b: weight.base, ldb: inWidth, beta: 1, c: out, ldc: ldc, threaded: threaded)
     }

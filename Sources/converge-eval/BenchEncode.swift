@@ -78,10 +78,12 @@ struct BenchEncode: ParsableCommand {
                          + "%.1f GFLOP per CPU-second (best of 3)", threads, bf16Peak, bf16PerCPU))
         }
 
+        var perCPU = 0.0  // sentences per CPU-second of the last `run`
         func run(_ model: SentenceEmbeddingModel, _ label: String) -> ([[Float]], Double) {
             _ = model.encode(Array(texts.prefix(batch)))  // warm-up
             let (vectors, seconds, cpu) = Measure.times { model.encode(texts) }
             let rate = Double(texts.count) / seconds
+            perCPU = Double(texts.count) / cpu
             print(String(format: "native    sentences/s=%.1f  (%.2f s, %@)  %.1f GFLOP/s = %.0f%% of sgemm; "
                          + "per CPU-second %.1f sentences, %.1f GFLOP = %.0f%% of sgemm's",
                          rate, seconds, label, flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak,
@@ -108,7 +110,7 @@ struct BenchEncode: ParsableCommand {
                          kernelRate / native, leastCosine))
         }
         if EncoderPrecision.bf16Supported {
-            try comparePrecisions(model, run: run)
+            try comparePrecisions(model, run: run, perCPU: { perCPU })
         } else {
             print("bf16 skipped: this CPU has no AVX512-BF16")
         }
@@ -125,7 +127,9 @@ struct BenchEncode: ParsableCommand {
     }
 
     /// Float32 against BF16 weight products, same kernel and threads as `model`, alternating twice.
-    func comparePrecisions(_ model: SentenceEmbeddingModel, run: (SentenceEmbeddingModel, String) -> ([[Float]], Double)) throws {
+    /// `perCPU` reads the sentences per CPU-second of the last `run`.
+    func comparePrecisions(_ model: SentenceEmbeddingModel, run: (SentenceEmbeddingModel, String) -> ([[Float]], Double),
+                           perCPU: () -> Double) throws {
         let kernel = model.encoder.kernel
         let kernelLabel = kernel.backend.isNative ? "native-kernel" : "cblas"
         let (f32, f32Load) = try Measure.time {
@@ -136,19 +140,21 @@ struct BenchEncode: ParsableCommand {
         }
         print("load (file cached): float32 " + Measure.ms(f32Load) + ", bf16 " + Measure.ms(bf16Load)
               + " (weights converted to BF16 and packed)")
-        var best32 = 0.0, best16 = 0.0
+        var best32 = 0.0, best16 = 0.0, cpu32 = 0.0, cpu16 = 0.0
         var v32: [[Float]] = [], v16: [[Float]] = []
         for _ in 0..<2 {
             let (a, r32) = run(f32, "\(kernelLabel), float32, \(threads) threads")
+            cpu32 = max(cpu32, perCPU())
             let (b, r16) = run(bf16, "\(kernelLabel) + bf16 weight products, \(threads) threads")
+            cpu16 = max(cpu16, perCPU())
             best32 = max(best32, r32)
             best16 = max(best16, r16)
             v32 = a
             v16 = b
         }
         let leastCosine = zip(v32, v16).map { a, b in zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 } }.min() ?? 1
-        print(String(format: "bf16 / float32 = %.2fx  (best of 2 each; least cosine between their vectors %.7f)",
-                     best16 / best32, leastCosine))
+        print(String(format: "bf16 / float32 = %.2fx in wall time, %.2fx per CPU-second  (best of 2 each; least cosine "
+                     + "between their vectors %.7f)", best16 / best32, cpu16 / cpu32, leastCosine))
     }
 
     static func model(_ model: SentenceEmbeddingModel, batch: Int, kernel: MatrixKernel, threads: Int,

@@ -143,7 +143,8 @@ import Testing
                 shared.withUnsafeMutableBufferPointer { cp in
                     let base = cp.baseAddress!
                     BF16Matrix.multiply(ap.baseAddress!, lda: k + 1, rows: m,
-                                        by: [(matrices[0], base), (matrices[1], base + 33), (matrices[2], base + 97)],
+                                        by: [.init(matrices[0], into: base), .init(matrices[1], into: base + 33),
+                                             .init(matrices[2], into: base + 97)],
                                         ldc: ldc, workspace: workspace, threaded: threaded)
                 }
             }

@@ -35,16 +35,18 @@ size_t converge_bf16_workspace_words(size_t m, size_t k);
 void converge_bf16_pack_weights(const float *w, size_t n, size_t k, size_t ldw, uint32_t *packed);
 
 /// Converts the `m x k` Float32 activations `a` (row stride `lda`) to BF16 (round to nearest even) into `workspace`
-/// (`converge_bf16_workspace_words(m, k)` words), in tiles of CONVERGE_BF16_MR rows, for
+/// (`converge_bf16_workspace_words(m, k)` words; row-major, rows rounded up to CONVERGE_BF16_MR), for
 /// `converge_bf16_gemm_packed`: one conversion serves every weight matrix of depth `k` multiplied by `a`.
 /// Requires `converge_bf16_supported()`.
 void converge_bf16_pack_activations(const float *a, size_t lda, size_t m, size_t k, uint32_t *workspace);
 
 /// `c[i][j] += sum_p a[i][p] * w[j][p]` for `i < m`, `j < n`, `p < k`, `a` as `converge_bf16_pack_activations`
 /// left it in `workspace`, `w` the packed `n x k` matrix; the products are summed in Float32. `c` is `m x n` (row
-/// stride `ldc`). Single-threaded; deterministic. Requires `converge_bf16_supported()`.
+/// stride `ldc`). With `bias` (`n` floats; else NULL), `c[i][j] = bias[j] + sum` instead: `c` is not read, and the
+/// result is the bits of copying `bias` into each row first. Single-threaded; deterministic. Requires
+/// `converge_bf16_supported()`.
 void converge_bf16_gemm_packed(const uint32_t *workspace, size_t m, const uint32_t *packed, size_t n, size_t k,
-                               float *c, size_t ldc);
+                               float *c, size_t ldc, const float *bias);
 
 /// `c[i][j] += sum_p a[i][p] * w[j][p]` for `i < m`, `j < n`, `p < k`: `a` is `m x k` Float32 (row stride `lda`),
 /// converted to BF16 here (round to nearest even); `w` is the packed `n x k` matrix; the products are summed in
