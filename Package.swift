@@ -57,11 +57,16 @@ let package = Package(
         // Implements ConvergeAnalysis's `SentenceEncoder`. Matrix products go through a CBLAS opened at run time
         // (dlopen: OpenBLAS or any CBLAS, Accelerate on macOS) or a native Swift kernel: nothing to install to
         // build it.
+        // With CONVERGE_ENCODER_PRECISION=bf16 the weight products run on CConvergeKernels' AVX512-BF16 kernel.
         .target(
             name: "ConvergeEmbeddings",
-            dependencies: ["ConvergeCore", "ConvergeAnalysis",
+            dependencies: ["ConvergeCore", "ConvergeAnalysis", "CConvergeKernels",
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
+        // BF16 x BF16 -> Float32 matrix products (AVX512-BF16 `vdpbf16ps`) in C: only its kernel functions are
+        // compiled for AVX-512 (function `target` attributes, no flags), and they run only where the CPU says it
+        // has AVX512-BF16 (`converge_bf16_supported`). Compiled by the toolchain's clang; nothing to install.
+        .target(name: "CConvergeKernels"),
         // Renderers: Markdown, JSON, CSV, HTML.
         .target(name: "ConvergeReport", dependencies: ["ConvergeCore"]),
         // LLMProvider protocol; OpenAI-compatible, Anthropic and Gemini clients over AsyncHTTPClient;
@@ -181,7 +186,7 @@ let package = Package(
             name: "converge-eval",
             dependencies: [
                 "ConvergeCore", "ConvergeAnalysis", "ConvergeReport", "ConvergeProviders", "ConvergeRunner",
-                "ConvergeTestSupport", "ConvergeStore", "ConvergeEmbeddings",
+                "ConvergeTestSupport", "ConvergeStore", "ConvergeEmbeddings", "CConvergeKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -41,7 +41,10 @@ public struct BertConfig: Sendable, Equatable {
 }
 
 /// A BERT encoder's weights and its forward pass, in Float32; matrix products go through `kernel` (a CBLAS
-/// found at run time, or the native Swift kernel: see `MatrixKernel`).
+/// found at run time, or the native Swift kernel: see `MatrixKernel`), except, with `precision` bf16, the
+/// weight products (query, key, value, attention output, the two feed-forward layers), which multiply BF16
+/// copies of the weights (converted once at load) by the activations rounded to BF16, summing in Float32 on
+/// AVX512-BF16 (`BF16Matrix`; see `EncoderPrecision`).
 ///
 /// Forward pass as in Devlin et al. (2019) and Hugging Face `BertModel`: word + position + token-type
 /// embeddings and LayerNorm; then per layer multi-head self-attention (scaled dot product within each sequence),
@@ -61,9 +64,15 @@ public final class BertEncoder: @unchecked Sendable {
     public let threads: Int
     /// The weights file's `SafeTensorsFile.fingerprint`.
     public let weightsFingerprint: String
+    /// The arithmetic of the weight products (float32, or bf16 where the CPU has AVX512-BF16).
+    public let precision: EncoderPrecision
     /// Names the forward pass's arithmetic (Float32, this order of operations); changed whenever a change to
     /// it changes the vectors, so that cached vectors of the old arithmetic are not used (`cacheIdentity`).
     public static let arithmeticVersion = "bert-f32.1"
+    /// The same for the forward pass with BF16 weight products.
+    public static let bf16ArithmeticVersion = "bert-bf16.1"
+    /// This encoder's: `arithmeticVersion` or `bf16ArithmeticVersion`.
+    public var arithmetic: String { precision.kind == .bf16 ? Self.bf16ArithmeticVersion : Self.arithmeticVersion }
 
     struct Layer {
         // Query, key and value stay three `[H, H]` tensors of the file; their products write the three thirds
@@ -82,19 +91,32 @@ public final class BertEncoder: @unchecked Sendable {
     let embeddingNormWeight: FloatTensor, embeddingNormBias: FloatTensor
     let layers: [Layer]
 
+    /// A layer's weights in BF16, packed for the AVX512-BF16 kernel.
+    struct PackedLayer {
+        var query: BF16Matrix, key: BF16Matrix, value: BF16Matrix, attentionOut: BF16Matrix
+        var intermediate: BF16Matrix, output: BF16Matrix
+    }
+
+    /// With `precision` bf16, one per layer; else empty.
+    let packedLayers: [PackedLayer]
+
     /// Loads the weights named as in Hugging Face `BertModel` (with or without a `bert.` prefix) from
     /// `weights`, checking every shape against `config`, to run on `kernel` (default: `MatrixKernel.shared`,
     /// chosen by `CONVERGE_BLAS`) with `threads` threads (default: one per active core; values below 1 mean 1).
     /// With more than one thread, a CBLAS that can say so (OpenBLAS) is asked to run each product on one
     /// thread (`MatrixKernel.useOneLibraryThread()`): the encoder's own threads use the cores; with one, it
     /// gets its own thread count back (`useLibraryThreads()`). That setting is process-wide: the encoder made
-    /// last decides it. Throws
+    /// last decides it. `precision` (default: `EncoderPrecision.shared`, chosen by
+    /// `CONVERGE_ENCODER_PRECISION`) bf16 converts the six weight matrices of each layer to packed BF16 copies
+    /// (on every core; 21 MB for all-MiniLM-L6-v2); on a CPU without AVX512-BF16 it means float32. Throws
     /// `EmbeddingModelError.damaged` naming the tensor.
     public init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared,
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                precision: EncoderPrecision = .shared) throws {
         self.config = config
         self.kernel = kernel
         self.threads = max(1, threads)
+        self.precision = precision.available()
         self.weightsFingerprint = weights.fingerprint
         let h = config.hiddenSize, f = config.intermediateSize
         let prefix = weights.tensors["embeddings.word_embeddings.weight"] == nil
@@ -125,7 +147,31 @@ public final class BertEncoder: @unchecked Sendable {
                 outputNormWeight: try t(p + "output.LayerNorm.weight", [h]),
                 outputNormBias: try t(p + "output.LayerNorm.bias", [h]))
         }
+        packedLayers = self.precision.kind == .bf16 ? Self.pack(layers, hidden: h, intermediate: f) : []
         if self.threads > 1 { kernel.useOneLibraryThread() } else { kernel.useLibraryThreads() }
+    }
+
+    /// The six weight matrices of every layer in BF16, converted on every core (one matrix per task).
+    static func pack(_ layers: [Layer], hidden h: Int, intermediate f: Int) -> [PackedLayer] {
+        let perLayer = 6
+        let slots = Slots<BF16Matrix>(count: layers.count * perLayer)
+        DispatchQueue.concurrentPerform(iterations: layers.count * perLayer) { task in
+            let layer = layers[task / perLayer]
+            let (weight, n, k): (FloatTensor, Int, Int) = switch task % perLayer {
+            case 0: (layer.queryWeight, h, h)
+            case 1: (layer.keyWeight, h, h)
+            case 2: (layer.valueWeight, h, h)
+            case 3: (layer.attentionOutWeight, h, h)
+            case 4: (layer.intermediateWeight, f, h)
+            default: (layer.outputWeight, h, f)
+            }
+            slots.put(BF16Matrix(weight.base, n: n, k: k), at: task)
+        }
+        let matrices = slots.take()
+        return layers.indices.map { l in
+            let m = matrices[(l * perLayer)..<((l + 1) * perLayer)].map { $0 }
+            return PackedLayer(query: m[0], key: m[1], value: m[2], attentionOut: m[3], intermediate: m[4], output: m[5])
+        }
     }
 
     /// Mean-pooled, L2-normalised sentence vectors for a batch of token-id sequences (each already with its
@@ -216,6 +262,10 @@ public final class BertEncoder: @unchecked Sendable {
         var result = [Float](repeating: 0, count: rows * h)
         let workspace = UnsafeMutablePointer<Float>.allocate(capacity: rows * (3 * h + 2 * h + f) + length * length)
         defer { workspace.deallocate() }
+        // The BF16 kernel's activations (rows x the widest input, in BF16 pairs), with `precision` bf16.
+        let packedWords = packedLayers.first.map { $0.output.workspaceWords(rows: rows) } ?? 0
+        let bf16Workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: max(packedWords, 1))
+        defer { bf16Workspace.deallocate() }
         let qkv = workspace, context = qkv + rows * 3 * h, attended = context + rows * h
         let intermediate = attended + rows * h, scores = intermediate + rows * f
         let scale = 1 / Float(headSize).squareRoot()
@@ -232,13 +282,28 @@ public final class BertEncoder: @unchecked Sendable {
             }
             Self.layerNorm(x, rows: rows, width: h, weight: embeddingNormWeight, bias: embeddingNormBias, eps: eps)
 
-            for layer in layers {
-                linear(x, rows: rows, inWidth: h, weight: layer.queryWeight, bias: layer.queryBias, outWidth: h,
-                       into: qkv, ldc: 3 * h, threaded: threaded)
-                linear(x, rows: rows, inWidth: h, weight: layer.keyWeight, bias: layer.keyBias, outWidth: h,
-                       into: qkv + h, ldc: 3 * h, threaded: threaded)
-                linear(x, rows: rows, inWidth: h, weight: layer.valueWeight, bias: layer.valueBias, outWidth: h,
-                       into: qkv + 2 * h, ldc: 3 * h, threaded: threaded)
+            for (l, layer) in layers.enumerated() {
+                let packed = packedLayers.isEmpty ? nil : packedLayers[l]
+                func linear(_ input: UnsafePointer<Float>, inWidth: Int, weight: FloatTensor, packed: BF16Matrix?,
+                            bias: FloatTensor, outWidth: Int, into out: UnsafeMutablePointer<Float>, ldc: Int) {
+                    self.linear(input, rows: rows, inWidth: inWidth, weight: weight, packed: packed, bias: bias,
+                                outWidth: outWidth, into: out, ldc: ldc, workspace: bf16Workspace, threaded: threaded)
+                }
+                if let packed {
+                    // Query, key and value share their input: converted to BF16 once for the three.
+                    BF16Matrix.multiply(x, lda: h, rows: rows,
+                                        by: [.init(packed.query, into: qkv, bias: layer.queryBias.base),
+                                             .init(packed.key, into: qkv + h, bias: layer.keyBias.base),
+                                             .init(packed.value, into: qkv + 2 * h, bias: layer.valueBias.base)],
+                                        ldc: 3 * h, workspace: bf16Workspace, threaded: threaded)
+                } else {
+                    linear(x, inWidth: h, weight: layer.queryWeight, packed: nil, bias: layer.queryBias, outWidth: h,
+                           into: qkv, ldc: 3 * h)
+                    linear(x, inWidth: h, weight: layer.keyWeight, packed: nil, bias: layer.keyBias, outWidth: h,
+                           into: qkv + h, ldc: 3 * h)
+                    linear(x, inWidth: h, weight: layer.valueWeight, packed: nil, bias: layer.valueBias, outWidth: h,
+                           into: qkv + 2 * h, ldc: 3 * h)
+                }
                 for b in 0..<ids.count {
                     let valid = ids[b].count
                     let base = offsets[b] * 3 * h
@@ -264,16 +329,16 @@ public final class BertEncoder: @unchecked Sendable {
                                      threaded: threaded)
                     }
                 }
-                linear(context, rows: rows, inWidth: h, weight: layer.attentionOutWeight, bias: layer.attentionOutBias,
-                       outWidth: h, into: attended, ldc: h, threaded: threaded)
+                linear(context, inWidth: h, weight: layer.attentionOutWeight, packed: packed?.attentionOut,
+                       bias: layer.attentionOutBias, outWidth: h, into: attended, ldc: h)
                 for i in 0..<rows * h { attended[i] += x[i] }
                 Self.layerNorm(attended, rows: rows, width: h, weight: layer.attentionNormWeight,
                                bias: layer.attentionNormBias, eps: eps)
-                linear(attended, rows: rows, inWidth: h, weight: layer.intermediateWeight,
-                       bias: layer.intermediateBias, outWidth: f, into: intermediate, ldc: f, threaded: threaded)
+                linear(attended, inWidth: h, weight: layer.intermediateWeight, packed: packed?.intermediate,
+                       bias: layer.intermediateBias, outWidth: f, into: intermediate, ldc: f)
                 Self.gelu(intermediate, count: rows * f)
-                linear(intermediate, rows: rows, inWidth: f, weight: layer.outputWeight, bias: layer.outputBias,
-                       outWidth: h, into: x, ldc: h, threaded: threaded)
+                linear(intermediate, inWidth: f, weight: layer.outputWeight, packed: packed?.output,
+                       bias: layer.outputBias, outWidth: h, into: x, ldc: h)
                 for i in 0..<rows * h { x[i] += attended[i] }
                 Self.layerNorm(x, rows: rows, width: h, weight: layer.outputNormWeight, bias: layer.outputNormBias,
                                eps: eps)
@@ -283,10 +348,19 @@ public final class BertEncoder: @unchecked Sendable {
     }
 
     /// out[rows x outWidth] (row stride `ldc`) = input[rows x inWidth] * weight^T + bias, weight stored
-    /// `[outWidth, inWidth]` as in PyTorch's `Linear`.
-    func linear(_ input: UnsafePointer<Float>, rows: Int, inWidth: Int, weight: FloatTensor, bias: FloatTensor,
-                outWidth: Int, into out: UnsafeMutablePointer<Float>, ldc: Int, threaded: Bool) {
+    /// `[outWidth, inWidth]` as in PyTorch's `Linear`; with `packed` (its BF16 copy), on the BF16 kernel, which
+    /// uses `workspace` (`packed.workspaceWords(rows:)` words).
+    func linear(_ input: UnsafePointer<Float>, rows: Int, inWidth: Int, weight: FloatTensor, packed: BF16Matrix? = nil,
+                bias: FloatTensor, outWidth: Int, into out: UnsafeMutablePointer<Float>, ldc: Int,
+                workspace: UnsafeMutablePointer<UInt32>? = nil, threaded: Bool) {
         precondition(weight.count == outWidth * inWidth && bias.count == outWidth && ldc >= outWidth)
+        if let packed, let workspace {
+            // The kernel starts each row from the bias (the same sums as copying it in first).
+            precondition(packed.n == outWidth && packed.k == inWidth)
+            BF16Matrix.multiply(input, lda: inWidth, rows: rows, by: [.init(packed, into: out, bias: bias.base)], ldc: ldc,
+                                workspace: workspace, threaded: threaded)
+            return
+        }
         for r in 0..<rows { (out + r * ldc).update(from: bias.base, count: outWidth) }
         kernel.sgemm(transposeB: true, m: rows, n: outWidth, k: inWidth, alpha: 1, a: input, lda: inWidth,
                      b: weight.base, ldb: inWidth, beta: 1, c: out, ldc: ldc, threaded: threaded)

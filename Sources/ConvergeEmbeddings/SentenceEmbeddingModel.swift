@@ -21,19 +21,22 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
     public var dimension: Int { encoder.config.hiddenSize }
 
     /// The model's name, its weights' fingerprint (`SafeTensorsFile.fingerprint`), the maximum sequence length,
-    /// the encoder's arithmetic version and whether products run on a CBLAS or the native kernel (their float
-    /// rounding differs): `all-MiniLM-L6-v2 f3a1... len256 bert-f32.1 cblas`.
+    /// the encoder's arithmetic version (`bert-f32.1`, or `bert-bf16.1` with BF16 weight products) and whether
+    /// products run on a CBLAS or the native kernel (their float rounding differs):
+    /// `all-MiniLM-L6-v2 f3a1... len256 bert-f32.1 cblas`.
     public var cacheIdentity: String {
-        "\(modelName) \(encoder.weightsFingerprint) len\(maxSequenceLength) \(BertEncoder.arithmeticVersion) "
+        "\(modelName) \(encoder.weightsFingerprint) len\(maxSequenceLength) \(encoder.arithmetic) "
             + (encoder.kernel.backend.isNative ? "native" : "cblas")
     }
 
     /// Loads the model in `directory`, to run its matrix products on `kernel` (default: the CBLAS or native
     /// kernel `CONVERGE_BLAS` chooses; `encoder.kernel.backend` says which) with `threads` threads (default:
-    /// one per active core; see `BertEncoder.init`). Throws `EmbeddingModelError` naming the missing or
-    /// damaged file.
+    /// one per active core; see `BertEncoder.init`), its weight products in `precision` (default: what
+    /// `CONVERGE_ENCODER_PRECISION` chooses; `encoder.precision` says which). Throws `EmbeddingModelError`
+    /// naming the missing or damaged file.
     public init(directory: String, name: String = "all-MiniLM-L6-v2", batchSize: Int = 64,
-                kernel: MatrixKernel = .shared, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+                kernel: MatrixKernel = .shared, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                precision: EncoderPrecision = .shared) throws {
         self.directory = directory
         self.modelName = name
         self.batchSize = max(1, batchSize)
@@ -42,7 +45,7 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
         tokenizer = try WordPieceTokenizer(path: url.appendingPathComponent("tokenizer.json").path)
         let weightsPath = url.appendingPathComponent("model.safetensors").path
         encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath), kernel: kernel,
-                                  threads: threads)
+                                  threads: threads, precision: precision)
         guard tokenizer.vocabulary.count <= config.vocabSize,
               tokenizer.vocabulary.values.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize })
         else {

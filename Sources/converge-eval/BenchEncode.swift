@@ -1,4 +1,5 @@
 import ArgumentParser
+import CConvergeKernels
 import ConvergeEmbeddings
 import Foundation
 
@@ -15,6 +16,9 @@ import Foundation
 /// - the encoder with one sub-batch per core (the default) and with one thread whose products run on the
 ///   library's threads (as before sub-batches), with the kernel `CONVERGE_BLAS` chooses; when that is a
 ///   CBLAS, again with the native kernel (their ratio, and the least cosine between the two runs' vectors);
+/// - where the CPU has AVX512-BF16, the encoder with Float32 and with BF16 weight products
+///   (`CONVERGE_ENCODER_PRECISION`), same kernel and threads, alternating twice: the bf16 model's load, each
+///   run's rate, the ratio of the best runs and the least cosine between their vectors;
 /// - the numpy reference (scripts/minilm-reference.py --bench) and onnxruntime (scripts/minilm-onnx.py
 ///   --bench: the same weights exported to ONNX, CPU execution provider, `threads` intra-op threads) on the
 ///   same sentences, each skipped with a line saying why when its Python packages are missing;
@@ -59,7 +63,8 @@ struct BenchEncode: ParsableCommand {
         let tokens = texts.reduce(0) { $0 + model.tokenIDs($1).count }
         print("bench encode: \(texts.count) ArgKP dev arguments (\(tokens) tokens, "
               + String(format: "%.1f GFLOP of products", flops / 1e9) + "), batch \(batch), model \(model.directory)")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; matrix products: \(model.encoder.kernel.backend)")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; matrix products: \(model.encoder.kernel.backend); "
+              + "encoder precision: \(model.encoder.precision)")
         let before = loadSeconds + (try Self.copyingLoadExtraSeconds(model.directory))
         print("load: " + Measure.ms(loadSeconds) + " (cold, weights mapped in place); as before (tensors copied, "
               + "tokenizer.json by JSONSerialization): " + Measure.ms(before) + String(format: " (%.1fx)", before / loadSeconds))
@@ -67,17 +72,26 @@ struct BenchEncode: ParsableCommand {
         print(String(format: "sgemm: %d x 2048^3 at once, %@: %.1f GFLOP/s, %.1f GFLOP per CPU-second (best of 3)", threads,
                      threads > 1 ? "one thread each" : "on the library's threads", peak, peakPerCPU))
 
+        if EncoderPrecision.bf16Supported {
+            let (bf16Peak, bf16PerCPU) = Self.bf16Rate(parts: threads)
+            print(String(format: "bf16 gemm (AVX512-BF16 kernel): %d x 2048^3 at once, one thread each: %.1f GFLOP/s, "
+                         + "%.1f GFLOP per CPU-second (best of 3)", threads, bf16Peak, bf16PerCPU))
+        }
+
+        var perCPU = 0.0  // sentences per CPU-second of the last `run`
         func run(_ model: SentenceEmbeddingModel, _ label: String) -> ([[Float]], Double) {
             _ = model.encode(Array(texts.prefix(batch)))  // warm-up
             let (vectors, seconds, cpu) = Measure.times { model.encode(texts) }
             let rate = Double(texts.count) / seconds
+            perCPU = Double(texts.count) / cpu
             print(String(format: "native    sentences/s=%.1f  (%.2f s, %@)  %.1f GFLOP/s = %.0f%% of sgemm; "
                          + "per CPU-second %.1f sentences, %.1f GFLOP = %.0f%% of sgemm's",
                          rate, seconds, label, flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak,
                          Double(texts.count) / cpu, flops / cpu / 1e9, 100 * flops / cpu / 1e9 / peakPerCPU))
             return (vectors, rate)
         }
-        let kernelLabel = model.encoder.kernel.backend.isNative ? "native-kernel" : "cblas"
+        let kernelLabel = (model.encoder.kernel.backend.isNative ? "native-kernel" : "cblas")
+            + (model.encoder.precision.kind == .bf16 ? " + bf16" : "")
         let (vectors, native) = run(model, "\(kernelLabel), \(threads) threads")
         print(String(format: "peak RSS %.0f MiB", Measure.peakRSSMiB()))
         if threads > 1 {
@@ -95,6 +109,11 @@ struct BenchEncode: ParsableCommand {
             print(String(format: "native-kernel / cblas = %.2fx  (least cosine between their vectors %.7f)",
                          kernelRate / native, leastCosine))
         }
+        if EncoderPrecision.bf16Supported {
+            try comparePrecisions(model, run: run, perCPU: { perCPU })
+        } else {
+            print("bf16 skipped: this CPU has no AVX512-BF16")
+        }
         if !script.isEmpty, let value = python(script, ["--bench", String(texts.count), model.directory, argkp, String(batch)],
                                                prefix: "reference") {
             print(String(format: "reference sentences/s=%.1f  (numpy float32, tokenizers)", value))
@@ -107,11 +126,43 @@ struct BenchEncode: ParsableCommand {
         }
     }
 
-    static func model(_ model: SentenceEmbeddingModel, batch: Int, kernel: MatrixKernel, threads: Int) throws
-        -> SentenceEmbeddingModel {
+    /// Float32 against BF16 weight products, same kernel and threads as `model`, alternating twice.
+    /// `perCPU` reads the sentences per CPU-second of the last `run`.
+    func comparePrecisions(_ model: SentenceEmbeddingModel, run: (SentenceEmbeddingModel, String) -> ([[Float]], Double),
+                           perCPU: () -> Double) throws {
+        let kernel = model.encoder.kernel
+        let kernelLabel = kernel.backend.isNative ? "native-kernel" : "cblas"
+        let (f32, f32Load) = try Measure.time {
+            try Self.model(model, batch: batch, kernel: kernel, threads: threads, precision: .float32)
+        }
+        let (bf16, bf16Load) = try Measure.time {
+            try Self.model(model, batch: batch, kernel: kernel, threads: threads, precision: .bf16)
+        }
+        print("load (file cached): float32 " + Measure.ms(f32Load) + ", bf16 " + Measure.ms(bf16Load)
+              + " (weights converted to BF16 and packed)")
+        var best32 = 0.0, best16 = 0.0, cpu32 = 0.0, cpu16 = 0.0
+        var v32: [[Float]] = [], v16: [[Float]] = []
+        for _ in 0..<2 {
+            let (a, r32) = run(f32, "\(kernelLabel), float32, \(threads) threads")
+            cpu32 = max(cpu32, perCPU())
+            let (b, r16) = run(bf16, "\(kernelLabel) + bf16 weight products, \(threads) threads")
+            cpu16 = max(cpu16, perCPU())
+            best32 = max(best32, r32)
+            best16 = max(best16, r16)
+            v32 = a
+            v16 = b
+        }
+        let leastCosine = zip(v32, v16).map { a, b in zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 } }.min() ?? 1
+        print(String(format: "bf16 / float32 = %.2fx in wall time, %.2fx per CPU-second  (best of 2 each; least cosine "
+                     + "between their vectors %.7f)", best16 / best32, cpu16 / cpu32, leastCosine))
+    }
+
+    static func model(_ model: SentenceEmbeddingModel, batch: Int, kernel: MatrixKernel, threads: Int,
+                      precision: EncoderPrecision? = nil) throws -> SentenceEmbeddingModel {
         do {
             return try SentenceEmbeddingModel(directory: model.directory, name: model.modelName, batchSize: batch,
-                                              kernel: kernel, threads: threads)
+                                              kernel: kernel, threads: threads,
+                                              precision: precision ?? model.encoder.precision)
         } catch let error as EmbeddingModelError {
             throw EvalError(error.description)
         }
@@ -154,6 +205,39 @@ struct BenchEncode: ParsableCommand {
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
                     kernel.sgemm(transposeB: true, m: n, n: n, k: n, alpha: 1, a: operands.a, lda: n, b: operands.b, ldb: n,
                                  beta: 0, c: operands.c + p * n * n, ldc: n, threaded: parts == 1)
+                }
+            }
+            best = min(best, seconds)
+            bestCPU = min(bestCPU, cpu)
+        }
+        let work = Double(parts) * 2 * Double(n * n * n) / 1e9
+        return (work / best, work / bestCPU)
+    }
+
+    /// GFLOP/s of `parts` 2048^3 BF16 products (`converge_bf16_gemm`, weights packed once) at once, each on one
+    /// thread, and GFLOP per CPU-second of the process; best of 3 each.
+    static func bf16Rate(parts: Int) -> (wall: Double, perCPU: Double) {
+        let n = 2048
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n), w = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: parts * n * n)
+        c.initialize(repeating: 0, count: parts * n * n)
+        let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: converge_bf16_packed_weight_words(n, n))
+        let words = converge_bf16_workspace_words(n, n)
+        let workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: parts * words)
+        defer { a.deallocate(); w.deallocate(); c.deallocate(); packed.deallocate(); workspace.deallocate() }
+        for i in 0..<n * n { a[i] = Float(i % 7) * 0.125; w[i] = Float(i % 5) * 0.25 }
+        converge_bf16_pack_weights(w, n, n, n, packed)
+        struct Operands: @unchecked Sendable {
+            let a: UnsafePointer<Float>, packed: UnsafePointer<UInt32>, c: UnsafeMutablePointer<Float>
+            let workspace: UnsafeMutablePointer<UInt32>
+        }
+        let operands = Operands(a: a, packed: packed, c: c, workspace: workspace)
+        var best = Double.infinity, bestCPU = Double.infinity
+        for _ in 0..<3 {
+            let (_, seconds, cpu) = Measure.times {
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    converge_bf16_gemm(operands.a, n, n, operands.packed, n, n, operands.c + p * n * n, n,
+                                       operands.workspace + p * words)
                 }
             }
             best = min(best, seconds)

@@ -158,5 +158,7 @@ struct ModelsList: ParsableCommand {
         }
         // Which matrix kernel the encoder loads (CONVERGE_BLAS=none forces the native one).
         print("  matrix products: \(MatrixKernel.shared.backend)")
+        // The weight products' arithmetic (CONVERGE_ENCODER_PRECISION=float32|bf16).
+        print("  encoder precision: \(EncoderPrecision.shared)")
     }
 }

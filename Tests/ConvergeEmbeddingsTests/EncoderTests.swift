@@ -48,6 +48,37 @@ struct EncoderTests {
         #expect(worst.0 >= 0.999, "worst: \(worst.1.prefix(80))")
     }
 
+    /// The same check with BF16 weight products (`CONVERGE_ENCODER_PRECISION=bf16`), where the CPU has
+    /// AVX512-BF16: every one of the 202 sentences, against the reference as committed.
+    @Test(.enabled(if: EncoderPrecision.bf16Supported, "this CPU has no AVX512-BF16"))
+    func bf16EmbeddingsEqualTheReference() throws {
+        let directory = try #require(InstalledModel.directory, "all-MiniLM-L6-v2 must be installed")
+        let model = try SentenceEmbeddingModel(directory: directory, precision: .bf16)
+        #expect(model.encoder.precision.kind == .bf16)
+        #expect(model.cacheIdentity.contains(BertEncoder.bf16ArithmeticVersion))
+        let vectors = model.encode(Self.fixture.items.map(\.text))
+        var worst: (Float, String) = (1, "")
+        for (item, vector) in zip(Self.fixture.items, vectors) {
+            let cosine = zip(vector, Self.fixture.vector(item)).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            if cosine < worst.0 { worst = (cosine, item.text) }
+        }
+        print("bf16: minimum cosine to the reference over \(vectors.count) sentences: \(worst.0)")
+        #expect(worst.0 >= 0.999, "worst: \(worst.1.prefix(80))")
+    }
+
+    /// Float32 weight products, whatever the default: the vectors the reference was checked against since issue 16.
+    @Test func float32EmbeddingsEqualTheReference() throws {
+        let directory = try #require(InstalledModel.directory, "all-MiniLM-L6-v2 must be installed")
+        let model = try SentenceEmbeddingModel(directory: directory, precision: .float32)
+        #expect(model.encoder.precision.kind == .float32)
+        #expect(model.cacheIdentity.contains(BertEncoder.arithmeticVersion))
+        let vectors = model.encode(Self.fixture.items.map(\.text))
+        let worst = zip(Self.fixture.items, vectors).map { item, vector in
+            zip(vector, Self.fixture.vector(item)).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        }.min() ?? 0
+        #expect(worst >= 0.999)
+    }
+
     @Test func batchingDoesNotChangeVectors() throws {
         let model = try #require(InstalledModel.model, "all-MiniLM-L6-v2 must be installed")
         let texts = Array(Self.fixture.items.map(\.text).prefix(40))

@@ -1,0 +1,158 @@
+import CConvergeKernels
+import Dispatch
+import Foundation
+
+/// The arithmetic of the encoder's weight products (the query, key, value, attention-output and feed-forward
+/// `Linear` layers): Float32 through `MatrixKernel`, or BF16 operands with Float32 accumulation on AVX512-BF16.
+///
+/// `CONVERGE_ENCODER_PRECISION` chooses: `float32` (or `f32`, `fp32`), `bf16`, or unset / `auto` for the
+/// default (`defaultPrecision`). `bf16` needs a CPU and OS with AVX512-BF16 (`vdpbf16ps`); without it the
+/// encoder runs in Float32 and `reason` says why. Attention (scores and their weighted sum), softmax, GELU and
+/// LayerNorm are Float32 in both.
+public struct EncoderPrecision: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable { case float32, bf16 }
+
+    /// The arithmetic the encoder runs.
+    public let kind: Kind
+    /// Why: the environment variable's value, the default, or that the CPU lacks AVX512-BF16.
+    public let reason: String
+
+    public init(_ kind: Kind, reason: String) {
+        self.kind = kind
+        self.reason = reason
+    }
+
+    public static let float32 = EncoderPrecision(.float32, reason: "requested")
+    public static let bf16 = EncoderPrecision(.bf16, reason: "requested")
+
+    /// The environment variable that chooses the precision.
+    public static let environmentVariable = "CONVERGE_ENCODER_PRECISION"
+
+    /// What unset (or `auto`) means where AVX512-BF16 runs: BENCHMARKS.md ("Issue 16: BF16 weight products")
+    /// has the measurements it was chosen by.
+    public static let defaultKind: Kind = .bf16
+
+    /// Whether this CPU and OS run the BF16 kernel (AVX512F, BW, VL and BF16).
+    public static let bf16Supported: Bool = converge_bf16_supported() != 0
+
+    /// One line: `bf16 (AVX512-BF16 weight products, Float32 accumulation; CONVERGE_ENCODER_PRECISION=bf16)`.
+    public var description: String {
+        switch kind {
+        case .float32: return "float32 (\(reason))"
+        case .bf16: return "bf16 (AVX512-BF16 weight products, Float32 accumulation; \(reason))"
+        }
+    }
+
+    /// `kind` if this CPU runs it, else Float32 saying why.
+    public func available() -> EncoderPrecision {
+        kind == .bf16 && !Self.bf16Supported
+            ? EncoderPrecision(.float32, reason: "bf16 asked (\(reason)), but this CPU has no AVX512-BF16") : self
+    }
+
+    /// The precision `CONVERGE_ENCODER_PRECISION` in `environment` asks for (see the type's documentation), as
+    /// this CPU can run it. An unknown value means the default, and the reason says so.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) -> EncoderPrecision {
+        let value = environment[environmentVariable]?.trimmingCharacters(in: .whitespaces) ?? ""
+        let choice: EncoderPrecision
+        switch value.lowercased() {
+        case "":
+            choice = EncoderPrecision(defaultKind, reason: "default")
+        case "auto":
+            choice = EncoderPrecision(defaultKind, reason: "default, \(environmentVariable)=\(value)")
+        case "float32", "f32", "fp32":
+            choice = EncoderPrecision(.float32, reason: "\(environmentVariable)=\(value)")
+        case "bf16", "bfloat16":
+            choice = EncoderPrecision(.bf16, reason: "\(environmentVariable)=\(value)")
+        default:
+            choice = EncoderPrecision(defaultKind, reason: "default: \(environmentVariable)=\(value) is not float32, bf16 or auto")
+        }
+        return choice.available()
+    }
+
+    /// The precision of this process, chosen once from its environment.
+    public static let shared = load()
+}
+
+/// A weight matrix `[n, k]` (PyTorch `Linear`, `[out, in]`) converted once to BF16 and packed in the layout the
+/// AVX512-BF16 micro-kernel reads (panels of `CONVERGE_BF16_NR` output columns, pairs adjacent in `k`).
+final class BF16Matrix: @unchecked Sendable {
+    // @unchecked: `packed` is written once in init and only read afterwards.
+    let n: Int, k: Int
+    let packed: UnsafeMutablePointer<UInt32>
+
+    /// Converts `weight` (`n x k` floats, row-major). Requires `EncoderPrecision.bf16Supported`.
+    init(_ weight: UnsafePointer<Float>, n: Int, k: Int) {
+        precondition(EncoderPrecision.bf16Supported && n > 0 && k > 0)
+        self.n = n
+        self.k = k
+        let words = converge_bf16_packed_weight_words(n, k)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: words * 4, alignment: 64)
+        packed = raw.bindMemory(to: UInt32.self, capacity: words)
+        converge_bf16_pack_weights(weight, n, k, k, packed)
+    }
+
+    deinit { packed.deallocate() }
+
+    /// 32-bit words of workspace `multiply` needs for `m` rows.
+    func workspaceWords(rows m: Int) -> Int { converge_bf16_workspace_words(m, k) }
+
+    /// Rows per micro-tile: a split of the rows between threads falls on a multiple of it.
+    static let tileRows = Int(CONVERGE_BF16_MR)
+
+    /// `c[m x n] += a[m x k] * weight^T` (`a` row stride `lda`, `c` row stride `ldc`), `a` rounded to BF16 and the
+    /// products summed in Float32. `workspace` holds `workspaceWords(rows: m)` words. `threaded` spreads the rows
+    /// over the active cores (each part on its own slice of `workspace`); the results do not depend on it.
+    func multiply(_ a: UnsafePointer<Float>, lda: Int, rows m: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
+                  workspace: UnsafeMutablePointer<UInt32>, threaded: Bool) {
+        Self.multiply(a, lda: lda, rows: m, by: [Product(self, into: c)], ldc: ldc, workspace: workspace, threaded: threaded)
+    }
+
+    /// One product of `multiply(_:lda:rows:by:ldc:workspace:threaded:)`: `c += a * matrix^T`, or with `bias`
+    /// (`matrix.n` floats) `c = bias + a * matrix^T` (`c` not read; the bits of copying `bias` into `c` first).
+    struct Product {
+        let matrix: BF16Matrix
+        let c: UnsafeMutablePointer<Float>
+        let bias: UnsafePointer<Float>?
+
+        init(_ matrix: BF16Matrix, into c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil) {
+            self.matrix = matrix
+            self.c = c
+            self.bias = bias
+        }
+    }
+
+    /// Each of `products` (all of the same depth `k`) on `a[m x k]` as `multiply(_:lda:rows:into:ldc:workspace:threaded:)`
+    /// does, with `a` converted to BF16 once for all of them (the query, key and value products share their input).
+    static func multiply(_ a: UnsafePointer<Float>, lda: Int, rows m: Int, by products: [Product],
+                         ldc: Int, workspace: UnsafeMutablePointer<UInt32>, threaded: Bool) {
+        guard m > 0, let k = products.first?.matrix.k else { return }
+        precondition(products.allSatisfy { $0.matrix.k == k && ldc >= $0.matrix.n })
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let tiles = (m + tileRows - 1) / tileRows
+        let work = m * k * products.reduce(0) { $0 + $1.matrix.n }
+        let parts = threaded ? min(cores, tiles, max(1, work / (1 << 20))) : 1
+        let pairs = (k + 1) / 2
+        struct Operands: @unchecked Sendable {
+            // The parts read `a` and the packed weights and write disjoint rows of each `c` and slices of `workspace`.
+            let a: UnsafePointer<Float>, workspace: UnsafeMutablePointer<UInt32>
+            let products: [Product]
+        }
+        let operands = Operands(a: a, workspace: workspace, products: products)
+        let part: @Sendable (Int) -> Void = { part in
+            let t0 = tiles * part / parts, t1 = tiles * (part + 1) / parts
+            let r0 = t0 * tileRows, r1 = min(m, t1 * tileRows)
+            guard r1 > r0 else { return }
+            let slice = operands.workspace + t0 * tileRows * pairs
+            converge_bf16_pack_activations(operands.a + r0 * lda, lda, r1 - r0, k, slice)
+            for product in operands.products {
+                converge_bf16_gemm_packed(slice, r1 - r0, product.matrix.packed, product.matrix.n, k, product.c + r0 * ldc, ldc,
+                                          product.bias)
+            }
+        }
+        if parts <= 1 {
+            part(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: part)
+        }
+    }
+}
