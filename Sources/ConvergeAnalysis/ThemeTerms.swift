@@ -102,8 +102,7 @@ struct TermForms {
     /// Whether a single word can name a theme by itself: not in a form that is mostly a verb or an adjective
     /// ("possessing", "nutritional", "robust" only inside a phrase such as "Nutritional Content").
     func standsAlone(_ stem: String) -> Bool {
-        let written = forms[stem] ?? [:]
-        guard let form = written.keys.max(by: { (written[$0]!, $1) < (written[$1]!, $0) }) else { return false }
+        guard let form = mostUsedForm(stem) else { return false }
         return !Self.modifierEndings.contains { form.hasSuffix($0) } && !Self.adjectives.contains(form)
     }
 
@@ -120,9 +119,14 @@ struct TermForms {
     /// A term in its most used written form, each word capitalised ("moon phase" -> "Moon Phases").
     func display(_ term: String) -> String {
         term.split(separator: " ").map { stem -> String in
-            let written = forms[String(stem)] ?? [:]
-            let form = written.keys.max { (written[$0]!, $1) < (written[$1]!, $0) } ?? String(stem)
+            let form = mostUsedForm(String(stem)) ?? String(stem)
             return form.prefix(1).uppercased() + form.dropFirst()
         }.joined(separator: " ")
+    }
+
+    /// The form `stem` was written in most often (ties: the alphabetically first), nil when never seen.
+    private func mostUsedForm(_ stem: String) -> String? {
+        let written = forms[stem] ?? [:]
+        return written.keys.max { (written[$0]!, $1) < (written[$1]!, $0) }
     }
 }
