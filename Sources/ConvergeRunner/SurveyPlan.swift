@@ -37,11 +37,13 @@ public struct SurveyPlan: Sendable {
         public var blind: Bool?
         /// A judge model spec (`provider/model`): asked once the panel has answered.
         public var judge: String?
+        /// How the survey's answers are matched (``SurveySpec/similarity``); `nil`: the analysing front end's default.
+        public var similarity: String?
 
         public init(prompt: String, followUps: [String] = [], system: String? = nil, panel: [PanelEntry],
                     samples: Int = 1, temperature: Double? = nil, maxTokens: Int? = nil,
                     timeoutSeconds: Double? = nil, concurrency: Int? = nil, rubric: SurveySpec.RubricSource? = nil,
-                    blind: Bool? = nil, judge: String? = nil) {
+                    blind: Bool? = nil, judge: String? = nil, similarity: String? = nil) {
             self.prompt = prompt
             self.followUps = followUps
             self.system = system
@@ -54,6 +56,7 @@ public struct SurveyPlan: Sendable {
             self.rubric = rubric
             self.blind = blind
             self.judge = judge
+            self.similarity = similarity
         }
 
         /// Checks the settings, the prompt, the follow-ups and each panel entry's temperature, in that order:
@@ -132,6 +135,7 @@ public struct SurveyPlan: Sendable {
         var spec = SurveySpec(members: members, survey: survey, options: options, rubric: request.rubric)
         spec.blind = request.blind
         spec.judge = judge?.spec
+        spec.similarity = request.similarity
         self.init(survey: survey, spec: spec, members: members, options: options, rubric: rubric)
         self.judge = judge
     }

@@ -66,7 +66,8 @@ struct Ask: AsyncParsableCommand {
 
     /// What was asked for, as every front end gives it to ``SurveyPlan`` (the panel is resolved in `run()`).
     func request(panel: [PanelEntry], rubric: SurveySpec.RubricSource? = nil) -> SurveyPlan.Request {
-        asking.request(prompt: prompt, panel: panel, rubric: rubric, judge: judging.spec)
+        // A chosen matching is kept with the survey: `reanalyze`, `surveys resume` and `follow-up` use it.
+        asking.request(prompt: prompt, panel: panel, rubric: rubric, judge: judging.spec, similarity: matching.similarity)
     }
 
     func run() async throws {
@@ -80,7 +81,7 @@ struct Ask: AsyncParsableCommand {
         let similarity = try matching.model()
         try report.preflight()  // before any request: answers are paid for
         let entries = try asking.entries(configuration: configuration)
-        var plan: SurveyPlan
+        let plan: SurveyPlan
         do {
             // Resolves every provider and key before any request: a missing key fails here, naming its variable.
             plan = try SurveyPlan(request(panel: entries, rubric: rubricSource),
@@ -88,8 +89,6 @@ struct Ask: AsyncParsableCommand {
         } catch {
             throw error.commandLineError
         }
-        // A chosen matching is kept with the survey: `reanalyze`, `surveys resume` and `follow-up` use it.
-        plan.spec.similarity = matching.similarity
         var execution = SurveyExecution(runner: try plan.runner(), survey: plan.survey, rubric: plan.rubric,
                                         analyzer: Analyzer(similarity: similarity), report: report,
                                         quiet: asking.quiet, stored: nil)

@@ -63,7 +63,7 @@ struct Batch: AsyncParsableCommand {
     }
 
     func request(prompt: String, panel: [PanelEntry], rubric: SurveySpec.RubricSource?) -> SurveyPlan.Request {
-        asking.request(prompt: prompt, panel: panel, rubric: rubric, judge: judging.spec)
+        asking.request(prompt: prompt, panel: panel, rubric: rubric, judge: judging.spec, similarity: matching.similarity)
     }
 
     func run() async throws {

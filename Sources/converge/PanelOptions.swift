@@ -74,9 +74,10 @@ struct PanelOptions: ParsableArguments {
     }
 
     /// What was asked for, as every front end gives it to ``SurveyPlan``.
-    func request(prompt: String, panel: [PanelEntry], rubric: SurveySpec.RubricSource?, judge: String?) -> SurveyPlan.Request {
+    func request(prompt: String, panel: [PanelEntry], rubric: SurveySpec.RubricSource?, judge: String?,
+                 similarity: String?) -> SurveyPlan.Request {
         SurveyPlan.Request(prompt: prompt, followUps: followUps, system: system, panel: panel, samples: samples,
                            temperature: temperature, maxTokens: maxTokens, timeoutSeconds: timeout,
-                           concurrency: concurrency, rubric: rubric, judge: judge)
+                           concurrency: concurrency, rubric: rubric, judge: judge, similarity: similarity)
     }
 }

@@ -66,13 +66,12 @@ extension SurveyPlan {
         let planned = Request(prompt: request.prompt, followUps: followUps, system: request.system, panel: entries,
                               samples: samples, temperature: request.temperature, maxTokens: request.maxTokens,
                               rubric: drafted ?? request.rubric.map { SurveySpec.RubricSource(file: "rubric", yaml: $0) },
-                              blind: request.blind, judge: request.judge)
+                              blind: request.blind, judge: request.judge, similarity: request.similarity?.rawValue)
         do {
             try self.init(planned, directory: directory, config: config)
         } catch {
             throw APIError(error)
         }
-        spec.similarity = request.similarity?.rawValue
     }
 
     /// The request planned as ``init(_:directory:config:drafted:)`` plans it, with its rubric drafted first when it
