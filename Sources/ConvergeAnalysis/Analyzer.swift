@@ -355,9 +355,14 @@ private struct Run {
             let scores = candidates.map { s in candidates.filter { $0 != s }.map { prepared.similarity(s, $0) }.sorted().reduce(0, +) }
             let top = scores.max() ?? 0
             var bestLength = Int.max
-            for (s, score) in zip(candidates, scores) where score >= 0.8 * top - 1e-9 {
-                let length = Tokenizer.tokens(statements[s].text).count
-                if length >= 2 || candidates.count == 1, length < bestLength { best = s; bestLength = length }
+            // A statement that opens by pointing back ("Their light keeps you alert") names the point only with
+            // the sentence before it: it labels the group only when no other statement can.
+            for allowReference in [false, true] where bestLength == Int.max {
+                for (s, score) in zip(candidates, scores) where score >= 0.8 * top - 1e-9 {
+                    if !allowReference && Labels.opensWithReference(statements[s].text) { continue }
+                    let length = Tokenizer.tokens(statements[s].text).count
+                    if length >= 2 || candidates.count == 1, length < bestLength { best = s; bestLength = length }
+                }
             }
             if bestLength == Int.max { best = candidates[scores.firstIndex(of: top) ?? 0] }
         }
@@ -447,6 +452,20 @@ enum Labels {
         "but", "so", "however", "of course", "for example", "for instance", "e.g.", "similarly", "likewise", "beyond coding",
         "beyond pure coding skills", "beyond that", "this involves", "this means", "note that", "keep in mind that",
     ]
+
+    /// Words that open a statement pointing back at an earlier one (anaphora): "it", "their", "this", ...
+    static let references: Set<String> = [
+        "it", "its", "it's", "this", "that", "these", "those", "they", "their", "them", "theirs", "he", "she", "his",
+        "her", "such", "which",
+    ]
+
+    /// `text` (after any discourse opener) opens with a word that refers back (`references`): "Their light keeps
+    /// you alert", "This makes it safer". Letters compared lowercased; markup and punctuation before the word skipped.
+    static func opensWithReference(_ text: String) -> Bool {
+        let body = withoutDiscourseOpener(text).drop { !$0.isLetter }
+        let word = body.prefix { $0.isLetter || $0 == "'" || $0 == "\u{2019}" }
+        return references.contains(word.lowercased().replacingOccurrences(of: "\u{2019}", with: "'"))
+    }
 
     /// `text` without a leading discourse word or phrase ("Alongside proficiency in CI/CD" reads "proficiency in
     /// CI/CD"; "Remember, ..." reads "..."), unless nothing would be left.

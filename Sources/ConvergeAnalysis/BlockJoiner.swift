@@ -108,11 +108,23 @@ struct BlockJoiner {
                 let ax = Set(members[x].map { statements[$0].answerIndex })
                 let ay = Set(members[y].map { statements[$0].answerIndex })
                 guard min(ax.count, ay.count) >= 2, pairs[key]!.count * 2 >= min(ax.count, ay.count) else { continue }
-                var top = 0.0
-                for a in members[x].prefix(64) {
-                    for b in members[y].prefix(64) { top = max(top, similarity.similarity(a, b)) }
+                // Every panelist of the lead-ins explains them with the other group: the answers' structure says
+                // it is one point, whatever the words ("**Keep a schedule**: go to bed ... at the same time").
+                // (`key` orders the pair, so either group may hold the lead-ins.)
+                func leadAnswers(_ g: Int) -> Set<Int> {
+                    Set(members[g].filter { statements[$0].isLeadIn }.map { statements[$0].answerIndex })
                 }
-                guard top >= threshold * paragraphFactor else { continue }
+                let named = [x, y].contains { g in
+                    let leads = leadAnswers(g)
+                    return leads.count >= 2 && pairs[key]!.isSuperset(of: leads)
+                }
+                if !named {
+                    var top = 0.0
+                    for a in members[x].prefix(64) {
+                        for b in members[y].prefix(64) { top = max(top, similarity.similarity(a, b)) }
+                    }
+                    guard top >= threshold * paragraphFactor else { continue }
+                }
                 members[x] += members[y]
                 members[y] = []
                 changed = true

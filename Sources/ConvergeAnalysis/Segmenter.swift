@@ -326,7 +326,8 @@ public enum Segmenter {
             }
         }
 
-        /// A bold lead-in at the start of a block: `**X:** rest`, `**X**: rest`, `**X** - rest`.
+        /// A bold lead-in at the start of a block: `**X:** rest`, `**X**: rest`, `**X** - rest`, `**X.** rest`,
+        /// `**X**. rest`.
         func leadIn(_ s: Int, _ e: Int) -> (Range<Int>, Int)? {
             guard e - s > 4 else { return nil }
             let m = scalars[s]
@@ -349,8 +350,12 @@ public enum Segmenter {
             }
             var j = after
             while j < e, isSpace(j) { j += 1 }
-            var separated = colonInside
-            if j < e, scalars[j] == ":" || scalars[j] == "-" || scalars[j] == "\u{2013}" || scalars[j] == "\u{2014}" {
+            // A bold sentence that opens the block names its point too: `**Keep a schedule.** Go to bed ...`.
+            let sentenceInside = innerEnd > innerStart && ".!?".unicodeScalars.contains(scalars[innerEnd - 1])
+            if sentenceInside, scalars[innerEnd - 1] == "." { innerEnd -= 1 }
+            var separated = colonInside || sentenceInside
+            if j < e, scalars[j] == ":" || scalars[j] == "-" || scalars[j] == "\u{2013}" || scalars[j] == "\u{2014}"
+                || (scalars[j] == "." && j + 1 < e && isSpace(j + 1)) {
                 separated = true
                 j += 1
                 while j < e, isSpace(j) { j += 1 }

@@ -47,13 +47,13 @@ extension HTMLPage {
             spans[SpanKey(p, sample ?? 0), default: []].append(span(start, end))
         }
         for (k, point) in keyPoints.enumerated() {
-            let name = "K\(k + 1) " + pointLabel(point)
+            let name = "K\(numbers[k]) " + pointLabel(point)
             for (e, evidence) in point.evidence.enumerated() {
                 add(evidence.panelist, evidence.sample, evidence.start, evidence.end, evidence.quote) {
                     HTMLHighlight.Span(start: $0, end: $1, anchor: Self.quoteAnchor(k, e),
                                        markClass: "lvl-\(point.consensus.rawValue)",
                                        title: "\(name) (\(point.consensus.rawValue))",
-                                       backLink: ("kp-\(k + 1)", "K\(k + 1)", "Key point: \(name)"))
+                                       backLink: ("kp-\(numbers[k])", "K\(numbers[k])", "Key point: \(name)"))
                 }
             }
         }

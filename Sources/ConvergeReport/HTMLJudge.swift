@@ -7,7 +7,7 @@ extension HTMLPage {
     /// `#K3 label` link to a key point of this page, or the bare id.
     func keyPointLink(_ id: String) -> String {
         guard let k = keyPoints.firstIndex(where: { $0.id == id }) else { return HTMLEscaping.text(id) }
-        return "<a href=\"#kp-\(k + 1)\">K\(k + 1) \(HTMLEscaping.text(pointLabel(keyPoints[k])))</a>"
+        return "<a href=\"#kp-\(numbers[k])\">K\(numbers[k]) \(HTMLEscaping.text(pointLabel(keyPoints[k])))</a>"
     }
 
     var judgeSection: String {

@@ -26,13 +26,13 @@ extension HTMLPage {
     func keyPointHTML(_ k: Int) -> String {
         let point = keyPoints[k]
         let level = point.consensus.rawValue
-        var html = "<details class=\"kp\">\n<summary><span class=\"num\">K\(k + 1)</span> "
+        var html = "<details class=\"kp\">\n<summary><span class=\"num\">K\(numbers[k])</span> "
             + "<span class=\"label\">\(HTMLEscaping.text(pointLabel(point)))</span> "
             + "<span class=\"badge lvl-\(level)\">\(level)</span> "
             + "<span class=\"support\">\(point.support.count)/\(n)</span> "
             + "<span class=\"who\">\(labelsHTML(point.support))</span></summary>\n"
             // The target of links to the key point sits inside the details, so following one opens it.
-            + "<span class=\"kp-anchor\" id=\"kp-\(k + 1)\"></span><div class=\"kp-body\">\n"
+            + "<span class=\"kp-anchor\" id=\"kp-\(numbers[k])\"></span><div class=\"kp-body\">\n"
         if let id = point.rubricItem, let item = report.rubric?.items.first(where: { $0.id == id }) {
             html += "<p class=\"rubric-item\">Rubric item: \(HTMLEscaping.text(item.text)) <code>\(HTMLEscaping.text(id))</code></p>\n"
         }

@@ -31,8 +31,12 @@ struct HTMLPage {
     let report: Report
     let answers: AnswerTexts
     let answered: [Report.PanelistEntry]
-    /// Key points in display order (grouped), numbered from 1: `K1`, `K2`, ...
+    /// Key points in display order (grouped).
     let keyPoints: [Report.KeyPoint]
+    /// The number each key point (display order) shows as `K<n>` and anchors as `#kp-<n>`: the `n` of its report
+    /// id `kp-<n>`, so that K9 in the page is `kp-9` in the JSON and CSV reports; the position in the report's list
+    /// (from 1) when some id is not of that form or two share a number.
+    let numbers: [Int]
     let groups: [(title: String, range: Range<Int>)]
     private var labels: [String: String] = [:]
     private var positions: [String: Int] = [:]
@@ -53,6 +57,29 @@ struct HTMLPage {
         }
         keyPoints = ordered
         self.groups = groups
+        numbers = HTMLPage.numbers(ordered, reportOrder: report.keyPoints)
+    }
+
+    static func numbers(_ ordered: [Report.KeyPoint], reportOrder: [Report.KeyPoint]) -> [Int] {
+        let parsed = ordered.map { point -> Int? in
+            guard point.id.hasPrefix("kp-"), let n = Int(point.id.dropFirst(3)), n > 0,
+                  point.id == "kp-\(n)" else { return nil }
+            return n
+        }
+        if parsed.allSatisfy({ $0 != nil }), Set(parsed.compactMap { $0 }).count == parsed.count {
+            return parsed.map { $0! }
+        }
+        var position: [String: Int] = [:]
+        for (i, point) in reportOrder.enumerated() where position[point.id] == nil { position[point.id] = i + 1 }
+        // Ids repeated in a hand-made report: the later ones number after the list, so every number is unique.
+        var next = reportOrder.count
+        var used = Set<Int>()
+        return ordered.map { point in
+            if let n = position[point.id], used.insert(n).inserted { return n }
+            next += 1
+            used.insert(next)
+            return next
+        }
     }
 
     var n: Int { answered.count }

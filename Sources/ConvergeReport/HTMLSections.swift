@@ -95,8 +95,8 @@ extension HTMLPage {
             + "<p class=\"muted\">Panelists that state different values for the same point.</p>\n"
         for (c, conflict) in report.conflicts.enumerated() {
             html += "<article class=\"conflict\">\n<h3>\(HTMLEscaping.text(conflict.topic))</h3>\n"
-            if let id = conflict.keyPoint, let k = keyPoints.firstIndex(where: { $0.id == id }) {
-                html += "<p class=\"muted\">About <a href=\"#kp-\(k + 1)\">K\(k + 1) \(HTMLEscaping.text(pointLabel(keyPoints[k])))</a></p>\n"
+            if let id = conflict.keyPoint, keyPoints.contains(where: { $0.id == id }) {
+                html += "<p class=\"muted\">About \(keyPointLink(id))</p>\n"
             }
             html += "<div class=\"sides\">\n"
             for (v, value) in conflict.values.enumerated() {

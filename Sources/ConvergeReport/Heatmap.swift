@@ -88,14 +88,14 @@ extension HTMLPage {
         let name = pointLabel(point)
         let level = point.consensus.rawValue
         let short = MarkdownRenderer.shorten(MarkdownRenderer.fold(name), limit: 54)
-        var svg = "<a href=\"#kp-\(k + 1)\"><text class=\"row\" x=\"0\" y=\"\(y + row - 8)\">"
-            + "<title>K\(k + 1) \(HTMLEscaping.text(name)) (\(level), \(point.support.count)/\(n))</title>"
-            + "<tspan class=\"num\">K\(k + 1)</tspan> \(HTMLEscaping.text(short))</text></a>\n"
+        var svg = "<a href=\"#kp-\(numbers[k])\"><text class=\"row\" x=\"0\" y=\"\(y + row - 8)\">"
+            + "<title>K\(numbers[k]) \(HTMLEscaping.text(name)) (\(level), \(point.support.count)/\(n))</title>"
+            + "<tspan class=\"num\">K\(numbers[k])</tspan> \(HTMLEscaping.text(short))</text></a>\n"
         let supporters = Set(point.support)
         for (c, id) in ids.enumerated() {
             let x = left + c * cell
             let makes = supporters.contains(id)
-            let tip = "K\(k + 1) \(name): \(label(id)) \(makes ? "makes this point" : "does not make this point") (\(level))"
+            let tip = "K\(numbers[k]) \(name): \(label(id)) \(makes ? "makes this point" : "does not make this point") (\(level))"
             svg += "<g><title>\(HTMLEscaping.text(tip))</title>"
             if makes {
                 svg += "<rect class=\"lvl-\(level)\" x=\"\(x + 2)\" y=\"\(y + 2)\" width=\"\(cell - 4)\" height=\"\(row - 4)\" rx=\"3\"/>"

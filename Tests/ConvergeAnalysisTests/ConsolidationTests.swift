@@ -1,4 +1,4 @@
-import ConvergeAnalysis
+@testable import ConvergeAnalysis
 import ConvergeCore
 import Foundation
 import Testing
@@ -97,6 +97,47 @@ import Testing
         #expect(!report.keyPoints.contains { $0.support.contains("c") })
         #expect(report.keyPoints.filter { point in point.evidence.contains { $0.quote.hasPrefix("A sharp knife") } }.count == 1)
         #expect(Set((report.filler ?? []).filter { $0.evidence.panelist == "c" }.map(\.reason)) == ["pleasantry"])
+    }
+
+    /// Three answers name the same tip with bold lead-ins in two forms (`**X**: body`, `**X.** Body`) and in plain
+    /// words: the lead-ins, which cluster with each other, and the bodies, which cluster with the third answer, are
+    /// one key point, because every lead-in of the one group is explained by the other in its own list item.
+    @Test func leadInsAndTheBodiesTheyNameAreOneKeyPoint() {
+        let report = Analyzer().analyze(AnalysisInput(prompt: "How can I sleep better?", answers: [
+            Answer(panelist: Panelist(id: "a", label: "a"), text: """
+                1. **Keep a schedule**: go to bed and wake up at the same time every day, even on weekends.
+                2. **Limit screens**: avoid phones and laptops for an hour before bed, because blue light delays sleep.
+                """),
+            Answer(panelist: Panelist(id: "b", label: "b"), text: """
+                - **Consistent sleep schedule.** Going to bed and getting up at the same times each day trains your body clock.
+                - **Make the bedroom dark and cool.** A cool, dark room helps you fall asleep.
+                """),
+            Answer(panelist: Panelist(id: "c", label: "c"), text: """
+                1. Stick to a regular bedtime and wake time, including weekends.
+                2. Keep your bedroom dark, quiet and cool.
+                """),
+        ], rubric: nil))
+        let schedule = report.keyPoints.filter { point in
+            point.evidence.contains { ["Keep a schedule", "Consistent sleep schedule"].contains($0.quote) }
+                || point.evidence.contains { $0.quote.hasPrefix("go to bed") || $0.quote.hasPrefix("Going to bed") }
+        }
+        #expect(schedule.count == 1, "\(schedule.map(\.label))")
+        #expect(schedule.first.map { Set($0.support) } == ["a", "b", "c"])
+    }
+
+    /// A label is never a statement that opens by pointing back at another ("Their light keeps you alert") when
+    /// the key point has a statement that stands alone.
+    @Test func labelsDoNotOpenWithAReference() {
+        #expect(Labels.opensWithReference("their light keeps you alert"))
+        #expect(Labels.opensWithReference("Also, this makes it safer"))
+        #expect(Labels.opensWithReference("It\u{2019}s safer"))
+        #expect(!Labels.opensWithReference("Items on the list"))
+        let report = Analyzer().analyze(AnalysisInput(prompt: nil, answers: [
+            Answer(panelist: Panelist(id: "a", label: "a"),
+                   text: "1. Put away screens an hour before sleeping; their light keeps you alert."),
+            Answer(panelist: Panelist(id: "b", label: "b"), text: "1. Cut caffeine after noon."),
+        ], rubric: nil))
+        #expect(report.keyPoints.allSatisfy { !Labels.opensWithReference($0.label) }, "\(report.keyPoints.map(\.label))")
     }
 
     @Test func keyPointsComeWidestSupportFirst() throws {

@@ -103,6 +103,22 @@ import Testing
         #expect(statements[1].section == "Hugh Jackman")
     }
 
+    /// A bold sentence that opens a list item names its point as a bold phrase with a colon does, with the period
+    /// inside or outside the emphasis; the lead-in's quote leaves the period out.
+    @Test func boldSentenceLeadInsNameTheirItem() {
+        for text in ["- **Consistent sleep schedule.** Going to bed at the same time trains your body clock.",
+                     "- **Consistent sleep schedule**. Going to bed at the same time trains your body clock."] {
+            let statements = Segmenter.statements(of: text, answerIndex: 0)
+            #expect(statements.map(\.text) == ["Consistent sleep schedule",
+                                               "Going to bed at the same time trains your body clock"], "\(text)")
+            #expect(statements.map(\.isLeadIn) == [true, false], "\(text)")
+        }
+        // Bold words inside a sentence are no lead-in; nor is a bold item with nothing after it.
+        #expect(Segmenter.statements(of: "- **Always** cut away from your fingers.", answerIndex: 0)
+            .allSatisfy { !$0.isLeadIn })
+        #expect(Segmenter.statements(of: "- **Cut away from your fingers.**", answerIndex: 0).allSatisfy { !$0.isLeadIn })
+    }
+
     @Test func isLinearInAnswerLength() {
         // Not a timing test: a long answer segments without pathological behaviour and keeps offsets.
         let paragraph = "Caching cuts latency, load, and cost. Measure before you tune, e.g. with p99 latency.\n\n"

@@ -279,3 +279,44 @@ import Testing
         #expect(report.attachingAnswers([]).turns == report.turns)
     }
 }
+
+/// The page groups key points by category, so its display order is not the report's; the number a key point
+/// shows (`K9`) and its anchor (`#kp-9`) are those of its id in the JSON and CSV reports, in every place the
+/// page names it (key points, heatmap, answers).
+@Suite struct HTMLKeyPointNumberTests {
+    @Test func numbersAreTheReportIDsWhateverTheGrouping() throws {
+        var (report, _) = try seniorBackendHTMLReport()
+        #expect(report.keyPoints.count >= 4)
+        // Alternating categories: the page shows kp-1, kp-3, kp-5, ... and then kp-2, kp-4, ...
+        for i in report.keyPoints.indices {
+            #expect(report.keyPoints[i].id == "kp-\(i + 1)")
+            report.keyPoints[i].category = i % 2 == 0 ? "Odd ids" : "Even ids"
+        }
+        let html = HTMLRenderer.render(report)
+        let details = Array(html.components(separatedBy: "<details class=\"kp\">").dropFirst())
+        #expect(details.count == report.keyPoints.count)
+        let second = try #require(details.dropFirst().first)
+        #expect(second.contains("<span class=\"num\">K3</span>"))
+        #expect(second.contains("id=\"kp-3\""))
+        let shown = details.compactMap { $0.components(separatedBy: "<span class=\"num\">K").dropFirst().first }
+            .compactMap { Int($0.prefix { $0.isNumber }) }
+        let odd = Array(stride(from: 1, through: report.keyPoints.count, by: 2))
+        let even = Array(stride(from: 2, through: report.keyPoints.count, by: 2))
+        #expect(shown == odd + even)
+        // The heatmap row of kp-3 links to it and shows its number.
+        #expect(html.contains("<a href=\"#kp-3\"><text class=\"row\""))
+        #expect(html.contains("<tspan class=\"num\">K3</tspan>"))
+    }
+
+    /// Ids not of the form `kp-<n>` (a hand-made report) number by their place in the report's list.
+    @Test func otherIDsNumberByTheirPlaceInTheReport() throws {
+        var (report, _) = try seniorBackendHTMLReport()
+        for i in report.keyPoints.indices { report.keyPoints[i].id = "point-\(Character(UnicodeScalar(97 + i)!))" }
+        report.keyPoints[0].id = report.keyPoints[1].id  // a repeated id still gets a number of its own
+        let html = HTMLRenderer.render(report)
+        let numbers = html.components(separatedBy: "<span class=\"num\">K").dropFirst()
+            .compactMap { Int($0.prefix { $0.isNumber }) }
+        let inKeyPoints = Array(numbers.suffix(report.keyPoints.count))
+        #expect(Set(inKeyPoints).count == report.keyPoints.count, "\(inKeyPoints)")
+    }
+}
