@@ -26,8 +26,11 @@ def main():
     dev = log["dev"]
     st = log["settings"]
     provenance = (f"scripts/train-matcher-adapter.py MODEL_DIR ../shared/corpus/argkp OUT {' '.join(log['command'][3:])} "
-                  f"on ArgKP train (held out of training: {'; '.join(log['held_out_topics'])}); seed {st['seed']}; "
-                  f"{log['total_steps']} steps in {log['train_seconds']:.0f} s on 2 cores; LoRA rank {rank} on "
+                  f"on ArgKP train (held out of training: {'; '.join(log['held_out_topics'])}); seed {log.get('seeds', st['seed'])}; "
+                  + (f"mean of the deltas of {len(log['averaged_from'])} seeds (scripts/average-adapters.py), "
+                     if "averaged_from" in log else "")
+                  + f"{log['total_steps']} steps{' each' if 'averaged_from' in log else ''} in {log['train_seconds']:.0f} s "
+                  f"on 2 cores; LoRA rank {rank} on "
                   f"{len(layers)} dense layers; adapted cosine alone, dev: current metric "
                   f"{dev['current_strict']:.3f} / {dev['current_relaxed']:.3f}, leaderboard metric "
                   f"{dev['leaderboard_strict']:.3f} / {dev['leaderboard_relaxed']:.3f} (strict / relaxed); "

