@@ -78,10 +78,11 @@ public struct HybridSimilarity: SimilarityModel {
     /// Pairs whose embedding cosine is below this are not scored by the matcher (candidate generation).
     public var candidateCosine: Double
 
-    public init(encoder: any SentenceEncoder, matcher: KeyPointMatcher = .miniLM, lexical: LexicalSimilarity = LexicalSimilarity(),
+    /// `matcher` defaults to the one fitted over `encoder`'s vectors (`KeyPointMatcher.fitted(for:)`).
+    public init(encoder: any SentenceEncoder, matcher: KeyPointMatcher? = nil, lexical: LexicalSimilarity = LexicalSimilarity(),
                 clusterThreshold: Double = 0.98, rubricThreshold: Double = 0.9, candidateCosine: Double = 0.4) {
         self.encoder = encoder
-        self.matcher = matcher
+        self.matcher = matcher ?? .fitted(for: encoder)
         self.lexical = lexical
         self.clusterThreshold = clusterThreshold
         self.rubricThreshold = rubricThreshold

@@ -55,4 +55,13 @@ public struct KeyPointMatcher: Sendable, Codable, Equatable {
 
     /// The shipped matcher for all-MiniLM-L6-v2.
     public static let miniLM: KeyPointMatcher = KeyPointMatcherWeights.miniLM
+
+    /// The shipped matcher for all-MiniLM-L6-v2 with the ArgKP adapter merged (`all-MiniLM-L6-v2+argkp`),
+    /// fitted on the train topics held out of the adapter's training (`KeyPointMatcherWeights+ArgKP.swift`).
+    public static let miniLMArgKP: KeyPointMatcher = KeyPointMatcherWeights.miniLMArgKP
+
+    /// The matcher fitted over `encoder`'s vectors: `miniLMArgKP` for a model named `...+argkp`, else `miniLM`.
+    public static func fitted(for encoder: any SentenceEncoder) -> KeyPointMatcher {
+        encoder.modelName.hasSuffix("+argkp") ? .miniLMArgKP : .miniLM
+    }
 }

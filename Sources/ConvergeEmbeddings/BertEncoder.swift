@@ -71,8 +71,15 @@ public final class BertEncoder: @unchecked Sendable {
     public static let arithmeticVersion = "bert-f32.1"
     /// The same for the forward pass with BF16 weight products.
     public static let bf16ArithmeticVersion = "bert-bf16.1"
-    /// This encoder's: `arithmeticVersion` or `bf16ArithmeticVersion`.
-    public var arithmetic: String { precision.kind == .bf16 ? Self.bf16ArithmeticVersion : Self.arithmeticVersion }
+    /// This encoder's: `arithmeticVersion` or `bf16ArithmeticVersion`, followed by `+` and the adapter's
+    /// `ModelAdapter.version` when one is merged (`bert-f32.1+argkp-lora.1`), so that cached vectors of the
+    /// base and the adapted weights never mix.
+    public var arithmetic: String {
+        let base = precision.kind == .bf16 ? Self.bf16ArithmeticVersion : Self.arithmeticVersion
+        return adapter.map { base + "+" + $0.version } ?? base
+    }
+    /// The low-rank update merged into the weights at load, if any.
+    public let adapter: ModelAdapter?
 
     struct Layer {
         // Query, key and value stay three `[H, H]` tensors of the file; their products write the three thirds
@@ -108,12 +115,16 @@ public final class BertEncoder: @unchecked Sendable {
     /// gets its own thread count back (`useLibraryThreads()`). That setting is process-wide: the encoder made
     /// last decides it. `precision` (default: `EncoderPrecision.shared`, chosen by
     /// `CONVERGE_ENCODER_PRECISION`) bf16 converts the six weight matrices of each layer to packed BF16 copies
-    /// (on every core; 21 MB for all-MiniLM-L6-v2); on a CPU without AVX512-BF16 it means float32. Throws
-    /// `EmbeddingModelError.damaged` naming the tensor.
+    /// (on every core; 21 MB for all-MiniLM-L6-v2); on a CPU without AVX512-BF16 it means float32. With
+    /// `adapter`, its deltas are merged into the dense weights it names first (`ModelAdapter.merged`: owned
+    /// copies of those weights; the BF16 copies are made from the merged weights). Throws
+    /// `EmbeddingModelError.damaged` naming the tensor, or naming an adapter layer that is not a dense layer of
+    /// the model.
     public init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                precision: EncoderPrecision = .shared) throws {
+                precision: EncoderPrecision = .shared, adapter: ModelAdapter? = nil) throws {
         self.config = config
+        self.adapter = adapter
         self.kernel = kernel
         self.threads = max(1, threads)
         self.precision = precision.available()
@@ -121,7 +132,15 @@ public final class BertEncoder: @unchecked Sendable {
         let h = config.hiddenSize, f = config.intermediateSize
         let prefix = weights.tensors["embeddings.word_embeddings.weight"] == nil
             && weights.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
-        func t(_ name: String, _ shape: [Int]) throws -> FloatTensor { try weights.tensor(prefix + name, shape: shape) }
+        var merged = Set<String>()
+        func t(_ name: String, _ shape: [Int]) throws -> FloatTensor {
+            let tensor = try weights.tensor(prefix + name, shape: shape)
+            guard let adapter, shape.count == 2, name.hasSuffix(".weight") else { return tensor }
+            let layer = String(name.dropLast(".weight".count))
+            guard let sum = try adapter.merged(tensor, layer: layer, rows: shape[0], columns: shape[1]) else { return tensor }
+            merged.insert(layer)
+            return sum
+        }
         wordEmbeddings = try t("embeddings.word_embeddings.weight", [config.vocabSize, h])
         positionEmbeddings = try t("embeddings.position_embeddings.weight", [config.maxPositions, h])
         typeEmbeddings = try t("embeddings.token_type_embeddings.weight", [config.typeVocabSize, h])
@@ -146,6 +165,9 @@ public final class BertEncoder: @unchecked Sendable {
                 outputBias: try t(p + "output.dense.bias", [h]),
                 outputNormWeight: try t(p + "output.LayerNorm.weight", [h]),
                 outputNormBias: try t(p + "output.LayerNorm.bias", [h]))
+        }
+        if let adapter, let unused = adapter.layers.subtracting(merged).sorted().first {
+            throw EmbeddingModelError.damaged(path: adapter.file.path, reason: "adapter layer \(unused) is not a dense layer of the model")
         }
         packedLayers = self.precision.kind == .bf16 ? Self.pack(layers, hidden: h, intermediate: f) : []
         if self.threads > 1 { kernel.useOneLibraryThread() } else { kernel.useLibraryThreads() }

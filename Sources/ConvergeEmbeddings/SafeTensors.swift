@@ -184,6 +184,15 @@ public struct FloatTensor: @unchecked Sendable {
         self.shape = shape
     }
 
+    /// An owned copy of `floats` (row-major, `shape`'s product of them): a weight computed at load (a merged
+    /// adapter) rather than read from a file.
+    init(owning floats: [Float], shape: [Int]) {
+        precondition(floats.count == shape.reduce(1, *), "\(floats.count) floats for shape \(shape)")
+        let bytes = floats.withUnsafeBytes { TensorBytes(copying: Data($0)) }
+        self.init(storage: bytes, base: UnsafePointer(bytes.base.assumingMemoryBound(to: Float.self)),
+                  count: floats.count, shape: shape)
+    }
+
     /// Calls `body` with the floats; the pointer must not escape it.
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         try withExtendedLifetime(storage) { try body(UnsafeBufferPointer(start: base, count: count)) }

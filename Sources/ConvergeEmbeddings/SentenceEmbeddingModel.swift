@@ -7,6 +7,8 @@ import Foundation
 /// normalisation, in batches.
 public struct SentenceEmbeddingModel: SentenceEncoder {
     public let modelName: String
+    /// The base model's name, without the adapter's (`all-MiniLM-L6-v2`).
+    public let baseName: String
     public let directory: String
     public let tokenizer: WordPieceTokenizer
     public let encoder: BertEncoder
@@ -21,7 +23,8 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
     public var dimension: Int { encoder.config.hiddenSize }
 
     /// The model's name, its weights' fingerprint (`SafeTensorsFile.fingerprint`), the maximum sequence length,
-    /// the encoder's arithmetic version (`bert-f32.1`, or `bert-bf16.1` with BF16 weight products) and whether
+    /// the encoder's arithmetic version (`bert-f32.1`, or `bert-bf16.1` with BF16 weight products;
+    /// `+argkp-lora.1` after it with the ArgKP adapter) and whether
     /// products run on a CBLAS or the native kernel (their float rounding differs):
     /// `all-MiniLM-L6-v2 f3a1... len256 bert-f32.1 cblas`.
     public var cacheIdentity: String {
@@ -33,19 +36,22 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
     /// kernel `CONVERGE_BLAS` chooses; `encoder.kernel.backend` says which) with `threads` threads (default:
     /// one per active core; see `BertEncoder.init`), its weight products in `precision` (default: what
     /// `CONVERGE_ENCODER_PRECISION` chooses; `encoder.precision` says which). Throws `EmbeddingModelError`
-    /// naming the missing or damaged file.
+    /// naming the missing or damaged file. With `adapter` (default: what `CONVERGE_ENCODER_ADAPTER` chooses,
+    /// `ModelAdapter.shared`), its low-rank update is merged into the weights and the model is named
+    /// `NAME+ADAPTER` (`all-MiniLM-L6-v2+argkp`).
     public init(directory: String, name: String = "all-MiniLM-L6-v2", batchSize: Int = 64,
                 kernel: MatrixKernel = .shared, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                precision: EncoderPrecision = .shared) throws {
+                precision: EncoderPrecision = .shared, adapter: ModelAdapter? = ModelAdapter.shared) throws {
         self.directory = directory
-        self.modelName = name
+        self.baseName = name
+        self.modelName = adapter.map { name + "+" + $0.name } ?? name
         self.batchSize = max(1, batchSize)
         let url = URL(fileURLWithPath: directory)
         let config = try BertConfig(path: url.appendingPathComponent("config.json").path)
         tokenizer = try WordPieceTokenizer(path: url.appendingPathComponent("tokenizer.json").path)
         let weightsPath = url.appendingPathComponent("model.safetensors").path
         encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath), kernel: kernel,
-                                  threads: threads, precision: precision)
+                                  threads: threads, precision: precision, adapter: adapter)
         guard tokenizer.vocabulary.count <= config.vocabSize,
               tokenizer.vocabulary.values.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize })
         else {

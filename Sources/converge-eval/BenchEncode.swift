@@ -160,9 +160,10 @@ struct BenchEncode: ParsableCommand {
     static func model(_ model: SentenceEmbeddingModel, batch: Int, kernel: MatrixKernel, threads: Int,
                       precision: EncoderPrecision? = nil) throws -> SentenceEmbeddingModel {
         do {
-            return try SentenceEmbeddingModel(directory: model.directory, name: model.modelName, batchSize: batch,
+            return try SentenceEmbeddingModel(directory: model.directory, name: model.baseName, batchSize: batch,
                                               kernel: kernel, threads: threads,
-                                              precision: precision ?? model.encoder.precision)
+                                              precision: precision ?? model.encoder.precision,
+                                              adapter: model.encoder.adapter)
         } catch let error as EmbeddingModelError {
             throw EvalError(error.description)
         }

@@ -32,12 +32,13 @@ struct KPAPredict: ParsableCommand {
             throw EvalError("--similarity must be one of \(KPASimilarity.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let data = try KPAData(directory: dataDir, split: split)
-        let evidence = KPAEvidence(data: data, encoder: kind.needsEncoder ? try loadEncoder() : nil)
-        let predictions = evidence.predictions(kind.scorer(matcher: .miniLM))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try AtomicFile.write(String(decoding: try encoder.encode(predictions), as: UTF8.self), to: output)
-        print("wrote \(predictions.count) arguments to \(output) (\(similarity)); "
+        let encoder = kind.needsEncoder ? try loadEncoder() : nil
+        let evidence = KPAEvidence(data: data, encoder: encoder)
+        let predictions = evidence.predictions(kind.scorer(matcher: encoder.map { KeyPointMatcher.fitted(for: $0) } ?? .miniLM))
+        let json = JSONEncoder()
+        json.outputFormatting = [.sortedKeys]
+        try AtomicFile.write(String(decoding: try json.encode(predictions), as: UTF8.self), to: output)
+        print("wrote \(predictions.count) arguments to \(output) (\(similarity)\(encoder.map { ", " + $0.modelName } ?? "")); "
               + "scores:")
         print(KPAEvidence.scores(predictions, data: data).summary)
     }
@@ -84,12 +85,23 @@ struct KPATrain: ParsableCommand {
     @Argument(help: "ArgKP folder.") var dataDir: String
     @Option(help: "Random seed (minibatch order).") var seed: UInt64 = 1
     @Option(help: "Epochs of the calibration fit.") var epochs = 10
-    @Option(help: "Swift file to write the weights to.")
-    var output = "Sources/ConvergeAnalysis/KeyPointMatcherWeights.swift"
+    @Option(help: "Fit on the last N train topics (file order) only: those held out of the encoder adapter's training (0: all).")
+    var fitTopics = 0
+    @Option(help: """
+        Swift file to write the weights to (default: KeyPointMatcherWeights.swift, or KeyPointMatcherWeights+ArgKP.swift \
+        with CONVERGE_ENCODER_ADAPTER=argkp).
+        """)
+    var output: String?
 
     func run() throws {
         let encoder = try loadEncoder()
-        let train = KPAEvidence(data: try KPAData(directory: dataDir, split: "train"), encoder: encoder)
+        let adapted = encoder.encoder.adapter != nil
+        let output = output ?? (adapted ? "Sources/ConvergeAnalysis/KeyPointMatcherWeights+ArgKP.swift"
+                                        : "Sources/ConvergeAnalysis/KeyPointMatcherWeights.swift")
+        var trainData = try KPAData(directory: dataDir, split: "train")
+        if fitTopics > 0 { trainData = trainData.lastTopics(fitTopics) }
+        print("kpa-train: encoder \(encoder.modelName); fitting on \(trainData.groups.count) topic-stance groups")
+        let train = KPAEvidence(data: trainData, encoder: encoder)
         // Labelled training pairs.
         var xs: [MatchEvidence] = [], ys: [Double] = []
         for (g, group) in train.data.groups.enumerated() {
@@ -130,12 +142,16 @@ struct KPATrain: ParsableCommand {
         let map = scores.current
         print(String(format: "  calibrated: scale=%.3f bias=%.3f; dev:", scale, bias))
         print(scores.summary)
-        matcher.provenance = "converge-eval kpa-train ../shared/corpus/argkp --seed \(seed) --epochs \(epochs): "
-            + String(format: "mix alpha=%.2f beta=%.2f coverage=%.2f chosen on ArgKP train (mAP strict=%.3f relaxed=%.3f); ",
-                     chosen.alpha, chosen.beta, chosen.c, chosen.map.strict, chosen.map.relaxed)
+        matcher.provenance = (adapted ? "CONVERGE_ENCODER_ADAPTER=argkp " : "")
+            + "converge-eval kpa-train ../shared/corpus/argkp --seed \(seed) --epochs \(epochs)"
+            + (fitTopics > 0 ? " --fit-topics \(fitTopics)" : "") + ": "
+            + String(format: "mix alpha=%.2f beta=%.2f coverage=%.2f chosen on ArgKP train",
+                     chosen.alpha, chosen.beta, chosen.c)
+            + (fitTopics > 0 ? " (its last \(fitTopics) topics)" : "")
+            + String(format: " (mAP strict=%.3f relaxed=%.3f); ", chosen.map.strict, chosen.map.relaxed)
             + String(format: "dev mAP strict=%.3f relaxed=%.3f (current metric), %.3f / %.3f (leaderboard metric)",
                      map.strict, map.relaxed, scores.leaderboard.strict, scores.leaderboard.relaxed)
-        try AtomicFile.write(Trainer.swiftSource(matcher), to: output)
+        try AtomicFile.write(Trainer.swiftSource(matcher, name: adapted ? "miniLMArgKP" : "miniLM"), to: output)
         print("wrote \(output): \(matcher.provenance)")
     }
 }
@@ -180,13 +196,15 @@ enum Trainer {
         return (w[0], w[1])
     }
 
-    static func swiftSource(_ matcher: KeyPointMatcher) -> String {
+    /// The weights as Swift source: `enum KeyPointMatcherWeights` for `miniLM`, an extension of it for
+    /// another `name`.
+    static func swiftSource(_ matcher: KeyPointMatcher, name: String = "miniLM") -> String {
         func f(_ x: Double) -> String { String(format: "%.6g", x) }
         return """
         // Generated by `converge-eval kpa-train`; do not edit.
         // \(matcher.provenance)
-        enum KeyPointMatcherWeights {
-            static let miniLM = KeyPointMatcher(
+        \(name == "miniLM" ? "enum" : "extension") KeyPointMatcherWeights {
+            static let \(name) = KeyPointMatcher(
                 weights: [\(matcher.weights.map(f).joined(separator: ", "))], bias: \(f(matcher.bias)),
                 provenance: \(String(reflecting: matcher.provenance)))
         }

@@ -98,6 +98,17 @@ struct KPAData {
         for (i, k) in keyPoints.enumerated() { byKey[k.topic + "\u{1F}" + k.stance]?.keyPoints.append(i) }
         groups = order.map { byKey[$0]! }
     }
+
+    /// The same data with only the topic-and-stance groups of the last `count` topics (in order of first
+    /// appearance in the arguments file): the train topics `scripts/train-matcher-adapter.py` holds out.
+    func lastTopics(_ count: Int) -> KPAData {
+        var topics: [String] = []
+        for a in arguments where !topics.contains(a.topic) { topics.append(a.topic) }
+        let kept = Set(topics.suffix(count))
+        var copy = self
+        copy.groups = groups.filter { kept.contains(arguments[$0.arguments[0]].topic) }
+        return copy
+    }
 }
 
 struct EvalError: Error, CustomStringConvertible {
