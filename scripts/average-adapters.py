@@ -6,20 +6,17 @@ adapter on ArgKP dev with the training script's JAX forward pass (dev is only sc
 
   python3 scripts/average-adapters.py MODEL_DIR ../shared/corpus/argkp OUT_DIR ADAPTER_DIR...
 """
-import importlib.util
 import json
 import os
 import sys
 
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2")
+from adapter_jax import training_module  # sets XLA_FLAGS before jax loads
+
 import jax.numpy as jnp
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("train", os.path.join(HERE, "train-matcher-adapter.py"))
-train = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(train)
+train = training_module()
 
 
 def main():

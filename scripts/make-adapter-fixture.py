@@ -11,20 +11,16 @@ moves them.
   python3 scripts/make-adapter-fixture.py MODEL_DIR models/argkp-adapter ../shared/corpus/argkp \\
       Tests/ConvergeEmbeddingsTests/Fixtures/argkp-adapter-reference.json
 """
-import importlib.util
 import json
-import os
 import sys
 
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2")
+from adapter_jax import training_module  # sets XLA_FLAGS before jax loads
+
 import jax.numpy as jnp
 import numpy as np
 from safetensors.numpy import load_file
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("train", os.path.join(HERE, "train-matcher-adapter.py"))
-train = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(train)
+train = training_module()
 
 
 def main():
