@@ -160,5 +160,15 @@ struct ModelsList: ParsableCommand {
         print("  matrix products: \(MatrixKernel.shared.backend)")
         // The weight products' arithmetic (CONVERGE_ENCODER_PRECISION=float32|bf16).
         print("  encoder precision: \(EncoderPrecision.shared)")
+        // The trained adapter merged at load (CONVERGE_ENCODER_ADAPTER=argkp|none; an unknown name warns).
+        if let adapter = ModelAdapter.shared {
+            print("  encoder adapter: \(adapter.name) (\(adapter.base)+\(adapter.name), \(adapter.version); "
+                  + "CONVERGE_ENCODER_ADAPTER=\(adapter.name))")
+        } else if let asked = ProcessInfo.processInfo.environment["CONVERGE_ENCODER_ADAPTER"],
+                  !["", "none"].contains(asked.lowercased()) {
+            print("  encoder adapter: none (CONVERGE_ENCODER_ADAPTER=\(asked) is not an adapter: argkp or none)")
+        } else {
+            print("  encoder adapter: none (default; CONVERGE_ENCODER_ADAPTER=argkp merges the ArgKP adapter)")
+        }
     }
 }

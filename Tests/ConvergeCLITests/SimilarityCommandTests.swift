@@ -53,6 +53,20 @@ import Testing
         #expect(try similarity(embedding) == "embedding")
     }
 
+    /// `converge models` says whether the ArgKP adapter is merged into the encoder, and names a value of
+    /// `CONVERGE_ENCODER_ADAPTER` that is not an adapter (analysis then uses none, with a warning).
+    @Test func modelsSaysWhichEncoderAdapterIsMerged() throws {
+        var environment = CLI.installedModelEnvironment
+        for (value, line) in [(nil, "encoder adapter: none (default;"),
+                              ("argkp", "encoder adapter: argkp (all-MiniLM-L6-v2+argkp, argkp-lora.1;"),
+                              ("ArgKP-v9", "encoder adapter: none (CONVERGE_ENCODER_ADAPTER=ArgKP-v9 is not an adapter")] {
+            environment["CONVERGE_ENCODER_ADAPTER"] = value
+            let result = try CLI.run(["models"], environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains(line), "\(value ?? "unset"): \(result.stdout)")
+        }
+    }
+
     /// With no BLAS (`CONVERGE_BLAS=none`: the native kernel, no library looked for) the hybrid report of the
     /// example is the one made with the CBLAS found at run time, key point for key point; `converge models` says
     /// which kernel the encoder loads.
