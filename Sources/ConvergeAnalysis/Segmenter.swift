@@ -506,6 +506,25 @@ public enum Segmenter {
             // Keep a closing bracket or quote that has its opening partner inside.
             guard a < b else { return nil }
             guard scalars[a..<b].contains(where: Tokenizer.isWordScalar) else { return nil }
+            // An emphasis that opens the statement and closes inside it ("**Always** curl ...") keeps its
+            // opening marks, and one that opens inside and closes at the end keeps its closing marks: a quote
+            // never shows half of a pair ("Always** curl ...").
+            for mark in ["*", "_"] as [Unicode.Scalar] {
+                var opened = 0
+                while a - opened > s, scalars[a - opened - 1] == mark { opened += 1 }
+                if opened > 0, let first = scalars[a..<b].firstIndex(of: mark) {
+                    var run = 0
+                    while first + run < b, scalars[first + run] == mark { run += 1 }
+                    if run == opened { a -= opened }
+                }
+                var closed = 0
+                while b + closed < e, scalars[b + closed] == mark { closed += 1 }
+                if closed > 0, let last = scalars[a..<b].lastIndex(of: mark) {
+                    var run = 0
+                    while last - run >= a, scalars[last - run] == mark { run += 1 }
+                    if run == closed && last - run + 1 > a { b += closed }
+                }
+            }
             return a..<b
         }
 

@@ -119,6 +119,18 @@ import Testing
         #expect(Segmenter.statements(of: "- **Cut away from your fingers.**", answerIndex: 0).allSatisfy { !$0.isLeadIn })
     }
 
+    /// Emphasis that opens a statement and closes inside it, or opens inside and closes at its end, is quoted
+    /// whole: a quote never shows half of a pair of marks ("Always** curl").
+    @Test func quotesKeepBothMarksOfAnEmphasis() {
+        func texts(_ text: String) -> [String] { Segmenter.statements(of: text, answerIndex: 0).map(\.text) }
+        #expect(texts("- **Always** curl your fingertips under.") == ["**Always** curl your fingertips under"])
+        #expect(texts("Go slowly at first. **Speed** will come later.") == ["Go slowly at first", "**Speed** will come later"])
+        #expect(texts("- Use a knife and a **board**.") == ["Use a knife and a **board**"])
+        #expect(texts("- _Never_ rush.") == ["_Never_ rush"])
+        // Marks around the whole statement go, as before.
+        #expect(texts("- **Use a sharp knife.**") == ["Use a sharp knife"])
+    }
+
     @Test func isLinearInAnswerLength() {
         // Not a timing test: a long answer segments without pathological behaviour and keeps offsets.
         let paragraph = "Caching cuts latency, load, and cost. Measure before you tune, e.g. with p99 latency.\n\n"
