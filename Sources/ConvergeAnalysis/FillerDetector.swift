@@ -114,6 +114,7 @@ public enum FillerDetector {
         "conclusion", "conclusions", "summary", "in summary", "in conclusion", "introduction", "overview",
         "final thoughts", "final words", "key takeaways", "takeaways", "tips", "additional tips", "more tips",
         "other tips", "bonus tips", "notes", "note", "details", "background", "tl;dr", "tldr", "bottom line",
+        "tip", "important", "important note", "remember", "reminder", "warning", "caution", "disclaimer",
     ]
 
     static let interjections: Set<String> = ["absolutely", "sure", "certainly", "yes", "well", "great", "ok", "okay",

@@ -302,6 +302,14 @@ public enum Segmenter {
             let end = current.end
             var first = true
             var named = false
+            // A paragraph that is one short bold line (`**Knife skills**`) is a heading in all but syntax: it is
+            // read as one, below the answer's own `###` headings.
+            if !current.isItem, let range = boldLine(start, end) {
+                blocks.append(BlockInfo(kind: .heading, indent: 0, level: 4, endsWithColon: endsWithColon(start, end)))
+                emit(range, kind: .heading)
+                section = plain(range)
+                return
+            }
             blocks.append(BlockInfo(kind: current.isItem ? .listItem : .paragraph, indent: current.indent, level: 0,
                                     endsWithColon: endsWithColon(start, end),
                                     endsWithSentence: endsWith(".!?", start, end)))
@@ -324,6 +332,23 @@ public enum Segmenter {
                 }
                 first = false
             }
+        }
+
+        /// `**X**` or `__X__` alone on one line, at most eight words, not a sentence, no marks inside: the range
+        /// of X.
+        func boldLine(_ s: Int, _ e: Int) -> Range<Int>? {
+            var a = s, b = e
+            while a < b, isSpace(a) { a += 1 }
+            while b > a, isSpace(b - 1) { b -= 1 }
+            guard b - a > 4, scalars[a] == scalars[a + 1], scalars[a] == "*" || scalars[a] == "_",
+                  scalars[b - 1] == scalars[a], scalars[b - 2] == scalars[a] else { return nil }
+            let mark = scalars[a]
+            let inner = (a + 2)..<(b - 2)
+            guard !scalars[inner].contains(mark), !scalars[inner].contains("\n"),
+                  !endsWith(".!?", inner.lowerBound, inner.upperBound),
+                  let range = trimmed(inner.lowerBound, inner.upperBound),
+                  Tokenizer.tokens(scalars.string(range)).count <= 8 else { return nil }
+            return range
         }
 
         /// A bold lead-in at the start of a block: `**X:** rest`, `**X**: rest`, `**X** - rest`, `**X.** rest`,

@@ -125,6 +125,25 @@ import Testing
         #expect(schedule.first.map { Set($0.support) } == ["a", "b", "c"])
     }
 
+    /// Bold lines and lead-ins that only label a part of the answer ("**Tips**", "**Important**", "**Tip:**") are
+    /// set aside as section headings; what they label stays.
+    @Test func boldLabelsOfAPartAreSectionHeadings() {
+        let report = Analyzer().analyze(AnalysisInput(prompt: nil, answers: [
+            Answer(panelist: Panelist(id: "a", label: "a"),
+                   text: "**Tips**\n\n**Important**\n\nAlways cut away from your fingers.\n\n- **Tip:** Keep the knife sharp."),
+            Answer(panelist: Panelist(id: "b", label: "b"),
+                   text: "**Tips**\n\n- Cut away from your fingers.\n- A sharp knife is safer."),
+        ], rubric: nil))
+        let quotes = report.keyPoints.flatMap { $0.evidence.map(\.quote) }
+        for label in ["Tips", "Important", "Tip"] {
+            #expect(!quotes.contains(label), "\(label) is evidence: \(quotes)")
+            #expect((report.filler ?? []).contains { $0.evidence.quote == label && $0.reason == "section heading" },
+                    "\(label) is not a section heading: \(report.filler ?? [])")
+        }
+        #expect(report.keyPoints.contains { point in Set(point.support) == ["a", "b"]
+            && point.evidence.contains { $0.quote == "Always cut away from your fingers" } })
+    }
+
     /// A label is never a statement that opens by pointing back at another ("Their light keeps you alert") when
     /// the key point has a statement that stands alone.
     @Test func labelsDoNotOpenWithAReference() {

@@ -131,6 +131,19 @@ import Testing
         #expect(texts("- **Use a sharp knife.**") == ["Use a sharp knife"])
     }
 
+    /// A paragraph that is one short bold line is a heading (below `###`): it names the paragraph under it or
+    /// announces a section; a bold sentence, a long bold line or a bold line with more text is not.
+    @Test func aBoldLineAloneIsAHeading() {
+        let statements = Segmenter.statements(of: "**Cutting board**\n\nPut a damp towel under the board.", answerIndex: 0)
+        #expect(statements.map(\.text) == ["Cutting board", "Put a damp towel under the board"])
+        #expect(statements.map(\.blockKind) == [.heading, .paragraph])
+        #expect(statements[0].isLeadIn)
+        for text in ["**Always cut away from your fingers.**", "**Use** a sharp knife", "__Knife__ and **board**",
+                     "**One two three four five six seven eight nine**"] {
+            #expect(Segmenter.statements(of: text, answerIndex: 0).allSatisfy { $0.blockKind != .heading }, "\(text)")
+        }
+    }
+
     @Test func isLinearInAnswerLength() {
         // Not a timing test: a long answer segments without pathological behaviour and keeps offsets.
         let paragraph = "Caching cuts latency, load, and cost. Measure before you tune, e.g. with p99 latency.\n\n"
