@@ -89,18 +89,24 @@ public struct ModelAdapter: Sendable {
     /// The adapter `CONVERGE_ENCODER_ADAPTER` chooses, read once per process: unset, empty or `none` means no
     /// adapter (the base model's vectors); `argkp` means `ModelAdapter.argKP`. Another value is reported on
     /// standard error once and means no adapter.
-    public static let shared: ModelAdapter? = named(ProcessInfo.processInfo.environment["CONVERGE_ENCODER_ADAPTER"])
+    public static let shared: ModelAdapter? = named(asked)
+
+    /// `CONVERGE_ENCODER_ADAPTER` as this process was given it (nil when unset).
+    public static let asked = ProcessInfo.processInfo.environment["CONVERGE_ENCODER_ADAPTER"]
+
+    /// Whether `name` names no adapter and is not a way of saying none (nil, empty, `none`): a mistake to report.
+    public static func isUnknown(_ name: String?) -> Bool {
+        !["", "none", "argkp"].contains(name?.lowercased() ?? "")
+    }
 
     /// The adapter called `name` (`argkp`), or `nil` for `nil`, empty, `none` and (with a warning on standard
-    /// error) unknown names.
+    /// error) unknown names (`isUnknown`).
     public static func named(_ name: String?) -> ModelAdapter? {
-        switch name?.lowercased() ?? "" {
-        case "", "none": return nil
-        case "argkp": return argKP
-        default:
+        if isUnknown(name) {
             let message = "converge: CONVERGE_ENCODER_ADAPTER=\(name ?? "") is not an adapter (argkp or none); using none\n"
             FileHandle.standardError.write(Data(message.utf8))
             return nil
         }
+        return name?.lowercased() == "argkp" ? argKP : nil
     }
 }

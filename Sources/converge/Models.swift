@@ -164,8 +164,7 @@ struct ModelsList: ParsableCommand {
         if let adapter = ModelAdapter.shared {
             print("  encoder adapter: \(adapter.name) (\(adapter.base)+\(adapter.name), \(adapter.version); "
                   + "CONVERGE_ENCODER_ADAPTER=\(adapter.name))")
-        } else if let asked = ProcessInfo.processInfo.environment["CONVERGE_ENCODER_ADAPTER"],
-                  !["", "none"].contains(asked.lowercased()) {
+        } else if let asked = ModelAdapter.asked, ModelAdapter.isUnknown(asked) {
             print("  encoder adapter: none (CONVERGE_ENCODER_ADAPTER=\(asked) is not an adapter: argkp or none)")
         } else {
             print("  encoder adapter: none (default; CONVERGE_ENCODER_ADAPTER=argkp merges the ArgKP adapter)")
