@@ -82,7 +82,11 @@ struct BlockJoiner {
     /// Key points of lead-ins that are the same point as the key point of their bodies: when, for at least half
     /// of the smaller group's panelists, a lead-in of one group and a statement of the other share a block, and
     /// the groups' best pair reaches `paragraphFactor` × the threshold, they are one point ("Use a Sharp Knife"
-    /// across answers, and "A sharp knife requires less force" across the same answers).
+    /// across answers, and "A sharp knife requires less force" across the same answers). By structure alone (no
+    /// similarity needed) when every panelist of the lead-ins explains them with the other group and that group
+    /// holds no lead-in of its own. Never when both groups hold a lead-in of one answer: two items that one answer
+    /// names apart ("**Carbohydrates**:", "**Fats**:") are two points by its own account (a cannot-link, as in
+    /// `KeyPointMerger`); without it, nested named items chained into one key point of a dozen points.
     func mergeNamedPoints(_ groups: [[Int]]) -> [[Int]] {
         var members = groups
         var changed = true
@@ -114,9 +118,10 @@ struct BlockJoiner {
                 func leadAnswers(_ g: Int) -> Set<Int> {
                     Set(members[g].filter { statements[$0].isLeadIn }.map { statements[$0].answerIndex })
                 }
-                let named = [x, y].contains { g in
+                guard leadAnswers(x).isDisjoint(with: leadAnswers(y)) else { continue }
+                let named = [(x, y), (y, x)].contains { g, other in
                     let leads = leadAnswers(g)
-                    return leads.count >= 2 && pairs[key]!.isSuperset(of: leads)
+                    return leads.count >= 2 && pairs[key]!.isSuperset(of: leads) && leadAnswers(other).isEmpty
                 }
                 if !named {
                     var top = 0.0

@@ -102,6 +102,8 @@ struct Consolidation: ParsableCommand {
         var flagged: [FlaggedKeyPoint]?
         /// The report's categories against the gold's (analysed folders only).
         var categories: CategoryAgreement?
+        /// Whether its key points mix gold points (analysed folders only).
+        var purity: KeyPointPurity?
     }
 
     /// The JSON output.
@@ -169,7 +171,8 @@ struct Consolidation: ParsableCommand {
             }
             results.append(FolderResult(folder: folder.name, path: folder.path, report: written,
                                         analysisSeconds: seconds, score: score, flagged: verbose ? flagged : nil,
-                                        categories: CategoryAgreement(analysis, gold: folder.gold)))
+                                        categories: CategoryAgreement(analysis, gold: folder.gold),
+                                        purity: KeyPointPurity(analysis, gold: folder.gold)))
         }
         let mean = ConsolidationMean(results.map(\.score))
         let times = results.compactMap(\.analysisSeconds)
@@ -185,6 +188,12 @@ struct Consolidation: ParsableCommand {
                 print("MEAN categories over \(categories.count): F1 \(average(\.f1)) (P \(average(\.precision)) "
                       + "R \(average(\.recall))); themes \(average { Double($0.categories) }) per report "
                       + "(gold \(average { Double($0.goldCategories) }))")
+            }
+            let purity = results.compactMap(\.purity)
+            if !purity.isEmpty {
+                print("MEAN purity over \(purity.count): "
+                      + String(format: "%.3f", purity.map(\.purity).reduce(0, +) / Double(purity.count))
+                      + "; most gold points in one key point: " + purity.map { String($0.mostGoldPoints) }.joined(separator: " "))
             }
             print("analysis: \(String(format: "%.2f", total)) s for \(results.count) folder\(results.count == 1 ? "" : "s") "
                   + "(\(Measure.ms(total / Double(max(results.count, 1)))) mean, \(Measure.ms(times.max() ?? 0)) max); "

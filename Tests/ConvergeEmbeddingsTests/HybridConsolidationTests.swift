@@ -1,0 +1,35 @@
+import ConvergeAnalysis
+import ConvergeCore
+import ConvergeEmbeddings
+import Foundation
+import Testing
+
+/// Facts read from the human consolidations in ../shared/corpus/consolidation (`gold.json`), checked on the report
+/// `converge analyze --no-rubric` makes with the default matching when the model is installed (hybrid).
+@Suite(.serialized, .enabled(if: InstalledModel.available, InstalledModel.skipReason))
+struct HybridConsolidationTests {
+    static func report(_ name: String) throws -> Report {
+        let corpus = ProcessInfo.processInfo.environment["CONVERGE_CORPUS"].map { URL(fileURLWithPath: $0) }
+            ?? Paths.repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+        let input = try SurveyFolder.load(paths: [corpus.appendingPathComponent("consolidation/\(name)").path],
+                                          useFolderRubric: false)
+        let model = try #require(InstalledModel.model, "all-MiniLM-L6-v2 loads")
+        return Analyzer(similarity: HybridSimilarity(encoder: model)).analyze(input)
+    }
+
+    /// ae-215, mistral-large: "**Macronutrients**:" over nested "**Carbohydrates**:", "**Proteins**:", "**Fats**:",
+    /// then "**Micronutrients**:"; the gold has a point for each. Before, the lead-in merges chained four of them
+    /// and 12 more gold points into one key point of 62 quotes, unanimous, labelled "Absorption of fat-soluble
+    /// vitamins".
+    @Test func namedItemsOfOneAnswerAreDifferentKeyPoints() throws {
+        let report = try Self.report("ae-215")
+        let names = ["Macronutrients", "Carbohydrates", "Proteins", "Fats", "Micronutrients"]
+        let holders = try names.map { name in
+            try #require(report.keyPoints.firstIndex { point in
+                point.evidence.contains { $0.panelist == "mistral-large" && $0.quote == name }
+            }, "\(name) is evidence of a key point")
+        }
+        #expect(Set(holders).count == names.count, "\(zip(names, holders).map { "\($0): \(report.keyPoints[$1].label)" })")
+        #expect(report.keyPoints.allSatisfy { $0.evidence.count <= 48 }, "\(report.keyPoints.map(\.evidence.count).max() ?? 0)")
+    }
+}
