@@ -41,6 +41,8 @@ public enum Segmenter {
         "preferably", "typically", "usually", "often", "sometimes", "always", "never", "more", "less", "most", "least",
         "very", "much", "really", "quite", "that", "this", "these", "those", "it", "they",
     ]
+    /// Relative pronouns: a fragment they open describes the phrase before it, in a list too.
+    static let relativeOpeners: Set<String> = ["which", "who", "whom", "whose"]
     /// Words that open a leading phrase that only links the sentence to what came before ("Beyond coding, ...",
     /// "Most importantly, ...", "Remember, ..."): such a phrase is a clause of its own (filler), not part of the
     /// point.
@@ -472,8 +474,12 @@ public enum Segmenter {
             // fragment has to stand on its own to be a point.
             let lastCut = cuts[cuts.count - 1] + 1
             let tail = scalars.string(lastCut..<min(sentence.upperBound, lastCut + 5)).lowercased()
-            let serial = fragments.count >= 4 || fragments.count >= 3 && (tail.hasPrefix(" and ") || tail.hasPrefix(" or ")
-                                                                         || tail.hasPrefix("and ") || tail.hasPrefix("or "))
+            // A leading dependent phrase ("If you're new to dicing, ...") is no item of a list.
+            let opensDependent = Tokenizer.tokens(scalars, in: fragments[0]).first
+                .map { Segmenter.leadingOpeners.contains($0.text.lowercased()) } ?? false
+            let items = fragments.count - (opensDependent ? 1 : 0)
+            let serial = items >= 4 || items >= 3 && (tail.hasPrefix(" and ") || tail.hasPrefix(" or ")
+                                                      || tail.hasPrefix("and ") || tail.hasPrefix("or "))
             let minimumContent = serial ? 2 : 3
             struct Group { var range: Range<Int>; var weak: Bool; var listOpen: Bool; var closed = false }
             var groups: [Group] = []
@@ -492,7 +498,9 @@ public enum Segmenter {
                 // provide more control", "just past the handle") or a participle ("tucking your fingertips
                 // under") elaborates on the one before; so does one with fewer than three content words.
                 let opener = lower.first ?? ""
+                // A relative clause ("which is easier to control") elaborates even in a list.
                 let elaborates = listCues.contains(opener) || opener == "i.e" || opener == "ie"
+                    || Segmenter.relativeOpeners.contains(opener)
                     || (!serial && Segmenter.dependentOpeners.contains(opener))
                     || (!serial && opener.hasSuffix("ing") && opener.count > 4 && !groups.isEmpty)
                 let leading = groups.isEmpty && Segmenter.leadingOpeners.contains(opener)
