@@ -118,10 +118,10 @@ struct BlockJoiner {
                 func leadAnswers(_ g: Int) -> Set<Int> {
                     Set(members[g].filter { statements[$0].isLeadIn }.map { statements[$0].answerIndex })
                 }
-                guard leadAnswers(x).isDisjoint(with: leadAnswers(y)) else { continue }
-                let named = [(x, y), (y, x)].contains { g, other in
-                    let leads = leadAnswers(g)
-                    return leads.count >= 2 && pairs[key]!.isSuperset(of: leads) && leadAnswers(other).isEmpty
+                let (leadsX, leadsY) = (leadAnswers(x), leadAnswers(y))
+                guard leadsX.isDisjoint(with: leadsY) else { continue }
+                let named = [(leadsX, leadsY), (leadsY, leadsX)].contains { leads, otherLeads in
+                    leads.count >= 2 && pairs[key]!.isSuperset(of: leads) && otherLeads.isEmpty
                 }
                 if !named {
                     var top = 0.0

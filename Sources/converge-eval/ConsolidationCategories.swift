@@ -18,12 +18,7 @@ struct CategoryAgreement: Sendable, Equatable, Codable {
     init(_ report: Report, gold: LocatedGold) {
         var predicted: [String] = [], truth: [String] = []
         for keyPoint in report.keyPoints {
-            var hits: [Int: Int] = [:]
-            for evidence in keyPoint.evidence {
-                if let best = ConsolidationScorer.point(of: evidence.panelist, evidence.start, evidence.end, in: gold) {
-                    hits[best, default: 0] += 1
-                }
-            }
+            let hits = ConsolidationScorer.goldHits(keyPoint, in: gold)
             guard let point = hits.keys.sorted().max(by: { hits[$0]! < hits[$1]! }) else { continue }
             predicted.append(keyPoint.category ?? "\u{0}uncategorised")
             truth.append(gold.categories[point] ?? "\u{0}none")

@@ -242,6 +242,16 @@ enum ConsolidationScorer {
         return best
     }
 
+    /// How many of `keyPoint`'s evidence spans hit each gold point (by point index; evidence that hits none is
+    /// left out), aligned as `point(of:_:_:in:)` aligns one span.
+    static func goldHits(_ keyPoint: Report.KeyPoint, in gold: LocatedGold) -> [Int: Int] {
+        var hits: [Int: Int] = [:]
+        for evidence in keyPoint.evidence {
+            if let point = point(of: evidence.panelist, evidence.start, evidence.end, in: gold) { hits[point, default: 0] += 1 }
+        }
+        return hits
+    }
+
     /// The measures of an analysis's report against `gold` (its key points as its report JSON gives them).
     static func score(_ report: Report, gold: LocatedGold, answers: [String: String])
         -> (score: ConsolidationScore, flagged: [FlaggedKeyPoint]) {

@@ -19,7 +19,6 @@ import Testing
         #expect(statements[2].section == "Databases")
     }
 
-    /// Lettered sub-items are list items: a quote never runs into the next item's letter ("Open File Explorer\n b").
     /// A relative clause describes what comes before it, in a list too; and a sentence's leading dependent phrase
     /// ("If you're new to dicing, ...") is no item of the list it opens (ae-005, llama-3.1-405b: "which is easier to
     /// control" was a statement of its own, and matched "Control the Food" of another answer).
@@ -31,6 +30,7 @@ import Testing
                 == ["Pack light clothes", "a phone charger", "a good book, which keeps you busy", "a bottle of sunscreen"])
     }
 
+    /// Lettered sub-items are list items: a quote never runs into the next item's letter ("Open File Explorer\n b").
     @Test func letteredItemsAreItems() {
         let text = """
             1. Using File Explorer:

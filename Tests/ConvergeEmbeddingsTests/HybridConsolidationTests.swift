@@ -9,9 +9,7 @@ import Testing
 @Suite(.serialized, .enabled(if: InstalledModel.available, InstalledModel.skipReason))
 struct HybridConsolidationTests {
     static func report(_ name: String) throws -> Report {
-        let corpus = ProcessInfo.processInfo.environment["CONVERGE_CORPUS"].map { URL(fileURLWithPath: $0) }
-            ?? Paths.repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
-        let input = try SurveyFolder.load(paths: [corpus.appendingPathComponent("consolidation/\(name)").path],
+        let input = try SurveyFolder.load(paths: [Paths.corpus.appendingPathComponent("consolidation/\(name)").path],
                                           useFolderRubric: false)
         let model = try #require(InstalledModel.model, "all-MiniLM-L6-v2 loads")
         return Analyzer(similarity: HybridSimilarity(encoder: model)).analyze(input)

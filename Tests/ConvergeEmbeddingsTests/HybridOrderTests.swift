@@ -14,10 +14,8 @@ struct HybridOrderTests {
 
     /// AlpacaEval prompt `p` (../shared/corpus/alpaca-eval, read in place), answers in `order`.
     static func input(prompt p: Int, order: [Int]) throws -> AnalysisInput {
-        let corpus = ProcessInfo.processInfo.environment["CONVERGE_CORPUS"].map { URL(fileURLWithPath: $0) }
-            ?? Paths.repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
         let outputs = try models.map { model in
-            try JSONDecoder().decode([Output].self, from: Data(contentsOf: corpus.appendingPathComponent("alpaca-eval/\(model).json")))
+            try JSONDecoder().decode([Output].self, from: Data(contentsOf: Paths.corpus.appendingPathComponent("alpaca-eval/\(model).json")))
         }
         return AnalysisInput(prompt: outputs[0][p].instruction,
                              answers: order.map { Answer(panelist: Panelist(id: models[$0]), text: outputs[$0][p].output) },

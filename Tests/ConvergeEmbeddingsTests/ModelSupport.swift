@@ -24,6 +24,9 @@ enum Paths {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    /// ../shared/corpus beside the repository, or `$CONVERGE_CORPUS`.
+    static let corpus = ProcessInfo.processInfo.environment["CONVERGE_CORPUS"].map { URL(fileURLWithPath: $0) }
+        ?? repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
 }
 
 /// A safetensors file with the given tensors (name → (shape, floats)), optionally with its data cut short.
