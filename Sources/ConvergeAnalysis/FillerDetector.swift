@@ -61,14 +61,14 @@ public enum FillerDetector {
                 let s = statements[i]
                 let words = Tokenizer.tokens(s.text).map { $0.text.lowercased().replacingApostrophes }
                 let sentence = s.sentence ?? s.start..<s.end
-                if s.announcesSection {
+                if s.announcesSection || s.isLeadIn && genericHeadings.contains(words.joined(separator: " ")) {
                     result[i] = .sectionHeading
                 } else if s.kind == .clause, let sentence = s.sentence, s.start == sentence.lowerBound,
                           Segmenter.isTransition(words), followedByComma(scalars, s.end) {
                     result[i] = .transition
                 } else if let closing = closingSentence, closing == sentence {
                     result[i] = .closing
-                } else if isPleasantry(words, scalars: scalars, end: s.end) {
+                } else if isPleasantry(words, ownWords: ownWords(s.text), scalars: scalars, end: s.end) {
                     result[i] = .pleasantry
                 } else if isAnnouncement(words, endsWithColon: followedByColon(scalars, s.end)) {
                     result[i] = .announcement
@@ -142,9 +142,27 @@ public enum FillerDetector {
             || words.contains { listNouns.contains($0) } && words.count <= 12
     }
 
-    /// Sympathy, greetings and compliments to the asker, and short exclamations.
-    static func isPleasantry(_ words: [String], scalars: [Unicode.Scalar], end: Int) -> Bool {
-        let text = " " + words.joined(separator: " ") + " "
+    /// The words of `text` outside quotation marks, lowercased: a quoted formula ("Phrases like \"I'm so sorry for
+    /// your loss\" can be comforting") is an example the answer gives, not its own pleasantry. An opening mark
+    /// whose closing mark is in a later statement quotes the rest of this one.
+    static func ownWords(_ text: String) -> [String] {
+        var kept = ""
+        var straight = false, curly = 0
+        for c in text {
+            switch c {
+            case "\"": straight.toggle(); kept.append(" ")
+            case "\u{201C}": curly += 1; kept.append(" ")
+            case "\u{201D}": curly = max(0, curly - 1); kept.append(" ")
+            default: if !straight && curly == 0 { kept.append(c) }
+            }
+        }
+        return Tokenizer.tokens(kept).map { $0.text.lowercased().replacingApostrophes }
+    }
+
+    /// Sympathy, greetings and compliments to the asker, and short exclamations. `ownWords`: the words outside
+    /// quotation marks (`ownWords(_:)`), where the formulas are looked for.
+    static func isPleasantry(_ words: [String], ownWords: [String], scalars: [Unicode.Scalar], end: Int) -> Bool {
+        let text = " " + ownWords.joined(separator: " ") + " "
         let formulas = [" sorry to hear ", " sorry for your ", " great question ", " good question ", " great goal ",
                         " excellent goal ", " great idea ", " congratulations ", " hope this helps ", " good luck ",
                         " best of luck ", " feel free to ", " let me know ", " lucky to have ", " it's great that you ",

@@ -43,6 +43,8 @@ public enum Segmenter {
     ]
     /// Relative pronouns: a fragment they open describes the phrase before it, in a list too.
     static let relativeOpeners: Set<String> = ["which", "who", "whom", "whose"]
+    /// A word in -ing of more than four letters ("reading", "going"; not "king", "thing").
+    static func isGerund(_ word: String) -> Bool { word.count > 4 && word.hasSuffix("ing") && !["thing", "things"].contains(word) }
     /// Words that open a leading phrase that only links the sentence to what came before ("Beyond coding, ...",
     /// "Most importantly, ...", "Remember, ..."): such a phrase is a clause of its own (filler), not part of the
     /// point.
@@ -149,6 +151,13 @@ public enum Segmenter {
                     }
                     let opensList = info.kind == .listItem ? !scope.isEmpty : info.endsWithColon && !scope.isEmpty
                     guard opensList || (info.endsWithColon && b + 1 < blocks.count) else { continue }
+                    if info.kind == .listItem, scope.count == 1, !blocks[scope[0]].statements.isEmpty {
+                        // `7. Limit processed foods:` over one nested item: the label names that item's point,
+                        // as a bold lead-in names the rest of its own item (FillerDetector still sets aside a
+                        // generic one, "Tips:").
+                        for s in info.statements { output[s].isLeadIn = true }
+                        continue
+                    }
                     if scope.isEmpty {
                         // `Additional tips:` over paragraphs: up to the next heading or label.
                         var k = b + 1
@@ -481,7 +490,11 @@ public enum Segmenter {
             let serial = items >= 4 || items >= 3 && (tail.hasPrefix(" and ") || tail.hasPrefix(" or ")
                                                       || tail.hasPrefix("and ") || tail.hasPrefix("or "))
             let minimumContent = serial ? 2 : 3
-            struct Group { var range: Range<Int>; var weak: Bool; var listOpen: Bool; var closed = false }
+            struct Group {
+                var range: Range<Int>, weak: Bool, listOpen: Bool, closed = false
+                /// The list its cue opened is of gerunds ("such as reading a book, going for a walk").
+                var gerundList = false
+            }
             var groups: [Group] = []
             for fragment in fragments {
                 let tokens = Tokenizer.tokens(scalars, in: fragment)
@@ -494,12 +507,21 @@ public enum Segmenter {
                     }
                 let hasCue = lower.contains { listCues.contains($0) }
                     || zip(lower, lower.dropFirst()).contains { $0 == "such" && $1 == "as" }
+                // Examples in gerunds after a cue ("such as reading a book, going for a walk, or practicing a
+                // hobby") are one list: each later gerund of the list is an example, not a point of its own.
+                let afterCue = lower.indices.first { n in
+                    listCues.contains(lower[n]) || lower[n] == "as" && n > 0 && lower[n - 1] == "such"
+                }.flatMap { n in n + 1 < lower.count ? lower[n + 1] : nil }
+                let gerundCue = afterCue.map(Segmenter.isGerund) ?? false
+                let head = lower.first == "and" || lower.first == "or" ? lower.dropFirst().first : lower.first
+                let gerund = head.map(Segmenter.isGerund) ?? false
                 // A fragment that opens with a cue ("e.g. with p99 latency"), a dependent word ("which can
                 // provide more control", "just past the handle") or a participle ("tucking your fingertips
                 // under") elaborates on the one before; so does one with fewer than three content words.
                 let opener = lower.first ?? ""
                 // A relative clause ("which is easier to control") elaborates even in a list.
                 let elaborates = listCues.contains(opener) || opener == "i.e" || opener == "ie"
+                    || opener == "such" && lower.count > 1 && lower[1] == "as"
                     || Segmenter.relativeOpeners.contains(opener)
                     || (!serial && Segmenter.dependentOpeners.contains(opener))
                     || (!serial && opener.hasSuffix("ing") && opener.count > 4 && !groups.isEmpty)
@@ -510,16 +532,18 @@ public enum Segmenter {
                     continue
                 }
                 if var last = groups.last, !last.closed {
-                    if (last.listOpen && nameOnly) || last.weak || (content < minimumContent && !nameOnly) || elaborates {
+                    let inList = last.listOpen && (nameOnly || last.gerundList && gerund)
+                    if inList || last.weak || (content < minimumContent && !nameOnly) || elaborates {
                         last.range = last.range.lowerBound..<fragment.upperBound
                         last.weak = last.weak && content < minimumContent
+                        last.gerundList = last.listOpen ? last.gerundList : hasCue && gerundCue
                         last.listOpen = last.listOpen || hasCue
                         groups[groups.count - 1] = last
                         continue
                     }
                 }
                 groups.append(Group(range: fragment, weak: (content < minimumContent && !nameOnly) || leading,
-                                    listOpen: hasCue))
+                                    listOpen: hasCue, gerundList: hasCue && gerundCue))
             }
             if groups.count > 1, groups[groups.count - 1].weak, !groups[groups.count - 2].closed {
                 let last = groups.removeLast()

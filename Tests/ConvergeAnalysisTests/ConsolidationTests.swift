@@ -56,6 +56,24 @@ import Testing
         #expect(sections.first?.evidence.contains { $0.quote == "Don't try to cut a whole large vegetable at once" } == true)
     }
 
+    /// Gold facts of two list items whose label names the point of one nested item, and of a quoted formula.
+    @Test func labelsOverOneNestedItemAndQuotedFormulasAreEvidence() throws {
+        // ae-215 limit-processed-whole-foods: claude-3.5-sonnet "Limit processed foods" (over one nested item) and
+        // mistral-large "Avoid Processed Foods".
+        let (_, nutrition) = try Self.load("ae-215")
+        let processed = nutrition.keyPoints.filter { point in
+            point.evidence.contains { $0.panelist == "claude-3.5-sonnet" && $0.quote == "Limit processed foods" }
+        }
+        #expect(processed.count == 1)
+        #expect(processed.first?.evidence.contains { $0.panelist == "mistral-large" && $0.quote == "Avoid Processed Foods" }
+                == true, "\(processed.map(\.label))")
+        // ae-127 heartfelt-words: gpt-4o's quoted phrases are a point, not filler.
+        let (_, comfort) = try Self.load("ae-127")
+        let quote = "Phrases like \"I'm so sorry for your loss\" or \"I know how much your dog meant to you\" can be comforting"
+        #expect(Self.evidence(comfort).contains(["gpt-4o", quote]))
+        #expect(!(comfort.filler ?? []).contains { $0.evidence.quote == quote })
+    }
+
     @Test func theReportHasAboutAsManyKeyPointsAsTheEditor() throws {
         // Gold key point counts; the engine 0.1.0 listed 3-5 times as many.
         for (name, gold) in [("ae-005", 28), ("ae-015", 33), ("ae-041", 30), ("ae-215", 49), ("senior-backend", 28)] {
@@ -321,9 +339,26 @@ import Testing
     }
 
     @Test func aListItemThatSaysSomethingIsNoSectionLabel() {
-        let found = filler("- Hold it with a pinch grip.\n  - Keep the thumb on the blade.\n- **Boards:**\n  - Use a large board.\n")
+        let found = filler("- Hold it with a pinch grip.\n  - Keep the thumb on the blade.\n"
+                           + "- **Boards:**\n  - Use a large board.\n  - Wipe it dry.\n")
         #expect(found["Hold it with a pinch grip"] == nil)
         #expect(found["Boards"] == .sectionHeading)
+        // Over one nested item a label names that item's point; a generic one is still set aside.
+        let one = filler("- **Boards:**\n  - Use a large board.\n- **Tips:**\n  - Wipe it dry.\n")
+        #expect(one["Boards"] == nil)
+        #expect(one["Tips"] == .sectionHeading)
+    }
+
+    /// A formula in quotation marks is an example the answer gives, not its own pleasantry: ae-127's gpt-4o,
+    /// 'Phrases like "I'm so sorry for your loss" ... can be comforting', is a mention of the gold's
+    /// heartfelt-words and was set aside as a pleasantry.
+    @Test func aQuotedFormulaIsNoPleasantry() {
+        let found = filler("""
+            I'm so sorry for your loss. Phrases like "I'm so sorry for your loss" or "I know how much your dog meant \
+            to you" can be comforting.
+            """)
+        #expect(found["I'm so sorry for your loss"] == .pleasantry)
+        #expect(found.count == 1, "\(found)")
     }
 
     @Test func transitionsAreSetApart() {

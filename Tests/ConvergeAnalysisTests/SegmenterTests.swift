@@ -1,4 +1,4 @@
-import ConvergeAnalysis
+@testable import ConvergeAnalysis
 import ConvergeCore
 import Testing
 
@@ -105,6 +105,39 @@ import Testing
         // Thousands separators are not clause breaks.
         #expect(texts("It handles 10,000 requests per second on one core.")
             == ["It handles 10,000 requests per second on one core"])
+    }
+
+    /// Examples after a cue are part of the clause they illustrate (ANNOTATION.md: enumerations split only where
+    /// they list separate points): ae-041's mistral-large, "such as reading a book, going for a walk, or
+    /// practicing a hobby", was three fragments, each a key point of its own.
+    @Test func examplesAfterACueStayWithTheirClause() {
+        #expect(texts("Engage in activities that don't involve your phone, such as reading a book, going for a walk, "
+                      + "or practicing a hobby.")
+            == ["Engage in activities that don't involve your phone, such as reading a book, going for a walk, "
+                + "or practicing a hobby"])
+        #expect(texts("Find alternative activities to replace phone use, like reading, exercising, or pursuing hobbies.")
+            == ["Find alternative activities to replace phone use, like reading, exercising, or pursuing hobbies"])
+        // A list of separate points after an example still splits (senior-backend's ai-3, in
+        // enumerationsSplitIntoClauses): "databases" is no gerund.
+    }
+
+    /// A short list item over exactly one nested item names that item's point (ae-215's claude-3.5-sonnet:
+    /// "7. Limit processed foods:" over "- Reduce intake of ..."; the gold quotes both for the one point); over
+    /// several nested items it announces a section.
+    @Test func aLabelOverOneNestedItemNamesItsPoint() {
+        let one = Segmenter.statements(of: "7. Limit processed foods:\n   - Reduce intake of foods high in added sugars.\n",
+                                       answerIndex: 0)
+        #expect(one.map(\.text) == ["Limit processed foods", "Reduce intake of foods high in added sugars"])
+        #expect(one.map(\.isLeadIn) == [true, false])
+        #expect(one.allSatisfy { !$0.announcesSection })
+        #expect(Set(PointBlocks.of(one)).count == 1, "the label and its item are one point")
+        let several = Segmenter.statements(
+            of: "1. Proper Grip:\n   - Hold the knife by the handle.\n   - Curl the fingers of the other hand.\n",
+            answerIndex: 0)
+        #expect(several.first?.text == "Proper Grip")
+        #expect(several.first?.announcesSection == true)
+        #expect(several.first?.isLeadIn == false)
+        #expect(Set(PointBlocks.of(several)).count == 3)
     }
 
     @Test func boldLeadInsBecomeTheirOwnStatement() {
