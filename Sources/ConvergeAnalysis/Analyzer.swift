@@ -451,6 +451,8 @@ enum Labels {
         "alongside", "coupled with", "along with", "together with", "as well as", "on top of that", "plus", "and",
         "but", "so", "however", "of course", "for example", "for instance", "e.g.", "similarly", "likewise", "beyond coding",
         "beyond pure coding skills", "beyond that", "this involves", "this means", "note that", "keep in mind that",
+        // "Instead, focus on ..." (with its comma: "Instead of ..." says what instead of what).
+        "instead,",
     ]
 
     /// Words that open a statement pointing back at an earlier one (anaphora): "it", "their", "this", ...

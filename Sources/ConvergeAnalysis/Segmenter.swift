@@ -43,6 +43,21 @@ public enum Segmenter {
     ]
     /// Relative pronouns: a fragment they open describes the phrase before it, in a list too.
     static let relativeOpeners: Set<String> = ["which", "who", "whom", "whose"]
+    /// Words that open a noun phrase.
+    static let determiners: Set<String> = ["a", "an", "the", "your", "their", "our", "this", "that", "my", "his", "her",
+                                           "its", "some", "any", "each", "every"]
+    /// Adjectives that answers coordinate before a noun ("a small, blunt knife", "a sturdy, non-slip board"): common
+    /// ones without a tell-tale ending, and words ending in -ful, -ive, -ous, -able, -ible or -less.
+    static let commonAdjectives: Set<String> = [
+        "small", "large", "big", "little", "sharp", "dull", "blunt", "soft", "hard", "firm", "short", "long", "thin",
+        "thick", "heavy", "light", "new", "old", "good", "simple", "clear", "strong", "quick", "brief", "concise", "clean",
+        "dry", "wet", "damp", "warm", "cold", "hot", "cool", "dark", "quiet", "bright", "stable", "steady", "sturdy", "slow",
+        "fast", "healthy", "fresh", "regular", "friendly", "calm", "gentle", "safe", "flat", "smooth", "high", "low",
+        "well-lit", "non-slip", "genuine", "honest", "open", "specific", "compelling", "balanced", "varied",
+    ]
+    static func isAdjective(_ word: String) -> Bool {
+        commonAdjectives.contains(word) || word.count > 5 && ["ful", "ive", "ous", "able", "ible", "less"].contains { word.hasSuffix($0) }
+    }
     /// A word in -ing of more than four letters ("reading", "going"; not "king", "thing").
     static func isGerund(_ word: String) -> Bool { word.count > 4 && word.hasSuffix("ing") && !["thing", "things"].contains(word) }
     /// Words that open a leading phrase that only links the sentence to what came before ("Beyond coding, ...",
@@ -471,6 +486,14 @@ public enum Segmenter {
                     cuts.append(i)
                 default: break
                 }
+            }
+            // Coordinated adjectives ("a small, blunt knife") are one noun phrase: no cut after "a small".
+            cuts.removeAll { cut in
+                let before = Tokenizer.tokens(scalars, in: sentence.lowerBound..<cut).suffix(2).map { $0.text.lowercased() }
+                guard before.count == 2, Segmenter.determiners.contains(before[0]), Segmenter.isAdjective(before[1]),
+                      let next = Tokenizer.tokens(scalars, in: (cut + 1)..<sentence.upperBound).first?.text.lowercased()
+                else { return false }
+                return !Segmenter.determiners.contains(next) && !["and", "or", "but"].contains(next)
             }
             guard !cuts.isEmpty else { return [sentence] }
             var fragments: [Range<Int>] = []

@@ -87,11 +87,16 @@ import Testing
         for name in ["ae-005", "ae-015", "ae-127", "senior-backend"] {
             let (_, report) = try Self.load(name)
             for point in report.keyPoints {
-                for opener in ["Remember,", "Alongside ", "Coupled with ", "Additionally,", "Most importantly,"] {
+                for opener in ["Remember,", "Alongside ", "Coupled with ", "Additionally,", "Most importantly,", "Instead,"] {
                     #expect(!point.label.hasPrefix(opener), "\(name): \(point.label)")
                 }
             }
         }
+        // "Instead, focus on ..." drops its opener; "Instead of ..." says what instead of what and keeps it.
+        #expect(Labels.withoutDiscourseOpener("Instead, focus on acknowledging the pain of their loss")
+            == "focus on acknowledging the pain of their loss")
+        #expect(Labels.withoutDiscourseOpener("Instead of using your phone as an alarm, get a clock")
+            == "Instead of using your phone as an alarm, get a clock")
     }
 
     @Test func fillerIsExactAndNeverEvidence() throws {

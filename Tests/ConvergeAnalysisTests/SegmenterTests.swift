@@ -25,7 +25,7 @@ import Testing
     @Test func relativeClausesAndLeadingPhrasesAreNoListItems() {
         #expect(texts("If you're new to dicing, consider starting with a small, blunt knife or a paring knife, "
                       + "which is easier to control.")
-                == ["If you're new to dicing, consider starting with a small", "blunt knife or a paring knife, which is easier to control"])
+                == ["If you're new to dicing, consider starting with a small, blunt knife or a paring knife, which is easier to control"])
         #expect(texts("Pack light clothes, a phone charger, a good book, which keeps you busy, and a bottle of sunscreen.")
                 == ["Pack light clothes", "a phone charger", "a good book, which keeps you busy", "a bottle of sunscreen"])
     }
@@ -119,6 +119,18 @@ import Testing
             == ["Find alternative activities to replace phone use, like reading, exercising, or pursuing hobbies"])
         // A list of separate points after an example still splits (senior-backend's ai-3, in
         // enumerationsSplitIntoClauses): "databases" is no gerund.
+    }
+
+    /// Coordinated adjectives are one noun phrase: ae-005's llama-3.1-405b, "starting with a small, blunt knife or
+    /// a paring knife", was cut after "a small" (the gold quotes the sentence whole, beginner-small-knife).
+    @Test func coordinatedAdjectivesAreNoClauseBreak() {
+        let sentence = "If you're new to dicing, consider starting with a small, blunt knife or a paring knife, which is easier "
+            + "to control"
+        #expect(texts(sentence + ".") == [sentence])
+        #expect(texts("Use a sturdy, non-slip cutting board.") == ["Use a sturdy, non-slip cutting board"])
+        // A list of noun phrases still splits where each opens with its own determiner.
+        #expect(texts("Bring a sharp chef's knife, a sturdy cutting board, and a damp kitchen towel.")
+            == ["Bring a sharp chef's knife", "a sturdy cutting board", "a damp kitchen towel"])
     }
 
     /// A short list item over exactly one nested item names that item's point (ae-215's claude-3.5-sonnet:
