@@ -11,16 +11,29 @@ import ConvergeCore
 ///   lead-in's body), and when nothing of the block is clustered, the block's statements form one key point;
 /// - in a plain paragraph, which may make several points, a singleton joins a statement of its paragraph only
 ///   when their similarity reaches `paragraphFactor` × the model's cluster threshold.
-/// Statements of different answers are never joined here. Deterministic; O(n · b) for n statements in blocks of
-/// at most b statements.
+/// Statements of different answers are never joined here, nor statements of one block more than `window`
+/// statements apart. Deterministic; O(n · window) for n statements.
 struct BlockJoiner {
     let statements: [Statement]
     let similarity: any PreparedSimilarity
     /// The similarity model's cluster threshold (its scale).
     let threshold: Double
     var paragraphFactor = 0.6
+    /// How far apart (in statements) two statements of one block may be and still be joined here, which keeps a
+    /// block of thousands of statements (a 200 KB answer in one paragraph) linear: O(n · window).
+    var window = 24
     /// `PointBlocks.of(statements)`: the block whose point each statement explains.
     let pointBlock: [[Int]]
+
+    /// The first position in the sorted `values` whose value is at least `bound` (binary search).
+    static func firstIndex(in values: [Int], notBelow bound: Int) -> Int {
+        var (low, high) = (0, values.count)
+        while low < high {
+            let mid = (low + high) / 2
+            if values[mid] < bound { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
 
     func join(_ clusters: [[Int]]) -> [[Int]] {
         var members = clusters
@@ -49,9 +62,12 @@ struct BlockJoiner {
                 || statements[block[0]].blockKind == .listItem || statements[block[0]].blockKind == .tableRow
             let minimum = makesOnePoint ? -Double.infinity : threshold * paragraphFactor
             var unjoined: [Int] = []
+            let leadIns = joined.filter { statements[$0].isLeadIn }
             for s in singles {
                 var best: (target: Int, score: Double)?
-                for t in joined {
+                // Candidates: the block's lead-ins, and its clustered statements at most `window` statements away.
+                let near = joined[Self.firstIndex(in: joined, notBelow: s - window)..<Self.firstIndex(in: joined, notBelow: s + window + 1)]
+                for t in leadIns + near.filter({ !statements[$0].isLeadIn }) {
                     let score = similarity.similarity(s, t)
                     // A lead-in names the point of the whole block: its body goes with it.
                     let bonus = statements[t].isLeadIn ? 1.0 : 0.0
@@ -68,7 +84,7 @@ struct BlockJoiner {
                 // Paragraph singletons join an earlier singleton of the paragraph they are similar to.
                 for (n, s) in unjoined.enumerated() where n > 0 {
                     var best: (target: Int, score: Double)?
-                    for t in unjoined[..<n] {
+                    for t in unjoined[max(0, n - window)..<n] {
                         let score = similarity.similarity(s, t)
                         if score >= threshold * paragraphFactor, best == nil || score > best!.score { best = (t, score) }
                     }

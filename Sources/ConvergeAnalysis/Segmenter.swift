@@ -487,11 +487,14 @@ public enum Segmenter {
                 default: break
                 }
             }
-            // Coordinated adjectives ("a small, blunt knife") are one noun phrase: no cut after "a small".
+            // Coordinated adjectives ("a small, blunt knife") are one noun phrase: no cut after "a small". (Only a
+            // few scalars either side of the comma are read, so a long sentence with many commas stays linear.)
             cuts.removeAll { cut in
-                let before = Tokenizer.tokens(scalars, in: sentence.lowerBound..<cut).suffix(2).map { $0.text.lowercased() }
+                let window = max(sentence.lowerBound, cut - 40)..<cut
+                let before = Tokenizer.tokens(scalars, in: window).suffix(2).map { $0.text.lowercased() }
                 guard before.count == 2, Segmenter.determiners.contains(before[0]), Segmenter.isAdjective(before[1]),
-                      let next = Tokenizer.tokens(scalars, in: (cut + 1)..<sentence.upperBound).first?.text.lowercased()
+                      let next = Tokenizer.tokens(scalars, in: (cut + 1)..<min(sentence.upperBound, cut + 41)).first?
+                        .text.lowercased()
                 else { return false }
                 return !Segmenter.determiners.contains(next) && !["and", "or", "but"].contains(next)
             }
