@@ -93,14 +93,9 @@ public enum FillerDetector {
             let current = blockFiller[pointBlock[i]] ?? (true, false)
             blockFiller[pointBlock[i]] = (current.all && result[i] != nil, true)
         }
+        // (A lead-in that is a generic heading was set aside in the loop above.)
         for (i, s) in statements.enumerated() where s.isLeadIn && result[i] == nil {
-            let body = pointBlock[i]
-            let words = Tokenizer.tokens(s.text).map { $0.text.lowercased() }
-            if let state = blockFiller[body], state.any, state.all {
-                result[i] = .sectionHeading
-            } else if genericHeadings.contains(words.joined(separator: " ")) {
-                result[i] = .sectionHeading
-            }
+            if let state = blockFiller[pointBlock[i]], state.any, state.all { result[i] = .sectionHeading }
         }
         for (i, s) in statements.enumerated() where s.kind == .heading && result[i] == nil {
             let words = Tokenizer.tokens(s.text).map { $0.text.lowercased() }
