@@ -75,6 +75,8 @@ public enum FillerDetector {
                 } else if isClosing(words) {
                     result[i] = .closing
                     closingSentence = sentence
+                } else if s.block == lastBlock, s.blockKind == .paragraph, isEmptyClosing(ownWords(s.text)) {
+                    result[i] = .closing
                 } else if s.block == lastBlock, endsWithQuestionMark(scalars, s.end), s.blockKind == .paragraph {
                     result[i] = .question
                 } else if opening, s.block == firstBlock,
@@ -181,6 +183,22 @@ public enum FillerDetector {
         if words[0] == "by", verbs.contains(words[1]), these.contains(words[2]) { return true }
         if (words[0] == "with" || words[0] == "following"), words[1] == "these" { return true }
         return false
+    }
+
+    /// The formulas of an answer's last paragraph that promise, praise or disclaim and say nothing of the
+    /// question ("you can become a pro at finding it", "it can be a beautiful sight to behold", "these are just
+    /// the basics", "safety should always come first"). Read only in the last block: the same words inside an
+    /// answer's body are rare and may be part of a point. `ownWords`: the words outside quotation marks.
+    static func isEmptyClosing(_ ownWords: [String]) -> Bool {
+        let text = " " + ownWords.joined(separator: " ") + " "
+        let formulas = [" well on your way ", " become a pro ", " be a pro ", " like a pro ", " in no time ",
+                        " you'll find that ", " you will find that ", " sight to behold ", " should always come first ",
+                        " always be your top priority ", " should be your top priority ", " always comes first ",
+                        " happy cooking ", " happy dicing ", " happy learning ", " happy networking "]
+        // A disclaimer only when nothing follows it: "these are just the basics, and individual needs may vary
+        // ..." goes on to make a point.
+        let disclaimers = [" just the basics ", " only the basics ", " just a starting point ", " just a few ideas "]
+        return formulas.contains(where: text.contains) || disclaimers.contains(where: text.hasSuffix)
     }
 
     /// An opening sentence whose subject is the question's own words ("Dicing safely is a key skill",

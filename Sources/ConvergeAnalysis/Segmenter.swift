@@ -512,7 +512,10 @@ public enum Segmenter {
             // A leading dependent phrase ("If you're new to dicing, ...") is no item of a list.
             let opensDependent = Tokenizer.tokens(scalars, in: fragments[0]).first
                 .map { Segmenter.leadingOpeners.contains($0.text.lowercased()) } ?? false
-            let items = fragments.count - (opensDependent ? 1 : 0)
+            // Nor is a leading transition ("Remember, ...").
+            let firstWords = Tokenizer.tokens(scalars, in: fragments[0]).map { $0.text.lowercased() }
+            let opensTransition = fragments.count > 1 && firstWords.count <= 4 && Segmenter.isTransition(firstWords)
+            let items = fragments.count - (opensDependent || opensTransition ? 1 : 0)
             let serial = items >= 4 || items >= 3 && (tail.hasPrefix(" and ") || tail.hasPrefix(" or ")
                                                       || tail.hasPrefix("and ") || tail.hasPrefix("or "))
             let minimumContent = serial ? 2 : 3
@@ -551,13 +554,19 @@ public enum Segmenter {
                     || Segmenter.relativeOpeners.contains(opener)
                     || (!serial && Segmenter.dependentOpeners.contains(opener))
                     || (!serial && opener.hasSuffix("ing") && opener.count > 4 && !groups.isEmpty)
-                let leading = groups.isEmpty && Segmenter.leadingOpeners.contains(opener)
+                // A leading dependent phrase opens the sentence, or a clause after a conjunction ("..., but with a
+                // little practice, you can ..."): either way it joins the clause after it.
+                // (`trimmedClause` has dropped the conjunction; it is read back from the text before the fragment.)
+                let conjoined = !serial && !groups.isEmpty && Tokenizer.tokens(
+                    scalars, in: max(sentence.lowerBound, fragment.lowerBound - 6)..<fragment.lowerBound
+                ).last.map { ["but", "and", "so", "yet"].contains($0.text.lowercased()) } == true
+                let leading = (groups.isEmpty || conjoined) && Segmenter.leadingOpeners.contains(opener)
                 if groups.isEmpty, fragments.count > 1, tokens.count <= 4, Segmenter.isTransition(lower),
                    Tokenizer.tokens(scalars, in: fragments[1].lowerBound..<sentence.upperBound).count >= 3 {
                     groups.append(Group(range: fragment, weak: false, listOpen: false, closed: true))
                     continue
                 }
-                if var last = groups.last, !last.closed {
+                if var last = groups.last, !last.closed, !(conjoined && leading) {
                     let inList = last.listOpen && (nameOnly || last.gerundList && gerund)
                     if inList || last.weak || (content < minimumContent && !nameOnly) || elaborates {
                         last.range = last.range.lowerBound..<fragment.upperBound

@@ -325,6 +325,30 @@ import Testing
         #expect(offer["Dice the onion first"] == nil)
     }
 
+    /// Closings that promise, praise or disclaim (gold filler of ae-048 llama and mistral, ae-005 qwen, ae-215 qwen),
+    /// and closing sentences that make a point (ae-041 llama "With persistence ... you can develop healthier phone
+    /// habits", ae-215 llama "these are just the basics, and individual nutritional needs may vary").
+    @Test func emptyClosingFormulasAreFillerOnlyInTheLastParagraph() {
+        let text = """
+            - Look for the moon in the eastern sky.
+            - Nobody becomes a pro at this in no time.
+
+            Remember, the moon can be harder to spot, but with a little patience, you can become a pro at finding it! \
+            It can be a beautiful sight to behold! Safety should always come first in the kitchen. \
+            Nutrition is a complex field and these are just the basics. With persistence, you can develop healthier \
+            habits. These are just the basics, and individual needs may vary with age.
+            """
+        let found = filler(text)
+        #expect(found["with a little patience, you can become a pro at finding it"] == .closing)
+        #expect(found["It can be a beautiful sight to behold"] == .closing)
+        #expect(found["Safety should always come first in the kitchen"] == .closing)
+        #expect(found["Nutrition is a complex field and these are just the basics"] == .closing)
+        #expect(found["the moon can be harder to spot"] == nil)
+        #expect(found["With persistence, you can develop healthier habits"] == nil)
+        #expect(!found.keys.contains { $0.contains("individual needs may vary") })
+        #expect(found["Nobody becomes a pro at this in no time"] == nil)
+    }
+
     @Test func anOpeningThatMakesAPointIsKept() {
         let text = """
             Losing a pet can be incredibly painful. Here are a few ways you can comfort them:

@@ -175,6 +175,17 @@ import Testing
         #expect(Segmenter.statements(of: "- **Cut away from your fingers.**", answerIndex: 0).allSatisfy { !$0.isLeadIn })
     }
 
+    /// A dependent phrase after a conjunction joins the clause after it, as one that opens the sentence does, and a
+    /// leading transition is no item of a serial list (ae-048 llama: "Remember, the moon can be a bit harder to spot
+    /// during the day, but with a little patience and practice, you can become a pro at finding it!").
+    @Test func aDependentPhraseAfterAConjunctionJoinsTheClauseAfterIt() {
+        func texts(_ text: String) -> [String] { Segmenter.statements(of: text, answerIndex: 0).map(\.text) }
+        #expect(texts("Remember, the moon can be a bit harder to spot during the day, but with a little patience and "
+                      + "practice, you can become a pro at finding it!")
+                == ["Remember", "the moon can be a bit harder to spot during the day",
+                    "with a little patience and practice, you can become a pro at finding it"])
+    }
+
     /// Emphasis that opens a statement and closes inside it, or opens inside and closes at its end, is quoted
     /// whole: a quote never shows half of a pair of marks ("Always** curl").
     @Test func quotesKeepBothMarksOfAnEmphasis() {
