@@ -10,6 +10,11 @@ the Swift implementation but the model files.
   python3 scripts/minilm-reference.py MODEL_DIR ../shared/corpus \
       Tests/ConvergeEmbeddingsTests/Fixtures/minilm-reference.json
 
+`--pairs MODEL_DIR CORPUS OUTPUT` instead writes sentence pairs (context, text) as
+`SentenceEmbeddingModel.encode(_:context:)` reads them: `tokenizers`' pair encoding ([CLS] context [SEP] text
+[SEP], `longest_first` truncation to 256), the same forward pass, mean pooling over the text's pieces and its
+[SEP] only (Tests/ConvergeEmbeddingsTests/Fixtures/minilm-pair-reference.json).
+
 `--bench N MODEL_DIR ARGKP_DIR BATCH` instead times encoding the first N ArgKP dev arguments (float32,
 same code, sorted by length and batched as the native encoder does) and prints `reference sentences/s=X`
 (used by `converge-eval bench encode`).
@@ -48,9 +53,12 @@ def erf(x):
     return scipy_erf(x).astype(x.dtype)
 
 
-def encode(texts, w, cfg, tok, dtype):
+def encode(texts, w, cfg, tok, dtype, pool_from=None):
     encs = tok.encode_batch(texts)
     ids_list = [e.ids for e in encs]
+    if pool_from == "second":
+        # A pair's second sentence: after the first [SEP].
+        pool_from = [ids.index(102) + 1 for ids in ids_list]
     L = max(len(i) for i in ids_list)
     B = len(texts)
     H = cfg["hidden_size"]
@@ -82,6 +90,9 @@ def encode(texts, w, cfg, tok, dtype):
         i = lin(a, "intermediate.dense")
         i = 0.5 * i * (1.0 + erf(i / math.sqrt(2.0)))
         x = layer_norm(lin(i, "output.dense") + a, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
+    if pool_from is not None:
+        for b, start in enumerate(pool_from):
+            mask[b, :start] = 0
     pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
     pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
     return pooled, ids_list
@@ -117,7 +128,49 @@ def sentences(corpus):
     return out
 
 
+def pairs(corpus):
+    """(context, text) pairs: ArgKP dev arguments and key points in their topic, AlpacaEval sentences in their
+    prompt, and edge cases (an empty text, a long context and a long text that truncation must share)."""
+    import csv
+    out = []
+    with open(f"{corpus}/argkp/arguments_dev.csv") as f:
+        out += [(r["topic"], r["argument"]) for r in csv.DictReader(f)][::20][:48]
+    with open(f"{corpus}/argkp/key_points_dev.csv") as f:
+        out += [(r["topic"], r["key_point"]) for r in csv.DictReader(f)][:16]
+    rows = json.load(open(f"{corpus}/alpaca-eval/gpt-4o-2024-05-13.json"))
+    for row in rows[:24]:
+        first = re.split(r"(?<=[.!?])\s+", row["output"].strip())[0]
+        out.append((row["instruction"], first))
+    longest = max(rows, key=lambda r: len(r["output"]))["output"]
+    out += [
+        ("How do I dice without slicing my finger", ""),
+        ("", "Use a sharp knife."),
+        ("How do I dice without slicing my finger " * 40, "Use a sharp knife."),
+        ("Short question?", longest),
+        (longest[:3000], longest),
+    ]
+    return out
+
+
 def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "--pairs":
+        model_dir, corpus, output = sys.argv[2], sys.argv[3], sys.argv[4]
+        w, cfg, tok = load(model_dir, np.float64)
+        items = []
+        ps = pairs(corpus)
+        for s in range(0, len(ps), 16):
+            chunk = ps[s:s + 16]
+            vecs, ids = encode(chunk, w, cfg, tok, np.float64, pool_from="second")
+            for (c, t), v, i in zip(chunk, vecs, ids):
+                items.append({"context": c, "text": t, "ids": i, "textStart": i.index(102) + 1,
+                              "embedding": base64.b64encode(v.astype("<f4").tobytes()).decode()})
+        json.dump({"model": "all-MiniLM-L6-v2", "max_seq_length": MAX_LEN,
+                   "made_by": "python3 scripts/minilm-reference.py --pairs MODEL_DIR ../shared/corpus "
+                              "Tests/ConvergeEmbeddingsTests/Fixtures/minilm-pair-reference.json",
+                   "reference": "tokenizers (Rust) pair encoding + numpy float64 forward pass, text tokens pooled",
+                   "items": items}, open(output, "w"), ensure_ascii=False)
+        print(f"{len(items)} pairs -> {output}")
+        return
     if len(sys.argv) >= 3 and sys.argv[1] == "--bench":
         n, model_dir, argkp, batch = int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
         w, cfg, tok = load(model_dir, np.float32)

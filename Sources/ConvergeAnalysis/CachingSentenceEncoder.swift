@@ -38,15 +38,20 @@ public final class CachingSentenceEncoder: SentenceEncoder {
     /// Every vector known now, by key: those given at init and those encoded since.
     public var vectors: [String: [Float]] { state.withLock { $0.vectors } }
 
-    public func encode(_ texts: [String]) -> [[Float]] {
-        let keys = texts.map(key)
+    public func encode(_ texts: [String]) -> [[Float]] { encode(texts, context: nil) }
+
+    /// A text read in a context is kept under `key` of the context, a unit separator and the text, so that it
+    /// never stands in for the same text read alone or in another context.
+    public func encode(_ texts: [String], context: String?) -> [[Float]] {
+        let prefix = context.map { "\($0)\u{1F}" } ?? ""
+        let keys = texts.map { key(prefix + $0) }
         let known = state.withLock { s in keys.map { s.vectors[$0] } }
         var missing: [Int] = []
         var seen: Set<String> = []
         for (i, vector) in known.enumerated() where vector == nil && seen.insert(keys[i]).inserted { missing.append(i) }
         guard !missing.isEmpty else { return known.map { $0! } }
         // Encoded outside the lock: two analyses sharing this cache may encode the same text twice, never wait.
-        let fresh = base.encode(missing.map { texts[$0] })
+        let fresh = base.encode(missing.map { texts[$0] }, context: context)
         return state.withLock { s in
             for (n, i) in missing.enumerated() { s.vectors[keys[i]] = fresh[n] }
             s.encodedCount += missing.count

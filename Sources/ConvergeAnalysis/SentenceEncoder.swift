@@ -14,10 +14,16 @@ public protocol SentenceEncoder: Sendable {
     /// One L2-normalised vector of `dimension` floats per text, in input order. An empty text gets the
     /// encoding of an empty sentence (the model's special tokens only).
     func encode(_ texts: [String]) -> [[Float]]
+    /// One vector per text as `encode(_:)` gives, each text read in `context` (the question the texts answer):
+    /// the native encoder reads the pair (context, text) and pools the text's tokens only, so the context shapes
+    /// what each word means without making every text alike. `nil` is `encode(_:)`. Default: the context is
+    /// ignored (an encoder that cannot read one).
+    func encode(_ texts: [String], context: String?) -> [[Float]]
 }
 
 extension SentenceEncoder {
     public var cacheIdentity: String { modelName }
+    public func encode(_ texts: [String], context: String?) -> [[Float]] { encode(texts) }
 }
 
 /// Dot product of two vectors of equal length (the cosine, for unit vectors).

@@ -201,15 +201,19 @@ public final class BertEncoder: @unchecked Sendable {
     /// into up to `threads` contiguous sub-batches of near-equal token counts, encoded at once. Sequences are
     /// packed end to end, never padded: every per-token step (the products, GELU, LayerNorm) runs on exactly
     /// the real tokens, and attention runs within each sequence. Returns `ids.count` vectors of
-    /// `config.hiddenSize` floats, in input order.
-    public func embed(_ ids: [[Int32]]) -> [[Float]] {
+    /// `config.hiddenSize` floats, in input order. `poolFrom`: per sequence, the first token pooled (a sentence
+    /// pair's second sentence, `WordPieceTokenizer.encode(_:context:maxLength:)`); default 0, every token.
+    public func embed(_ ids: [[Int32]], poolFrom: [Int]? = nil) -> [[Float]] {
         guard !ids.isEmpty else { return [] }
+        let starts = poolFrom ?? [Int](repeating: 0, count: ids.count)
+        precondition(starts.count == ids.count, "one pooling start per sequence")
         let parts = min(threads, ids.count)
-        if parts == 1 { return embedPart(ids, threaded: true) }
+        if parts == 1 { return embedPart(ids, poolFrom: starts, threaded: true) }
         let bounds = Self.split(ids.map(\.count), parts: parts)
         let slots = Slots<[[Float]]>(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { p in
-            slots.put(embedPart(Array(ids[bounds[p]..<bounds[p + 1]]), threaded: false), at: p)
+            let range = bounds[p]..<bounds[p + 1]
+            slots.put(embedPart(Array(ids[range]), poolFrom: Array(starts[range]), threaded: false), at: p)
         }
         return slots.take().flatMap { $0 }
     }
@@ -246,20 +250,22 @@ public final class BertEncoder: @unchecked Sendable {
     }
 
     /// One sub-batch: forward pass, then mean pooling over each sequence's tokens and L2 normalisation.
-    func embedPart(_ ids: [[Int32]], threaded: Bool) -> [[Float]] {
+    func embedPart(_ ids: [[Int32]], poolFrom: [Int], threaded: Bool) -> [[Float]] {
         let h = config.hiddenSize
         let hidden = forward(ids, threaded: threaded)
         var start = 0
         return hidden.withUnsafeBufferPointer { hp in
-            ids.map { sequence in
+            zip(ids, poolFrom).map { sequence, from in
                 var v = [Float](repeating: 0, count: h)
+                let first = min(max(0, from), sequence.count)
                 v.withUnsafeMutableBufferPointer { vp in
-                    for t in 0..<sequence.count {
+                    for t in first..<sequence.count {
                         let row = hp.baseAddress! + (start + t) * h
                         for k in 0..<h { vp[k] += row[k] }
                     }
                     var norm: Float = 0
-                    for k in 0..<h { vp[k] /= Float(max(sequence.count, 1)); norm += vp[k] * vp[k] }
+                    let pooled = Float(max(sequence.count - first, 1))
+                    for k in 0..<h { vp[k] /= pooled; norm += vp[k] * vp[k] }
                     norm = max(norm.squareRoot(), 1e-12)
                     for k in 0..<h { vp[k] /= norm }
                 }

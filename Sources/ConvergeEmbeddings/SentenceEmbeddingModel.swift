@@ -78,8 +78,20 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
     /// ids) and encoded `batchSize` at a time (`BertEncoder.embed` packs a batch's sequences without padding and
     /// splits it over the cores by token count, so sequences of similar length share a thread's sub-batch).
     /// `progress` counts distinct sequences.
-    public func encode(_ texts: [String]) -> [[Float]] {
-        let (distinct, slots) = Self.distinct(texts.map(tokenIDs))
+    public func encode(_ texts: [String]) -> [[Float]] { encode(texts, context: nil) }
+
+    /// `encode(_:)` with each text read in `context` (`SentenceEncoder.encode(_:context:)`): the pair `[CLS]
+    /// context [SEP] text [SEP]`, mean-pooled over the text's pieces and its `[SEP]`. On ArgKP dev (the topic as
+    /// context) the zero-shot cosine ranks better than without it; BENCHMARKS.md has the figures.
+    public func encode(_ texts: [String], context: String?) -> [[Float]] {
+        var starts: [[Int32]: Int] = [:]
+        let ids: [[Int32]] = texts.map { text in
+            guard let context else { return tokenIDs(text) }
+            let (sequence, textStart) = tokenizer.encode(text, context: context, maxLength: maxSequenceLength)
+            starts[sequence] = textStart
+            return sequence
+        }
+        let (distinct, slots) = Self.distinct(ids)
         // Batches are made of distinct sequences by token count, then by token ids: a text's batch mates (and so
         // its float rounding) depend neither on the order of `texts` nor on how often a text is repeated.
         let order = distinct.indices.sorted { l, r in
@@ -90,7 +102,7 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
         var start = 0
         while start < order.count {
             let chunk = Array(order[start..<min(start + batchSize, order.count)])
-            let embedded = encoder.embed(chunk.map { distinct[$0] })
+            let embedded = encoder.embed(chunk.map { distinct[$0] }, poolFrom: chunk.map { starts[distinct[$0]] ?? 0 })
             for (n, i) in chunk.enumerated() { vectors[i] = embedded[n] }
             start += batchSize
             progress?(min(start, order.count), order.count)

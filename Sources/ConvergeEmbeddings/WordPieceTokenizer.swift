@@ -131,6 +131,25 @@ public struct WordPieceTokenizer: Sendable {
         return ids
     }
 
+    /// Token ids of the pair (`context`, `text`) as BERT reads a sentence pair: `[CLS]`, the context's pieces,
+    /// `[SEP]`, the text's pieces, `[SEP]`, at most `maxLength` in all, truncated as the `tokenizers` library's
+    /// `longest_first` strategy cuts a pair (only the longer loses pieces while the shorter fits in half the
+    /// room; else each keeps half), and `textStart`, the position of the text's first piece.
+    public func encode(_ text: String, context: String, maxLength: Int) -> (ids: [Int32], textStart: Int) {
+        func pieces(_ s: String) -> [Int32] { preTokenize(normalize(s)).flatMap(wordPieces) }
+        var first = pieces(context), second = pieces(text)
+        let room = max(0, maxLength - 3)
+        if first.count + second.count > room {
+            let swapped = first.count > second.count
+            var short = min(first.count, second.count), long = max(first.count, second.count)
+            long = short > room ? short : max(short, room - short)
+            if short + long > room { short = room / 2; long = short + room % 2 }
+            first = Array(first.prefix(swapped ? long : short))
+            second = Array(second.prefix(swapped ? short : long))
+        }
+        return ([clsID] + first + [sepID] + second + [sepID], first.count + 2)
+    }
+
     /// The word pieces of `text` as strings (for tests and debugging).
     public func tokens(_ text: String) -> [String] {
         let reverse = Dictionary(vocabulary.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })

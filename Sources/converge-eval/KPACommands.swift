@@ -15,6 +15,11 @@ func loadEncoder(batchSize: Int = 64, threads: Int = ProcessInfo.processInfo.act
     }
 }
 
+/// Whether ArgKP texts are encoded alone or read in their topic (`--context`).
+enum KPAContext: String, CaseIterable, ExpressibleByArgument {
+    case none, topic
+}
+
 /// `converge-eval kpa-predict DATA_DIR SPLIT --output preds.json`: every argument against every key point of
 /// its topic and stance, as `{arg_id: {key_point_id: score}}`.
 struct KPAPredict: ParsableCommand {
@@ -26,14 +31,24 @@ struct KPAPredict: ParsableCommand {
     @Option(help: "Predictions file to write.") var output: String
     @Option(help: "lexical (TF-IDF cosine), embedding (MiniLM cosine), average (their mean), hybrid (the learned matcher).")
     var similarity: String = "hybrid"
+    @Option(help: """
+        none: encode each text alone; topic: read each in its topic ([CLS] topic [SEP] text [SEP], the text's tokens \
+        pooled). The shipped hybrid matcher is fitted without context: with topic, use embedding or average here, and \
+        kpa-train --context topic for a hybrid fitted with it.
+        """)
+    var context: KPAContext = .none
 
     func run() throws {
         guard let kind = KPASimilarity(rawValue: similarity) else {
             throw EvalError("--similarity must be one of \(KPASimilarity.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if context == .topic, kind == .hybrid {
+            throw EvalError("--similarity hybrid reads the shipped matcher, fitted without context: use --context none, "
+                            + "or kpa-train --context topic --output FILE (it prints the refitted matcher's dev scores)")
+        }
         let data = try KPAData(directory: dataDir, split: split)
         let encoder = kind.needsEncoder ? try loadEncoder() : nil
-        let evidence = KPAEvidence(data: data, encoder: encoder)
+        let evidence = KPAEvidence(data: data, encoder: encoder, topicContext: context == .topic)
         let predictions = evidence.predictions(kind.scorer(matcher: encoder.map { KeyPointMatcher.fitted(for: $0) } ?? .miniLM))
         let json = JSONEncoder()
         json.outputFormatting = [.sortedKeys]
@@ -92,8 +107,13 @@ struct KPATrain: ParsableCommand {
         with CONVERGE_ENCODER_ADAPTER=argkp).
         """)
     var output: String?
+    @Option(help: "none or topic: encode the texts alone or read in their topic (as kpa-predict --context).")
+    var context: KPAContext = .none
 
     func run() throws {
+        if context == .topic, output == nil {
+            throw EvalError("--context topic needs --output: the shipped weights are fitted without context")
+        }
         let encoder = try loadEncoder()
         let adapted = encoder.encoder.adapter != nil
         let output = output ?? (adapted ? "Sources/ConvergeAnalysis/KeyPointMatcherWeights+ArgKP.swift"
@@ -101,7 +121,7 @@ struct KPATrain: ParsableCommand {
         var trainData = try KPAData(directory: dataDir, split: "train")
         if fitTopics > 0 { trainData = trainData.lastTopics(fitTopics) }
         print("kpa-train: encoder \(encoder.modelName); fitting on \(trainData.groups.count) topic-stance groups")
-        let train = KPAEvidence(data: trainData, encoder: encoder)
+        let train = KPAEvidence(data: trainData, encoder: encoder, topicContext: context == .topic)
         // Labelled training pairs.
         var xs: [MatchEvidence] = [], ys: [Double] = []
         for (g, group) in train.data.groups.enumerated() {
@@ -137,13 +157,15 @@ struct KPATrain: ParsableCommand {
         let direction = Trainer.direction(alpha: chosen.alpha, beta: chosen.beta, coverage: chosen.c)
         let (scale, bias) = Trainer.calibrate(xs.map { Trainer.dotFeatures(direction, $0) }, ys, epochs: epochs, seed: seed)
         var matcher = KeyPointMatcher(weights: direction.map { $0 * scale }, bias: bias, provenance: "")
-        let dev = KPAEvidence(data: try KPAData(directory: dataDir, split: "dev"), encoder: encoder)
+        let dev = KPAEvidence(data: try KPAData(directory: dataDir, split: "dev"), encoder: encoder,
+                              topicContext: context == .topic)
         let scores = KPAEvidence.scores(dev.predictions(matcher.score), data: dev.data)
         let map = scores.current
         print(String(format: "  calibrated: scale=%.3f bias=%.3f; dev:", scale, bias))
         print(scores.summary)
         matcher.provenance = (adapted ? "CONVERGE_ENCODER_ADAPTER=argkp " : "")
             + "converge-eval kpa-train ../shared/corpus/argkp --seed \(seed) --epochs \(epochs)"
+            + (context == .topic ? " --context topic" : "")
             + (fitTopics > 0 ? " --fit-topics \(fitTopics)" : "") + ": "
             + String(format: "mix alpha=%.2f beta=%.2f coverage=%.2f chosen on ArgKP train",
                      chosen.alpha, chosen.beta, chosen.c)

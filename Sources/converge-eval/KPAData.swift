@@ -162,10 +162,24 @@ struct KPAEvidence {
     /// For each group: evidence[a][k] for its arguments × key points (positions in the group).
     var evidence: [[[MatchEvidence]]]
 
-    init(data: KPAData, encoder: (any SentenceEncoder)?) {
+    /// - Parameter topicContext: encode each argument and key point read in its topic
+    ///   (`SentenceEncoder.encode(_:context:)`), as an analysis may read statements in their prompt.
+    init(data: KPAData, encoder: (any SentenceEncoder)?, topicContext: Bool = false) {
         self.data = data
         let argumentVectors: [[Float]], keyPointVectors: [[Float]]
-        if let encoder {
+        if let encoder, topicContext {
+            func encodeByTopic(_ texts: [KPAData.Text]) -> [[Float]] {
+                var vectors = [[Float]](repeating: [], count: texts.count)
+                var byTopic: [String: [Int]] = [:]
+                for (i, t) in texts.enumerated() { byTopic[t.topic, default: []].append(i) }
+                for (topic, members) in byTopic.sorted(by: { $0.key < $1.key }) {
+                    for (i, v) in zip(members, encoder.encode(members.map { texts[$0].text }, context: topic)) { vectors[i] = v }
+                }
+                return vectors
+            }
+            argumentVectors = encodeByTopic(data.arguments)
+            keyPointVectors = encodeByTopic(data.keyPoints)
+        } else if let encoder {
             argumentVectors = encoder.encode(data.arguments.map(\.text))
             keyPointVectors = encoder.encode(data.keyPoints.map(\.text))
         } else {

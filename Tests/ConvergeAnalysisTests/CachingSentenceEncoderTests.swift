@@ -12,6 +12,16 @@ final class HashingEncoder: SentenceEncoder {
     private let log = Mutex<[[String]]>([])
 
     var calls: [[String]] { log.withLock { $0 } }
+    private let contextLog = Mutex<[String?]>([])
+    /// The context of each call (`nil` for `encode(_:)`).
+    var contexts: [String?] { contextLog.withLock { $0 } }
+
+    /// Reads the context as one more word of every text, so that a context changes the vectors.
+    func encode(_ texts: [String], context: String?) -> [[Float]] {
+        guard let context else { return encode(texts) }
+        contextLog.withLock { $0.append(context) }
+        return encode(texts.map { "\(context) \($0)" })
+    }
 
     func encode(_ texts: [String]) -> [[Float]] {
         log.withLock { $0.append(texts) }
@@ -30,6 +40,23 @@ final class HashingEncoder: SentenceEncoder {
 
 @Suite struct CachingSentenceEncoderTests {
     static func key(_ text: String) -> String { "k:" + text }
+
+    /// A text read in a context is kept apart from the same text alone or in another context, and the base
+    /// encoder gets the context.
+    @Test func aContextIsPartOfTheKey() {
+        let base = HashingEncoder()
+        let cache = CachingSentenceEncoder(base: base, key: Self.key)
+        let alone = cache.encode(["Use a sharp knife."])[0]
+        let inPrompt = cache.encode(["Use a sharp knife."], context: "dicing")[0]
+        let otherPrompt = cache.encode(["Use a sharp knife."], context: "knives")[0]
+        #expect(alone != inPrompt && inPrompt != otherPrompt)
+        #expect(cache.encodeCalls == 3)
+        #expect(base.contexts == ["dicing", "knives"])
+        #expect(cache.encode(["Use a sharp knife."], context: "dicing")[0] == inPrompt)
+        #expect(cache.encodeCalls == 3)
+        #expect(Set(cache.vectors.keys) == ["k:Use a sharp knife.", "k:dicing\u{1F}Use a sharp knife.",
+                                            "k:knives\u{1F}Use a sharp knife."])
+    }
 
     @Test func onlyMissesReachTheBaseEncoderOnceEachInOneCall() {
         let base = HashingEncoder()

@@ -59,6 +59,33 @@ import Testing
         #expect(noPreds.stderr.hasPrefix("converge-eval: error: /nonexistent/preds.json: cannot be read"), "\(noPreds.stderr)")
     }
 
+    /// `--context topic` reads each text in its topic: the scores differ from the plain encoding's, and the
+    /// shipped hybrid matcher (fitted without context) is refused with it, as kpa-train is without `--output`.
+    @Test(.enabled(if: SimilarityCommandTests.available, "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (scripts/test installs it)"))
+    func kpaPredictReadsTextsInTheirTopic() throws {
+        _ = try #require(SimilarityCommandTests.installed, "all-MiniLM-L6-v2 must be installed")
+        let data = try Self.argkp()
+        func predict(_ extra: [String]) throws -> (CLI.Result, [String: [String: Double]]) {
+            let out = data.appendingPathComponent("p\(extra.count).json")
+            let result = try CLI.run(["kpa-predict", data.path, "dev", "--output", out.path] + extra,
+                                     environment: CLI.installedModelEnvironment, executable: Self.binary)
+            let scores = (try? JSONDecoder().decode([String: [String: Double]].self, from: Data(contentsOf: out))) ?? [:]
+            return (result, scores)
+        }
+        let (plain, plainScores) = try predict(["--similarity", "embedding"])
+        let (inTopic, topicScores) = try predict(["--similarity", "embedding", "--context", "topic"])
+        #expect(plain.status == 0 && inTopic.status == 0, "\(plain.stderr) \(inTopic.stderr)")
+        #expect(Set(topicScores.keys) == ["a1", "a2", "a3"])
+        #expect(topicScores["a1"]?["k1"] != nil && topicScores["a1"]?["k1"] != plainScores["a1"]?["k1"])
+        let (hybrid, _) = try predict(["--similarity", "hybrid", "--context", "topic"])
+        #expect(hybrid.status == 2)
+        #expect(hybrid.stderr.contains("fitted without context"), "\(hybrid.stderr)")
+        let train = try CLI.run(["kpa-train", data.path, "--context", "topic"], environment: CLI.installedModelEnvironment,
+                                executable: Self.binary)
+        #expect(train.status == 2)
+        #expect(train.stderr.contains("--context topic needs --output"), "\(train.stderr)")
+    }
+
     @Test func benchEncodeRefusesBadSizesAndAMissingReference() throws {
         for (arguments, message) in [
             (["--batch", "0"], "--batch must be at least 1, not 0"),
