@@ -163,7 +163,7 @@ struct KPAEvidence {
     var evidence: [[[MatchEvidence]]]
 
     /// - Parameter topicContext: encode each argument and key point read in its topic
-    ///   (`SentenceEncoder.encode(_:context:)`), as an analysis may read statements in their prompt.
+    ///   (`SentenceEncoder.encode(_:context:)`, one call per topic).
     init(data: KPAData, encoder: (any SentenceEncoder)?, topicContext: Bool = false) {
         self.data = data
         let argumentVectors: [[Float]], keyPointVectors: [[Float]]
