@@ -152,6 +152,16 @@ def pairs(corpus):
     return out
 
 
+def vector(v):
+    """A float32 vector as the fixtures keep it: little-endian bytes, base64."""
+    return base64.b64encode(v.astype("<f4").tobytes()).decode()
+
+
+def write_fixture(output, items, made_by, reference):
+    json.dump({"model": "all-MiniLM-L6-v2", "max_seq_length": MAX_LEN, "made_by": made_by, "reference": reference,
+               "items": items}, open(output, "w"), ensure_ascii=False)
+
+
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "--pairs":
         model_dir, corpus, output = sys.argv[2], sys.argv[3], sys.argv[4]
@@ -162,13 +172,10 @@ def main():
             chunk = ps[s:s + 16]
             vecs, ids = encode(chunk, w, cfg, tok, np.float64, pool_from="second")
             for (c, t), v, i in zip(chunk, vecs, ids):
-                items.append({"context": c, "text": t, "ids": i, "textStart": i.index(102) + 1,
-                              "embedding": base64.b64encode(v.astype("<f4").tobytes()).decode()})
-        json.dump({"model": "all-MiniLM-L6-v2", "max_seq_length": MAX_LEN,
-                   "made_by": "python3 scripts/minilm-reference.py --pairs MODEL_DIR ../shared/corpus "
-                              "Tests/ConvergeEmbeddingsTests/Fixtures/minilm-pair-reference.json",
-                   "reference": "tokenizers (Rust) pair encoding + numpy float64 forward pass, text tokens pooled",
-                   "items": items}, open(output, "w"), ensure_ascii=False)
+                items.append({"context": c, "text": t, "ids": i, "textStart": i.index(102) + 1, "embedding": vector(v)})
+        write_fixture(output, items, "python3 scripts/minilm-reference.py --pairs MODEL_DIR ../shared/corpus "
+                                     "Tests/ConvergeEmbeddingsTests/Fixtures/minilm-pair-reference.json",
+                      "tokenizers (Rust) pair encoding + numpy float64 forward pass, text tokens pooled")
         print(f"{len(items)} pairs -> {output}")
         return
     if len(sys.argv) >= 3 and sys.argv[1] == "--bench":
@@ -193,13 +200,10 @@ def main():
         chunk = texts[s:s + 32]
         vecs, ids = encode(chunk, w, cfg, tok, np.float64)
         for t, v, i in zip(chunk, vecs, ids):
-            items.append({"text": t, "ids": i,
-                          "embedding": base64.b64encode(v.astype("<f4").tobytes()).decode()})
-    json.dump({"model": "all-MiniLM-L6-v2", "max_seq_length": MAX_LEN,
-               "made_by": "python3 scripts/minilm-reference.py MODEL_DIR ../shared/corpus "
-                          "Tests/ConvergeEmbeddingsTests/Fixtures/minilm-reference.json",
-               "reference": "tokenizers (Rust) + numpy float64 forward pass",
-               "items": items}, open(output, "w"), ensure_ascii=False)
+            items.append({"text": t, "ids": i, "embedding": vector(v)})
+    write_fixture(output, items, "python3 scripts/minilm-reference.py MODEL_DIR ../shared/corpus "
+                                 "Tests/ConvergeEmbeddingsTests/Fixtures/minilm-reference.json",
+                  "tokenizers (Rust) + numpy float64 forward pass")
     print(f"{len(items)} sentences -> {output}")
 
 
