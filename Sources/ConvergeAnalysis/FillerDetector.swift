@@ -60,6 +60,7 @@ public enum FillerDetector {
             for i in members {
                 let s = statements[i]
                 let words = Tokenizer.tokens(s.text).map { $0.text.lowercased().replacingApostrophes }
+                let own = ownWords(s.text)
                 let sentence = s.sentence ?? s.start..<s.end
                 if s.announcesSection || s.isLeadIn && genericHeadings.contains(words.joined(separator: " ")) {
                     result[i] = .sectionHeading
@@ -68,14 +69,14 @@ public enum FillerDetector {
                     result[i] = .transition
                 } else if let closing = closingSentence, closing == sentence {
                     result[i] = .closing
-                } else if isPleasantry(words, ownWords: ownWords(s.text), scalars: scalars, end: s.end) {
+                } else if isPleasantry(words, ownWords: own, scalars: scalars, end: s.end) {
                     result[i] = .pleasantry
                 } else if isAnnouncement(words, endsWithColon: followedByColon(scalars, s.end)) {
                     result[i] = .announcement
                 } else if isClosing(words) {
                     result[i] = .closing
                     closingSentence = sentence
-                } else if s.block == lastBlock, s.blockKind == .paragraph, isEmptyClosing(ownWords(s.text)) {
+                } else if s.block == lastBlock, s.blockKind == .paragraph, isEmptyClosing(own) {
                     result[i] = .closing
                 } else if s.block == lastBlock, endsWithQuestionMark(scalars, s.end), s.blockKind == .paragraph {
                     result[i] = .question

@@ -509,11 +509,10 @@ public enum Segmenter {
             // fragment has to stand on its own to be a point.
             let lastCut = cuts[cuts.count - 1] + 1
             let tail = scalars.string(lastCut..<min(sentence.upperBound, lastCut + 5)).lowercased()
-            // A leading dependent phrase ("If you're new to dicing, ...") is no item of a list.
-            let opensDependent = Tokenizer.tokens(scalars, in: fragments[0]).first
-                .map { Segmenter.leadingOpeners.contains($0.text.lowercased()) } ?? false
-            // Nor is a leading transition ("Remember, ...").
+            // A leading dependent phrase ("If you're new to dicing, ...") is no item of a list, nor is a leading
+            // transition ("Remember, ...").
             let firstWords = Tokenizer.tokens(scalars, in: fragments[0]).map { $0.text.lowercased() }
+            let opensDependent = firstWords.first.map(Segmenter.leadingOpeners.contains) ?? false
             let opensTransition = fragments.count > 1 && firstWords.count <= 4 && Segmenter.isTransition(firstWords)
             let items = fragments.count - (opensDependent || opensTransition ? 1 : 0)
             let serial = items >= 4 || items >= 3 && (tail.hasPrefix(" and ") || tail.hasPrefix(" or ")

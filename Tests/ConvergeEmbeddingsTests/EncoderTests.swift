@@ -11,10 +11,7 @@ struct EncoderTests {
         var items: [Item]
         var made_by: String
 
-        func vector(_ item: Item) -> [Float] {
-            let data = Data(base64Encoded: item.embedding)!
-            return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        }
+        func vector(_ item: Item) -> [Float] { referenceVector(item.embedding) }
     }
 
     static let fixture: Fixture = {

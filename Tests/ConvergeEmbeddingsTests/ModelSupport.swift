@@ -29,6 +29,12 @@ enum Paths {
         ?? repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
 }
 
+/// A reference vector as the fixtures keep it (`scripts/minilm-reference.py`): little-endian float32 bytes, base64.
+func referenceVector(_ base64: String) -> [Float] {
+    let data = Data(base64Encoded: base64)!
+    return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+}
+
 /// A safetensors file with the given tensors (name → (shape, floats)), optionally with its data cut short.
 func safetensorsBytes(_ tensors: [(String, [Int], [Float])], header override: String? = nil, truncate: Int = 0) -> Data {
     var offset = 0

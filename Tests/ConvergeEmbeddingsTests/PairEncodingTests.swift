@@ -12,10 +12,7 @@ struct PairEncodingTests {
         struct Item: Decodable { var context: String; var text: String; var ids: [Int32]; var textStart: Int; var embedding: String }
         var items: [Item]
 
-        func vector(_ item: Item) -> [Float] {
-            let data = Data(base64Encoded: item.embedding)!
-            return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        }
+        func vector(_ item: Item) -> [Float] { referenceVector(item.embedding) }
     }
 
     static let fixture: Fixture = {
@@ -39,7 +36,7 @@ struct PairEncodingTests {
     @Test func pairEmbeddingsEqualTheReference() throws {
         let model = try #require(InstalledModel.model, "all-MiniLM-L6-v2 must be installed")
         var worst: (Float, String) = (1, "")
-        // One call per context, as an analysis makes it.
+        // One call per context, as kpa-predict --context topic makes it.
         var byContext: [String: [Int]] = [:]
         for (i, item) in Self.fixture.items.enumerated() { byContext[item.context, default: []].append(i) }
         for (context, members) in byContext {
