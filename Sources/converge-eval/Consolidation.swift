@@ -174,6 +174,7 @@ struct Consolidation: ParsableCommand {
                                         categories: CategoryAgreement(analysis, gold: folder.gold),
                                         purity: KeyPointPurity(analysis, gold: folder.gold)))
         }
+        try (model.sentenceEncoder as? VectorTable)?.finish()
         let mean = ConsolidationMean(results.map(\.score))
         let times = results.compactMap(\.analysisSeconds)
         let total = times.reduce(0, +)
@@ -254,6 +255,19 @@ struct Consolidation: ParsableCommand {
     ///
     /// - Throws: `EvalError` when the embedding model is needed but missing or damaged.
     static func model(_ similarity: String?) throws -> (String, any SimilarityModel) {
+        let threshold = try EvalOverrides.clusterThreshold()
+        if let table = try VectorTable.fromEnvironment() {
+            switch similarity {
+            case "embedding":
+                return ("embedding", EmbeddingSimilarity(encoder: table, clusterThreshold: threshold ?? 0.72))
+            case "hybrid":
+                return ("hybrid", HybridSimilarity(encoder: table, matcher: try EvalOverrides.matcher(),
+                                                   clusterThreshold: threshold ?? 0.98))
+            default:
+                throw EvalError("CONVERGE_EVAL_VECTORS needs --similarity embedding or hybrid")
+            }
+        }
+        if threshold != nil { throw EvalError("CONVERGE_EVAL_CLUSTER_THRESHOLD needs CONVERGE_EVAL_VECTORS") }
         do {
             return try ModelStore().similarityModel(similarity)
         } catch let error as ModelStore.SimilarityError {

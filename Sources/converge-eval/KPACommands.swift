@@ -15,6 +15,12 @@ func loadEncoder(batchSize: Int = 64, threads: Int = ProcessInfo.processInfo.act
     }
 }
 
+/// The encoder of `kpa-predict` and `kpa-train`: a `VectorTable` when `CONVERGE_EVAL_VECTORS` is set, else the
+/// installed all-MiniLM-L6-v2.
+func kpaEncoder() throws -> any SentenceEncoder {
+    try VectorTable.fromEnvironment() ?? loadEncoder()
+}
+
 /// Whether ArgKP texts are encoded alone or read in their topic (`--context`).
 enum KPAContext: String, CaseIterable, ExpressibleByArgument {
     case none, topic
@@ -47,9 +53,11 @@ struct KPAPredict: ParsableCommand {
                             + "or kpa-train --context topic --output FILE (it prints the refitted matcher's dev scores)")
         }
         let data = try KPAData(directory: dataDir, split: split)
-        let encoder = kind.needsEncoder ? try loadEncoder() : nil
+        let encoder = kind.needsEncoder ? try kpaEncoder() : nil
         let evidence = KPAEvidence(data: data, encoder: encoder, topicContext: context == .topic)
-        let predictions = evidence.predictions(kind.scorer(matcher: encoder.map { KeyPointMatcher.fitted(for: $0) } ?? .miniLM))
+        try (encoder as? VectorTable)?.finish()
+        let matcher = try EvalOverrides.matcher() ?? encoder.map { KeyPointMatcher.fitted(for: $0) } ?? .miniLM
+        let predictions = evidence.predictions(kind.scorer(matcher: matcher))
         let json = JSONEncoder()
         json.outputFormatting = [.sortedKeys]
         try AtomicFile.write(String(decoding: try json.encode(predictions), as: UTF8.self), to: output)
@@ -114,14 +122,20 @@ struct KPATrain: ParsableCommand {
         if context == .topic, output == nil {
             throw EvalError("--context topic needs --output: the shipped weights are fitted without context")
         }
-        let encoder = try loadEncoder()
-        let adapted = encoder.encoder.adapter != nil
+        let encoder = try kpaEncoder()
+        if encoder is VectorTable, output == nil {
+            throw EvalError("CONVERGE_EVAL_VECTORS needs --output: the shipped weights are fitted over all-MiniLM-L6-v2")
+        }
+        let adapted = (encoder as? SentenceEmbeddingModel)?.encoder.adapter != nil
         let output = output ?? (adapted ? "Sources/ConvergeAnalysis/KeyPointMatcherWeights+ArgKP.swift"
                                         : "Sources/ConvergeAnalysis/KeyPointMatcherWeights.swift")
         var trainData = try KPAData(directory: dataDir, split: "train")
         if fitTopics > 0 { trainData = trainData.lastTopics(fitTopics) }
         print("kpa-train: encoder \(encoder.modelName); fitting on \(trainData.groups.count) topic-stance groups")
         let train = KPAEvidence(data: trainData, encoder: encoder, topicContext: context == .topic)
+        let dev = KPAEvidence(data: try KPAData(directory: dataDir, split: "dev"), encoder: encoder,
+                              topicContext: context == .topic)
+        try (encoder as? VectorTable)?.finish()
         // Labelled training pairs.
         var xs: [MatchEvidence] = [], ys: [Double] = []
         for (g, group) in train.data.groups.enumerated() {
@@ -157,8 +171,6 @@ struct KPATrain: ParsableCommand {
         let direction = Trainer.direction(alpha: chosen.alpha, beta: chosen.beta, coverage: chosen.c)
         let (scale, bias) = Trainer.calibrate(xs.map { Trainer.dotFeatures(direction, $0) }, ys, epochs: epochs, seed: seed)
         var matcher = KeyPointMatcher(weights: direction.map { $0 * scale }, bias: bias, provenance: "")
-        let dev = KPAEvidence(data: try KPAData(directory: dataDir, split: "dev"), encoder: encoder,
-                              topicContext: context == .topic)
         let scores = KPAEvidence.scores(dev.predictions(matcher.score), data: dev.data)
         let map = scores.current
         print(String(format: "  calibrated: scale=%.3f bias=%.3f; dev:", scale, bias))
@@ -175,6 +187,7 @@ struct KPATrain: ParsableCommand {
                      map.strict, map.relaxed, scores.leaderboard.strict, scores.leaderboard.relaxed)
         try AtomicFile.write(Trainer.swiftSource(matcher, name: adapted ? "miniLMArgKP" : "miniLM"), to: output)
         print("wrote \(output): \(matcher.provenance)")
+        print("as CONVERGE_EVAL_MATCHER: " + (matcher.weights + [matcher.bias]).map { String($0) }.joined(separator: ","))
     }
 }
 

@@ -86,6 +86,47 @@ import Testing
         #expect(train.stderr.contains("--context topic needs --output"), "\(train.stderr)")
     }
 
+    /// `CONVERGE_EVAL_VECTORS`: vectors made outside Converge stand in for the encoder. Texts the table lacks are
+    /// listed in TABLE.missing.json and the command fails; once they are in the table the scores are their cosines.
+    @Test func aVectorTableStandsInForTheEncoder() throws {
+        let data = try Self.argkp()
+        let table = data.appendingPathComponent("vectors.json")
+        func write(_ vectors: [String: [Float]]) throws {
+            let encoded = vectors.mapValues { v in
+                Data(v.flatMap { f in withUnsafeBytes(of: f.bitPattern.littleEndian) { Array($0) } }).base64EncodedString()
+            }
+            let file: [String: Any] = ["model": "toy", "dimension": 2, "vectors": encoded]
+            try JSONSerialization.data(withJSONObject: file).write(to: table)
+        }
+        let out = data.appendingPathComponent("p.json")
+        func predict() throws -> CLI.Result {
+            try CLI.run(["kpa-predict", data.path, "dev", "--output", out.path, "--similarity", "embedding"],
+                        environment: CLI.isolatedEnvironment.merging(["CONVERGE_EVAL_VECTORS": table.path]) { $1 },
+                        executable: Self.binary)
+        }
+        let some: [String: [Float]] = ["one": [1, 0], "kp one": [0.8, 0.6]]
+        try write(some)
+        let partial = try predict()
+        #expect(partial.status == 2)
+        #expect(partial.stderr.contains("3 texts have no vector in \(table.path)"), "\(partial.stderr)")
+        let missingFile = URL(fileURLWithPath: table.path + ".missing.json")
+        let missing = try JSONDecoder().decode([[String]].self, from: Data(contentsOf: missingFile))
+        #expect(Set(missing) == [["two"], ["three"], ["kp two"]])
+        try write(some.merging(["two": [0, 1], "three": [0.6, 0.8], "kp two": [1, 0]]) { $1 })
+        try FileManager.default.removeItem(at: missingFile)
+        let whole = try predict()
+        #expect(whole.status == 0, "\(whole.stderr)")
+        let scores = try JSONDecoder().decode([String: [String: Double]].self, from: Data(contentsOf: out))
+        #expect(abs((scores["a1"]?["k1"] ?? 0) - 0.8) < 1e-6 && abs((scores["a2"]?["k1"] ?? 0) - 0.6) < 1e-6)
+        #expect(abs((scores["a3"]?["k2"] ?? 0) - 0.6) < 1e-6)
+        #expect(!FileManager.default.fileExists(atPath: missingFile.path))
+        try Data(#"{"model": "toy", "dimension": 2, "vectors": {"one": "AAAA"}}"#.utf8).write(to: table)
+        let damaged = try predict()
+        #expect(damaged.status == 2)
+        #expect(damaged.stderr.contains("CONVERGE_EVAL_VECTORS=\(table.path): the vector of \"one\" is not 2 base64 float32"),
+                "\(damaged.stderr)")
+    }
+
     @Test func benchEncodeRefusesBadSizesAndAMissingReference() throws {
         for (arguments, message) in [
             (["--batch", "0"], "--batch must be at least 1, not 0"),
