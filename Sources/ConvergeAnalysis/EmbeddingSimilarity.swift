@@ -140,7 +140,7 @@ public struct HybridSimilarity: SimilarityModel {
             .withBestItems()
     }
 
-    struct Prepared: PreparedSimilarity {
+    struct Prepared: PreparedSimilarity, MatchEvidenceSource {
         let model: HybridSimilarity
         let lexical: any PreparedSimilarity
         let space: LexicalSpace
@@ -193,19 +193,24 @@ public struct HybridSimilarity: SimilarityModel {
             return Array(scored.values)
         }
 
-        /// The matcher's probability that statement `a` makes statement `b`'s point.
-        private func makes(_ a: Int, _ b: Int) -> Double {
+        func evidence(_ a: Int, makes b: Int) -> MatchEvidence {
             let va = space.statements[a], vb = space.statements[b]
-            return model.matcher.score(MatchEvidence(
+            return MatchEvidence(
                 cosine: Double(dot(statements[a], statements[b])), lexicalCosine: LexicalSpace.cosine(va, vb),
                 coverage: LexicalSpace.coverage(of: vb, by: va),
-                meanCosine: statementMeans.cos[a], meanLexicalCosine: statementMeans.lex[a]))
+                meanCosine: statementMeans.cos[a], meanLexicalCosine: statementMeans.lex[a])
         }
+
+        func lexicalScore(_ a: Int, _ b: Int) -> Double {
+            lexical.similarity(a, b) * model.clusterThreshold / model.lexical.clusterThreshold
+        }
+
+        /// The matcher's probability that statement `a` makes statement `b`'s point.
+        private func makes(_ a: Int, _ b: Int) -> Double { model.matcher.score(evidence(a, makes: b)) }
 
         func similarity(_ a: Int, _ b: Int) -> Double {
             let semantic = (makes(a, b) + makes(b, a)) / 2
-            let lexicalScore = lexical.similarity(a, b) * model.clusterThreshold / model.lexical.clusterThreshold
-            return min(1, max(semantic, lexicalScore))
+            return min(1, max(semantic, lexicalScore(a, b)))
         }
 
         func rubricCandidates(item: Int) -> [Int] {
@@ -226,4 +231,14 @@ public struct HybridSimilarity: SimilarityModel {
             return max(semanticScore(item: item, statement: statement), rescaled)
         }
     }
+}
+
+/// The evidence behind a prepared hybrid similarity's pair scores, for measuring and refitting the matcher on
+/// statement pairs (`converge-eval consolidation --pairs`): `similarity(a, b)` is
+/// `min(1, max((p(a, b) + p(b, a)) / 2, lexicalScore(a, b)))` with `p` the matcher's probability of `evidence`.
+public protocol MatchEvidenceSource {
+    /// The evidence that statement `a` makes statement `b`'s point (the mean cosines are `a`'s over all statements).
+    func evidence(_ a: Int, makes b: Int) -> MatchEvidence
+    /// The lexical model's similarity of the pair, rescaled to the hybrid's threshold.
+    func lexicalScore(_ a: Int, _ b: Int) -> Double
 }

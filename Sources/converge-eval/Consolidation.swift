@@ -53,6 +53,9 @@ struct Consolidation: ParsableCommand {
     @Option(help: "Output: text or json.")
     var format: Format = .text
 
+    @Option(help: "Write every cross-answer statement pair with its gold labels and matcher evidence to this JSON file (hybrid).")
+    var pairs: String?
+
     func validate() throws {
         guard !folders.isEmpty else { throw ValidationError("give at least one consolidation gold folder") }
         if let similarity, !["lexical", "embedding", "hybrid"].contains(similarity) {
@@ -150,7 +153,9 @@ struct Consolidation: ParsableCommand {
 
         if let reportDir { try Self.prepare(reportDir) }
         let ((matching, model), loadSeconds) = try Measure.time { try Self.model(similarity) }
-        let analyzer = Analyzer(similarity: model)
+        let recorder = pairs == nil ? nil : RecordingSimilarity(model)
+        let analyzer = Analyzer(similarity: recorder ?? model)
+        var pairFolders: [ConsolidationPairs.Folder] = []
         if format == .text {
             print("consolidation: \(loaded.count) gold folder\(loaded.count == 1 ? "" : "s"), \(matching) matching, "
                   + "no rubric, engine \(ConvergeVersion.current)")
@@ -164,6 +169,10 @@ struct Consolidation: ParsableCommand {
                 try AtomicFile.write(JSONRenderer.render(analysis), to: path)
                 written = path
             }
+            if let recorder, let (input, prepared) = recorder.take() {
+                pairFolders.append(try ConsolidationPairs.folder(folder.name, report: analysis, input: input, prepared: prepared,
+                                                                 gold: folder.gold))
+            }
             let (score, flagged) = ConsolidationScorer.score(analysis, gold: folder.gold, answers: folder.answers)
             if format == .text {
                 if verbose { flagged.forEach { print($0.line) } }
@@ -175,6 +184,11 @@ struct Consolidation: ParsableCommand {
                                         purity: KeyPointPurity(analysis, gold: folder.gold)))
         }
         try (model.sentenceEncoder as? VectorTable)?.finish()
+        if let pairs {
+            let json = JSONEncoder()
+            json.outputFormatting = [.sortedKeys]
+            try AtomicFile.write(String(decoding: try json.encode(pairFolders), as: UTF8.self), to: pairs)
+        }
         let mean = ConsolidationMean(results.map(\.score))
         let times = results.compactMap(\.analysisSeconds)
         let total = times.reduce(0, +)
@@ -267,11 +281,21 @@ struct Consolidation: ParsableCommand {
                 throw EvalError("CONVERGE_EVAL_VECTORS needs --similarity embedding or hybrid")
             }
         }
-        if threshold != nil { throw EvalError("CONVERGE_EVAL_CLUSTER_THRESHOLD needs CONVERGE_EVAL_VECTORS") }
+        let matcher = try EvalOverrides.matcher()
+        let (name, model): (String, any SimilarityModel)
         do {
-            return try ModelStore().similarityModel(similarity)
+            (name, model) = try ModelStore().similarityModel(similarity)
         } catch let error as ModelStore.SimilarityError {
             throw EvalError(error.description)
+        }
+        guard threshold != nil || matcher != nil else { return (name, model) }
+        switch (name, model.sentenceEncoder) {
+        case ("hybrid", let encoder?):
+            return (name, HybridSimilarity(encoder: encoder, matcher: matcher, clusterThreshold: threshold ?? 0.98))
+        case ("embedding", let encoder?) where matcher == nil:
+            return (name, EmbeddingSimilarity(encoder: encoder, clusterThreshold: threshold ?? 0.72))
+        default:
+            throw EvalError("CONVERGE_EVAL_MATCHER applies to hybrid matching, CONVERGE_EVAL_CLUSTER_THRESHOLD to embedding or hybrid")
         }
     }
 }

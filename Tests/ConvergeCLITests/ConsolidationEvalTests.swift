@@ -97,6 +97,35 @@ import Testing
         try checkAgreement(similarity: "hybrid", environment: CLI.installedModelEnvironment)
     }
 
+    /// `--pairs`: senior-backend's statement pairs with the gold point each statement counts for. Read from the
+    /// gold: ai-1's "mentorship" and ai-2's "mentoring junior developers" both count for `mentoring`, so such a
+    /// pair is there, with a similarity in [0, 1]; lexical matching has no matcher evidence and is refused.
+    @Test(.enabled(if: SimilarityCommandTests.available, "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (scripts/test installs it)"))
+    func pairsCarryTheGoldPointOfEachStatement() throws {
+        let folder = Self.corpus.appendingPathComponent("consolidation/senior-backend").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("pairs-\(UUID().uuidString).json")
+        let result = try Self.run(Self.binary, ["consolidation", folder, "--similarity", "hybrid", "--pairs", out.path],
+                                  environment: CLI.installedModelEnvironment)
+        #expect(result.status == 0, "\(result.stderr)")
+        struct Statement: Decodable { var panelist: String; var start: Int; var end: Int; var gold: String? }
+        struct Pair: Decodable { var a: Int; var b: Int; var ab: [Double]; var ba: [Double]; var score: Double }
+        struct Folder: Decodable { var folder: String; var statements: [Statement]; var pairs: [Pair] }
+        let folders = try JSONDecoder().decode([Folder].self, from: Data(contentsOf: out))
+        let senior = try #require(folders.first)
+        #expect(folders.count == 1 && senior.folder == "senior-backend")
+        for s in senior.statements {
+            let answer = try String(contentsOfFile: folder + "/\(s.panelist).md", encoding: .utf8)
+            #expect(s.start >= 0 && s.start < s.end && s.end <= answer.unicodeScalars.count, "\(s)")
+        }
+        let mentoring = senior.pairs.filter { senior.statements[$0.a].gold == "mentoring" && senior.statements[$0.b].gold == "mentoring" }
+        #expect(mentoring.contains { Set([senior.statements[$0.a].panelist, senior.statements[$0.b].panelist]) == ["ai-1", "ai-2"] })
+        #expect(senior.pairs.allSatisfy { $0.score >= 0 && $0.score <= 1 && $0.ab.count == 5 && $0.ba.count == 5 })
+        #expect(senior.pairs.allSatisfy { senior.statements[$0.a].panelist != senior.statements[$0.b].panelist })
+        let lexical = try Self.run(Self.binary, ["consolidation", folder, "--similarity", "lexical", "--pairs", out.path])
+        #expect(lexical.status == 2)
+        #expect(lexical.stderr.contains("--pairs needs hybrid matching"), "\(lexical.stderr)")
+    }
+
     @Test func goldReadAsAReportScoresAsTheScriptScoresIt() throws {
         for folder in try Self.goldFolders() {
             let gold = folder + "/gold.json"
