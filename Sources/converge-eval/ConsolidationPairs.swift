@@ -32,7 +32,8 @@ final class RecordingSimilarity: SimilarityModel {
 /// JSON `[{folder, statements: [{panelist, start, end, gold}], pairs: [{a, b, ab, ba, lexical, score}]}]`:
 /// `gold` the gold point's id or null (a statement the gold does not count), `ab` the five
 /// `MatchEvidence.features` of a making b's point, `lexical` the rescaled lexical score, `score` the similarity
-/// the analysis used. Development data for refitting the matcher on statement pairs.
+/// the analysis used. Development data for refitting the matcher on statement pairs. An answer is recognised by
+/// a statement whose text only it has; one without such a statement (never seen in the golds) is left out.
 enum ConsolidationPairs {
     struct Statement: Encodable {
         var panelist: String
