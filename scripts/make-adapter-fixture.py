@@ -10,6 +10,7 @@ moves them.
   python3 -m pip install "jax[cpu]" optax tokenizers safetensors numpy
   python3 scripts/make-adapter-fixture.py MODEL_DIR models/argkp-adapter ../shared/corpus/argkp \\
       Tests/ConvergeEmbeddingsTests/Fixtures/argkp-adapter-reference.json
+  python3 scripts/make-adapter-fixture.py MODEL_DIR ADAPTER_DIR ../shared/corpus/argkp OUT.json   # any adapter
 """
 import json
 import sys
@@ -50,9 +51,8 @@ def main():
     base = train.encode_all(enc, None, texts)
     rows = [{"a": i, "b": j, "cosine": round(float(tuned[i] @ tuned[j]), 7), "base": round(float(base[i] @ base[j]), 7)}
             for i, j in pairs]
-    json.dump({"made_by": "python3 scripts/make-adapter-fixture.py MODEL_DIR models/argkp-adapter ../shared/corpus/argkp "
-               "Tests/ConvergeEmbeddingsTests/Fixtures/argkp-adapter-reference.json (JAX float32 forward pass of "
-               "scripts/train-matcher-adapter.py, LoRA unmerged)",
+    json.dump({"made_by": f"python3 scripts/make-adapter-fixture.py MODEL_DIR {adapter_dir} {argkp} {out} (JAX float32 "
+               "forward pass of scripts/train-matcher-adapter.py, LoRA unmerged)",
                "texts": texts, "pairs": rows}, open(out, "w"), indent=0, ensure_ascii=False)
     moved = max(abs(r["cosine"] - r["base"]) for r in rows)
     print(f"wrote {out}: {len(texts)} texts, {len(rows)} pairs; largest move by the adapter {moved:.3f}")

@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """Writes the committed adapter (safetensors, with its PROVENANCE.md beside it) into Swift source, so that the
-binaries carry it and no file is looked up at run time: `ModelAdapter.argKP`, the file's bytes as base64.
+binaries carry it and no file is looked up at run time: `ModelAdapter.argKP` (or another NAME), the file's bytes
+as base64.
 
   python3 scripts/make-adapter-source.py models/argkp-adapter Sources/ConvergeEmbeddings/ArgKPAdapter.swift
+  python3 scripts/make-adapter-source.py ADAPTER_DIR Sources/ConvergeEmbeddings/NameAdapter.swift \
+      --name NAME --symbol SYMBOL --title TITLE --data "what it was trained on" --corpus TRAINING_DATA_DIR
+                                                     # another adapter (session 15 made one for the structure
+                                                     # adapter this way and did not ship it: BENCHMARKS.md)
 
 ADAPTER_DIR holds adapter.safetensors (tensors `encoder.layer.L.NAME.lora_a` [r, in] and `.lora_b` [out, r],
 as scripts/train-matcher-adapter.py writes them) and train-log.json (settings, dev scores, run time), from
 which the one-line provenance is made. The Swift file is generated; do not edit it.
 """
+import argparse
 import base64
 import hashlib
 import json
@@ -17,7 +23,17 @@ from safetensors.numpy import load_file
 
 
 def main():
-    adapter_dir, out = sys.argv[1], sys.argv[2]
+    ap = argparse.ArgumentParser()
+    ap.add_argument("adapter_dir")
+    ap.add_argument("out")
+    ap.add_argument("--name", default="argkp", help="CONVERGE_ENCODER_ADAPTER's value and the model name suffix")
+    ap.add_argument("--symbol", default="argKP", help="the Swift static property")
+    ap.add_argument("--title", default="ArgKP", help="the adapter's name in prose")
+    ap.add_argument("--data", default="ArgKP train", help="what it was trained on, for the provenance line")
+    ap.add_argument("--corpus", default="../shared/corpus/argkp", help="the training command's data argument")
+    opt = ap.parse_args()
+    adapter_dir, out = opt.adapter_dir, opt.out
+    name, symbol, title = opt.name, opt.symbol, opt.title
     raw = open(f"{adapter_dir}/adapter.safetensors", "rb").read()
     log = json.load(open(f"{adapter_dir}/train-log.json"))
     tensors = load_file(f"{adapter_dir}/adapter.safetensors")
@@ -25,8 +41,9 @@ def main():
     rank = tensors[layers[0] + ".lora_a"].shape[0]
     dev = log["dev"]
     st = log["settings"]
-    provenance = (f"scripts/train-matcher-adapter.py MODEL_DIR ../shared/corpus/argkp OUT {' '.join(log['command'][3:])} "
-                  f"on ArgKP train (held out of training: {'; '.join(log['held_out_topics'])}); seed {log.get('seeds', st['seed'])}; "
+    held = f" (held out of training: {'; '.join(log['held_out_topics'])})" if log["held_out_topics"] else ""
+    provenance = (f"scripts/train-matcher-adapter.py MODEL_DIR {opt.corpus} OUT {' '.join(log['command'][3:])} "
+                  f"on {opt.data}{held}; seed {log.get('seeds', st['seed'])}; "
                   + (f"mean of the deltas of {len(log['averaged_from'])} seeds (scripts/average-adapters.py), "
                      if "averaged_from" in log else "")
                   + f"{log['total_steps']} steps{' each' if 'averaged_from' in log else ''} in {log['train_seconds']:.0f} s "
@@ -43,21 +60,21 @@ def main():
 import Foundation
 
 extension ModelAdapter {{
-    /// The ArgKP adapter for all-MiniLM-L6-v2 ({len(raw)} bytes of safetensors; provenance in
+    /// The {title} adapter for all-MiniLM-L6-v2 ({len(raw)} bytes of safetensors; provenance in
     /// `{adapter_dir}/PROVENANCE.md`; `provenance` below in one line).
-    public static let argKP: ModelAdapter = {{
+    public static let {symbol}: ModelAdapter = {{
         // AdapterTests checks these bytes against {adapter_dir}/adapter.safetensors: a failure here is a
         // build artefact error, never an input error.
-        guard let data = Data(base64Encoded: argKPBase64, options: .ignoreUnknownCharacters),
-              let file = try? SafeTensorsFile(path: "ArgKPAdapter.swift#argKP", data: data),
-              let adapter = try? ModelAdapter(name: "argkp", version: "argkp-lora.1", base: "all-MiniLM-L6-v2",
+        guard let data = Data(base64Encoded: {symbol}Base64, options: .ignoreUnknownCharacters),
+              let file = try? SafeTensorsFile(path: "{title}Adapter.swift#{symbol}", data: data),
+              let adapter = try? ModelAdapter(name: "{name}", version: "{name}-lora.1", base: "all-MiniLM-L6-v2",
                                               provenance: {json.dumps(provenance)}, file: file)
-        else {{ fatalError("the embedded ArgKP adapter does not decode") }}
+        else {{ fatalError("the embedded {title} adapter does not decode") }}
         return adapter
     }}()
 
     /// `{adapter_dir}/adapter.safetensors`, base64, 120 characters a line.
-    static let argKPBase64 = """
+    static let {symbol}Base64 = """
 {body}
 """
 }}

@@ -12,6 +12,9 @@ on them unchanged: each answer is a topic (stance 1), each body an argument, eac
 matches its own lead-in and none of the answer's others (labels_train.csv). The answers are sampled with --seed;
 --exclude-prompts leaves out prompts (0-based indices: the consolidation golds' ae-NNN); --dev copies that ArgKP
 folder's dev split, so that the training script's dev figures say what the adapter does to ArgKP.
+--heldout-prompts K sets aside K prompts with two or more such answers (all their answers, chosen with --seed before
+the sample) and writes them to heldout.json for `structure-threshold.py`: [{"prompt": I, "answers": [{"model": M,
+"items": [[lead-in, body], ...]}]}].
 """
 import argparse
 import csv
@@ -46,6 +49,7 @@ def main():
     ap.add_argument("--exclude-prompts", default="")
     ap.add_argument("--max-items", type=int, default=12, help="an answer's first N items (the candidates of a step)")
     ap.add_argument("--dev")
+    ap.add_argument("--heldout-prompts", type=int, default=0)
     opt = ap.parse_args()
     excluded = {int(x) for x in opt.exclude_prompts.split(",") if x}
     answers = []
@@ -59,7 +63,18 @@ def main():
             leads = [lead.lower() for lead, _ in found]
             if len(found) >= 3 and len(set(leads)) == len(leads):
                 answers.append((index, name[:-5], found))
-    random.Random(opt.seed).shuffle(answers)
+    rng = random.Random(opt.seed)
+    heldout = []
+    if opt.heldout_prompts:
+        counts = {}
+        for index, _, _ in answers:
+            counts[index] = counts.get(index, 0) + 1
+        shared = sorted(i for i, n in counts.items() if n >= 2)
+        reserved = set(rng.sample(shared, min(opt.heldout_prompts, len(shared))))
+        heldout = [{"prompt": i, "answers": [{"model": m, "items": f} for j, m, f in answers if j == i]}
+                   for i in sorted(reserved)]
+        answers = [a for a in answers if a[0] not in reserved]
+    rng.shuffle(answers)
     chosen = sorted(answers[: opt.answers])
     os.makedirs(opt.out_dir, exist_ok=True)
     with open(os.path.join(opt.out_dir, "arguments_train.csv"), "w", newline="") as fa, \
@@ -82,6 +97,10 @@ def main():
     if opt.dev:
         for split in ("arguments_dev.csv", "key_points_dev.csv", "labels_dev.csv"):
             shutil.copy(os.path.join(opt.dev, split), os.path.join(opt.out_dir, split))
+    if heldout:
+        with open(os.path.join(opt.out_dir, "heldout.json"), "w") as f:
+            json.dump(heldout, f, indent=1)
+        print(f"held out {len(heldout)} prompts, {sum(len(h['answers']) for h in heldout)} answers: heldout.json")
     print(f"{len(answers)} answers with 3+ lead-in items; wrote {len(chosen)} answers, {bodies} bodies to {opt.out_dir}")
 
 

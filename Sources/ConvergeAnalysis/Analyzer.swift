@@ -191,6 +191,7 @@ private struct Run {
                 .merge(clusters, panelistOf: panelistOfStatement, answerOf: answerOf, similarity: prepared)
         }
         clusters = Run.joiningRepeats(clusters, statements: statements)
+        clusters = RestatementJoiner().join(clusters, statements: statements)
         clusters.sort { lhs, rhs in
             let (l, r) = (support(lhs).count, support(rhs).count)
             return l != r ? l > r : lhs[0] < rhs[0]

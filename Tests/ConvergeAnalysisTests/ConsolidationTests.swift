@@ -30,6 +30,49 @@ import Testing
         #expect(quotes.contains("A sharp knife requires less force and is less likely to slip compared to a dull one"))
     }
 
+    /// ae-048, gpt-4o closes "In summary, the combination of the moon's brightness, its orbital position, the
+    /// phase, and the angle of sunlight ..."; the gold counts "the angle of sunlight" and "the moon's brightness"
+    /// as mentions of the points gpt-4o named `**Angle of Sunlight**:` and `**Brightness of the Moon**:`, and
+    /// llama's "The moon's phase also plays a role in its visibility during the day" as one of its
+    /// `**The moon's phase**:`. Before, the first two were key points of their own and the third joined gpt-4o's
+    /// "Angle of Sunlight", a false agreement.
+    @Test func aSummaryRestatingItsOwnNamedPointsJoinsThem() throws {
+        let (_, report) = try Self.load("ae-048")
+        func point(_ panelist: String, _ quote: String) -> Report.KeyPoint? {
+            report.keyPoints.first { $0.evidence.contains { $0.panelist == panelist && $0.quote == quote } }
+        }
+        let angle = try #require(point("gpt-4o", "Angle of Sunlight"))
+        #expect(angle.evidence.contains { $0.panelist == "gpt-4o" && $0.quote == "the angle of sunlight" })
+        #expect(!angle.evidence.contains { $0.panelist == "llama-3.1-405b" && $0.quote.hasPrefix("The moon's phase also") })
+        let brightness = try #require(point("gpt-4o", "Brightness of the Moon"))
+        #expect(brightness.evidence.contains { $0.panelist == "gpt-4o" && $0.quote.hasSuffix("the moon's brightness") })
+        let phase = try #require(point("llama-3.1-405b", "The moon's phase"))
+        #expect(phase.evidence.contains { $0.quote == "The moon's phase also plays a role in its visibility during the day" })
+    }
+
+    /// A restatement joins only a name of its own answer said before it, whose words it holds all of, adding few.
+    @Test func restatementsJoinOnlyTheirOwnAnswersEarlierNames() {
+        func statement(_ answer: Int, _ start: Int, _ text: String, leadIn: Bool = false) -> Statement {
+            Statement(answerIndex: answer, start: start, end: start + text.unicodeScalars.count, text: text,
+                      kind: .clause, isLeadIn: leadIn)
+        }
+        let statements = [
+            statement(0, 0, "Angle of Sunlight", leadIn: true),      // 0: a name
+            statement(0, 100, "the angle of sunlight"),              // 1: restates 0
+            statement(1, 100, "the angle of sunlight"),              // 2: another answer's words: stays
+            statement(0, 200, "the angle of sunlight hits the moon and the earth and shapes every shadow"),  // 3: adds too much
+            statement(0, 300, "Sunlight Angle Notes", leadIn: true), // 4: a second name
+        ]
+        let groups = [[0], [1], [2], [3], [4]]
+        #expect(RestatementJoiner().join(groups, statements: statements) == [[0, 1], [2], [3], [4]])
+        // A restatement said before the name is not a restatement of it.
+        var early = statements
+        early[1].start = 0
+        early[0].start = 50
+        early[0].end = 67
+        #expect(RestatementJoiner().join(groups, statements: early) == groups)
+    }
+
     @Test func noIntroductionIsAKeyPoint() throws {
         let (_, report) = try Self.load("ae-005")
         let evidence = Self.evidence(report)
