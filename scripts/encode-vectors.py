@@ -142,16 +142,23 @@ class Encoder:
         return out
 
 
-def main():
-    argv = sys.argv[1:]
+def arguments(argv, usage):
+    """MODEL_DIR, FILE and the optional --adapter ADAPTER.safetensors of a command line; exits with `usage` else."""
+    argv = list(argv)
     adapter = None
     if "--adapter" in argv:
         i = argv.index("--adapter")
+        if i + 1 >= len(argv):
+            raise SystemExit(usage)
         adapter = argv[i + 1]
         del argv[i : i + 2]
     if len(argv) != 2:
-        raise SystemExit(__doc__)
-    model_dir, path = argv
+        raise SystemExit(usage)
+    return argv[0], argv[1], adapter
+
+
+def main():
+    model_dir, path, adapter = arguments(sys.argv[1:], __doc__)
     missing = json.load(open(path + ".missing.json"))
     table = json.load(open(path)) if os.path.exists(path) else None
     cfg = json.load(open(os.path.join(model_dir, "sentence_bert_config.json")))

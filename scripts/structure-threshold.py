@@ -61,15 +61,7 @@ def equal_error(same, different):
 
 
 def main():
-    argv = sys.argv[1:]
-    adapter = None
-    if "--adapter" in argv:
-        i = argv.index("--adapter")
-        adapter = argv[i + 1]
-        del argv[i : i + 2]
-    if len(argv) != 2:
-        raise SystemExit(__doc__)
-    model_dir, path = argv
+    model_dir, path, adapter = encode_vectors.arguments(sys.argv[1:], __doc__)
     same, different = pairs(json.load(open(path)))
     texts = sorted({t for p in same + different for t in p})
     cfg = json.load(open(os.path.join(model_dir, "sentence_bert_config.json")))
