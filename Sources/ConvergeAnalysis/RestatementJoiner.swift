@@ -11,8 +11,9 @@ import ConvergeCore
 /// words left out) number two or more and all occur in the statement, and the statement adds at most
 /// `extraWords` content words of its own (a short restatement, not a new sentence that happens to use the
 /// words). A statement that restates two names equally well stays where clustering put it. Clustering pairs
-/// statements across answers only, so nothing before this step can join them. Cost: each statement's content
-/// words' lists of names (an inverted index per answer), near-linear in the answers' length.
+/// statements across answers only, so nothing before this step can join them. Cost: each statement is checked
+/// against the names filed under one of its words (each name under its rarest word among its answer's names),
+/// near-linear in the answers' length.
 struct RestatementJoiner {
     var extraWords = 4
 
@@ -26,30 +27,36 @@ struct RestatementJoiner {
             Set(RubricPhrase.words(text).filter { !StopWords.contains($0) && $0.contains(where: \.isLetter) }
                 .map { stemmer.stem($0) })
         }
-        // Per answer, each content word's names (an inverted index): a name is in a statement when every one of
-        // its words is hit, so a statement costs its words' posting lists, not a pass over every name.
-        var names: [(statement: Int, size: Int)] = []
-        var namesOfWord: [Int: [String: [Int]]] = [:]
+        // Per answer, each name is filed under its rarest word among the answer's names (an inverted index), so a
+        // statement is checked only against the names whose rarest word it holds: names made of one common word
+        // ("... tips") do not make every statement a pass over every name.
+        var names: [(statement: Int, words: Set<String>)] = []
         for (i, s) in statements.enumerated() where groupOf[i] != nil
             && (s.isLeadIn || (s.kind == .heading && !s.announcesSection)) {
             let words = content(s.text)
-            guard words.count >= 2 else { continue }
-            for word in words { namesOfWord[s.answerIndex, default: [:]][word, default: []].append(names.count) }
-            names.append((i, words.count))
+            if words.count >= 2 { names.append((i, words)) }
+        }
+        var frequency: [Int: [String: Int]] = [:]
+        for name in names {
+            for word in name.words { frequency[statements[name.statement].answerIndex, default: [:]][word, default: 0] += 1 }
+        }
+        var namesOfWord: [Int: [String: [Int]]] = [:]
+        for (n, name) in names.enumerated() {
+            let answer = statements[name.statement].answerIndex
+            let rarest = name.words.min { (frequency[answer]?[$0] ?? 0, $0) < (frequency[answer]?[$1] ?? 0, $1) }!
+            namesOfWord[answer, default: [:]][rarest, default: []].append(n)
         }
         var moved: [(statement: Int, to: Int)] = []
         for (i, s) in statements.enumerated() {
             guard let from = groupOf[i], !s.isLeadIn, s.kind != .heading,
                   let index = namesOfWord[s.answerIndex] else { continue }
             let words = content(s.text)
-            var hits: [Int: Int] = [:]
-            for word in words { for n in index[word] ?? [] { hits[n, default: 0] += 1 } }
-            let restated = hits.filter { n, count in
-                count == names[n].size && words.count - names[n].size <= extraWords
+            let restated = words.flatMap { index[$0] ?? [] }.filter { n in
+                names[n].words.isSubset(of: words) && words.count - names[n].words.count <= extraWords
                     && statements[names[n].statement].end <= s.start
-            }.map(\.key)
-            guard let best = restated.map({ names[$0].size }).max() else { continue }
-            let top = restated.filter { names[$0].size == best }
+            }
+            guard let best = restated.map({ names[$0].words.count }).max() else { continue }
+            let top = restated.filter { names[$0].words.count == best }
             guard top.count == 1, let to = groupOf[names[top[0]].statement], to != from else { continue }
             moved.append((i, to))
         }
