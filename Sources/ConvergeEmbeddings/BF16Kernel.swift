@@ -8,7 +8,7 @@ import Foundation
 /// `CONVERGE_ENCODER_PRECISION` chooses: `float32` (or `f32`, `fp32`), `bf16`, or unset / `auto` for the
 /// default (`defaultPrecision`). `bf16` needs a CPU and OS with AVX512-BF16 (`vdpbf16ps`); without it the
 /// encoder runs in Float32 and `reason` says why. Attention (scores and their weighted sum), softmax, GELU and
-/// LayerNorm are Float32 in both.
+/// LayerNorm are Float32 in both; with bf16 they run on CConvergeKernels' vector kernels (`BertEncoder.vectorSteps`).
 public struct EncoderPrecision: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable { case float32, bf16 }
 
@@ -123,8 +123,10 @@ final class BF16Matrix: @unchecked Sendable {
 
     /// Each of `products` (all of the same depth `k`) on `a[m x k]` as `multiply(_:lda:rows:into:ldc:workspace:threaded:)`
     /// does, with `a` converted to BF16 once for all of them (the query, key and value products share their input).
+    /// With `geluFirst`, the products are of GELU(`a`) (`converge_gelu_pack_activations`: GELU applied in the
+    /// conversion; `a` is not changed).
     static func multiply(_ a: UnsafePointer<Float>, lda: Int, rows m: Int, by products: [Product],
-                         ldc: Int, workspace: UnsafeMutablePointer<UInt32>, threaded: Bool) {
+                         ldc: Int, workspace: UnsafeMutablePointer<UInt32>, threaded: Bool, geluFirst: Bool = false) {
         guard m > 0, let k = products.first?.matrix.k else { return }
         precondition(products.allSatisfy { $0.matrix.k == k && ldc >= $0.matrix.n })
         let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -143,7 +145,11 @@ final class BF16Matrix: @unchecked Sendable {
             let r0 = t0 * tileRows, r1 = min(m, t1 * tileRows)
             guard r1 > r0 else { return }
             let slice = operands.workspace + t0 * tileRows * pairs
-            converge_bf16_pack_activations(operands.a + r0 * lda, lda, r1 - r0, k, slice)
+            if geluFirst {
+                converge_gelu_pack_activations(operands.a + r0 * lda, lda, r1 - r0, k, slice)
+            } else {
+                converge_bf16_pack_activations(operands.a + r0 * lda, lda, r1 - r0, k, slice)
+            }
             for product in operands.products {
                 converge_bf16_gemm_packed(slice, r1 - r0, product.matrix.packed, product.matrix.n, k, product.c + r0 * ldc, ldc,
                                           product.bias)

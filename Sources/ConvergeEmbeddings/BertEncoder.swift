@@ -1,3 +1,4 @@
+import CConvergeKernels
 import Foundation
 
 /// The shape of a BERT encoder, from a Hugging Face `config.json`.
@@ -70,7 +71,7 @@ public final class BertEncoder: @unchecked Sendable {
     /// it changes the vectors, so that cached vectors of the old arithmetic are not used (`cacheIdentity`).
     public static let arithmeticVersion = "bert-f32.1"
     /// The same for the forward pass with BF16 weight products.
-    public static let bf16ArithmeticVersion = "bert-bf16.1"
+    public static let bf16ArithmeticVersion = "bert-bf16.2"
     /// This encoder's: `arithmeticVersion` or `bf16ArithmeticVersion`, followed by `+` and the adapter's
     /// `ModelAdapter.version` when one is merged (`bert-f32.1+argkp-lora.1`), so that cached vectors of the
     /// base and the adapted weights never mix.
@@ -80,6 +81,19 @@ public final class BertEncoder: @unchecked Sendable {
     }
     /// The low-rank update merged into the weights at load, if any.
     public let adapter: ModelAdapter?
+    /// Whether the Float32 steps between the weight products (attention with its softmax, GELU, LayerNorm with
+    /// the residual added first) run on CConvergeKernels' kernels (`converge_attention`, `converge_gelu`,
+    /// `converge_layer_norm`: AVX-512 where the CPU has it, else their portable scalar versions) instead of this
+    /// file's Swift loops and the attention's small `kernel.sgemm` calls. True with bf16 only: the float32 path's
+    /// vectors keep their bits.
+    let vectorSteps: Bool
+    /// With `vectorSteps`, a sub-batch runs as consecutive groups of whole sequences of about this many tokens
+    /// (a longer sequence alone), each group a whole forward pass: its activations stay in the caches between the
+    /// steps. Every step treats each row (attention: each sequence) on its own, so the grouping does not change a bit.
+    let groupTokens: Int
+    /// Tokens per group with `vectorSteps` (`groupTokens`): about 17 KB of activations a token (query, key, value,
+    /// context, attention output, the 1,536-wide feed-forward layer and its BF16 copy), 4.3 MB for 256.
+    static let defaultGroupTokens = 256
 
     struct Layer {
         // Query, key and value stay three `[H, H]` tensors of the file; their products write the three thirds
@@ -120,14 +134,25 @@ public final class BertEncoder: @unchecked Sendable {
     /// copies of those weights; the BF16 copies are made from the merged weights). Throws
     /// `EmbeddingModelError.damaged` naming the tensor, or naming an adapter layer that is not a dense layer of
     /// the model.
-    public init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared,
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                precision: EncoderPrecision = .shared, adapter: ModelAdapter? = nil) throws {
+    public convenience init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared,
+                            threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                            precision: EncoderPrecision = .shared, adapter: ModelAdapter? = nil) throws {
+        try self.init(config: config, weights: weights, kernel: kernel, threads: threads, precision: precision,
+                      adapter: adapter, vectorSteps: nil)
+    }
+
+    /// The public initializer, with `vectorSteps` chosen (default: with bf16 only; tests also run them on Float32
+    /// products) and the tokens per group of sequences they use (`groupTokens`).
+    init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared,
+         threads: Int = ProcessInfo.processInfo.activeProcessorCount, precision: EncoderPrecision = .shared,
+         adapter: ModelAdapter? = nil, vectorSteps: Bool?, groupTokens: Int = BertEncoder.defaultGroupTokens) throws {
         self.config = config
         self.adapter = adapter
         self.kernel = kernel
         self.threads = max(1, threads)
         self.precision = precision.available()
+        self.vectorSteps = vectorSteps ?? (self.precision.kind == .bf16)
+        self.groupTokens = max(1, groupTokens)
         self.weightsFingerprint = weights.fingerprint
         let h = config.hiddenSize, f = config.intermediateSize
         let prefix = weights.tensors["embeddings.word_embeddings.weight"] == nil
@@ -252,7 +277,23 @@ public final class BertEncoder: @unchecked Sendable {
     /// One sub-batch: forward pass, then mean pooling over each sequence's tokens and L2 normalisation.
     func embedPart(_ ids: [[Int32]], poolFrom: [Int], threaded: Bool) -> [[Float]] {
         let h = config.hiddenSize
-        let hidden = forward(ids, threaded: threaded)
+        var hidden: [Float]
+        if vectorSteps {
+            hidden = []
+            hidden.reserveCapacity(ids.reduce(0) { $0 + $1.count } * h)
+            var start = 0
+            while start < ids.count {
+                var end = start + 1, tokens = ids[start].count
+                while end < ids.count, tokens + ids[end].count <= groupTokens {
+                    tokens += ids[end].count
+                    end += 1
+                }
+                hidden += forward(Array(ids[start..<end]), threaded: threaded)
+                start = end
+            }
+        } else {
+            hidden = forward(ids, threaded: threaded)
+        }
         var start = 0
         return hidden.withUnsafeBufferPointer { hp in
             zip(ids, poolFrom).map { sequence, from in
@@ -294,9 +335,24 @@ public final class BertEncoder: @unchecked Sendable {
         let packedWords = packedLayers.first.map { $0.output.workspaceWords(rows: rows) } ?? 0
         let bf16Workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: max(packedWords, 1))
         defer { bf16Workspace.deallocate() }
+        // `converge_attention`'s scratch (the keys of a head transposed, a row of scores), with `vectorSteps`.
+        let attentionScratch = UnsafeMutablePointer<Float>.allocate(
+            capacity: vectorSteps ? converge_attention_scratch_floats(length, headSize) : 1)
+        defer { attentionScratch.deallocate() }
         let qkv = workspace, context = qkv + rows * 3 * h, attended = context + rows * h
         let intermediate = attended + rows * h, scores = intermediate + rows * f
         let scale = 1 / Float(headSize).squareRoot()
+        /// `x += residual` (when given), then LayerNorm of each row: the Swift loops, or `converge_layer_norm`.
+        func norm(_ x: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rows: Int, weight: FloatTensor,
+                  bias: FloatTensor) {
+            if vectorSteps {
+                precondition(weight.count == h && bias.count == h)
+                converge_layer_norm(x, residual, rows, h, weight.base, bias.base, eps)
+                return
+            }
+            if let residual { for i in 0..<rows * h { x[i] += residual[i] } }
+            Self.layerNorm(x, rows: rows, width: h, weight: weight, bias: bias, eps: eps)
+        }
 
         result.withUnsafeMutableBufferPointer { xb in
             let x = xb.baseAddress!
@@ -308,7 +364,7 @@ public final class BertEncoder: @unchecked Sendable {
                     for k in 0..<h { row[k] = w[k] + p[k] + type[k] }
                 }
             }
-            Self.layerNorm(x, rows: rows, width: h, weight: embeddingNormWeight, bias: embeddingNormBias, eps: eps)
+            norm(x, residual: nil, rows: rows, weight: embeddingNormWeight, bias: embeddingNormBias)
 
             for (l, layer) in layers.enumerated() {
                 let packed = packedLayers.isEmpty ? nil : packedLayers[l]
@@ -332,7 +388,11 @@ public final class BertEncoder: @unchecked Sendable {
                     linear(x, inWidth: h, weight: layer.valueWeight, packed: nil, bias: layer.valueBias, outWidth: h,
                            into: qkv + 2 * h, ldc: 3 * h)
                 }
-                for b in 0..<ids.count {
+                for b in 0..<ids.count where vectorSteps {
+                    converge_attention(qkv + offsets[b] * 3 * h, 3 * h, ids[b].count, heads, headSize, scale,
+                                       context + offsets[b] * h, h, attentionScratch)
+                }
+                for b in 0..<ids.count where !vectorSteps {
                     let valid = ids[b].count
                     let base = offsets[b] * 3 * h
                     for head in 0..<heads {
@@ -359,17 +419,20 @@ public final class BertEncoder: @unchecked Sendable {
                 }
                 linear(context, inWidth: h, weight: layer.attentionOutWeight, packed: packed?.attentionOut,
                        bias: layer.attentionOutBias, outWidth: h, into: attended, ldc: h)
-                for i in 0..<rows * h { attended[i] += x[i] }
-                Self.layerNorm(attended, rows: rows, width: h, weight: layer.attentionNormWeight,
-                               bias: layer.attentionNormBias, eps: eps)
+                norm(attended, residual: x, rows: rows, weight: layer.attentionNormWeight, bias: layer.attentionNormBias)
                 linear(attended, inWidth: h, weight: layer.intermediateWeight, packed: packed?.intermediate,
                        bias: layer.intermediateBias, outWidth: f, into: intermediate, ldc: f)
-                Self.gelu(intermediate, count: rows * f)
-                linear(intermediate, inWidth: f, weight: layer.outputWeight, packed: packed?.output,
-                       bias: layer.outputBias, outWidth: h, into: x, ldc: h)
-                for i in 0..<rows * h { x[i] += attended[i] }
-                Self.layerNorm(x, rows: rows, width: h, weight: layer.outputNormWeight, bias: layer.outputNormBias,
-                               eps: eps)
+                if vectorSteps, let packed {
+                    // GELU applied while the feed-forward layer is converted to BF16 for the next product.
+                    BF16Matrix.multiply(intermediate, lda: f, rows: rows,
+                                        by: [.init(packed.output, into: x, bias: layer.outputBias.base)], ldc: h,
+                                        workspace: bf16Workspace, threaded: threaded, geluFirst: true)
+                } else {
+                    if vectorSteps { converge_gelu(intermediate, rows * f) } else { Self.gelu(intermediate, count: rows * f) }
+                    linear(intermediate, inWidth: f, weight: layer.outputWeight, packed: packed?.output,
+                           bias: layer.outputBias, outWidth: h, into: x, ldc: h)
+                }
+                norm(x, residual: attended, rows: rows, weight: layer.outputNormWeight, bias: layer.outputNormBias)
             }
         }
         return result

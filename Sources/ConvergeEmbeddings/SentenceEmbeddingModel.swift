@@ -23,7 +23,7 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
     public var dimension: Int { encoder.config.hiddenSize }
 
     /// The model's name, its weights' fingerprint (`SafeTensorsFile.fingerprint`), the maximum sequence length,
-    /// the encoder's arithmetic version (`bert-f32.1`, or `bert-bf16.1` with BF16 weight products;
+    /// the encoder's arithmetic version (`bert-f32.1`, or `bert-bf16.2` with BF16 weight products;
     /// `+argkp-lora.1` after it with the ArgKP adapter) and whether
     /// products run on a CBLAS or the native kernel (their float rounding differs):
     /// `all-MiniLM-L6-v2 f3a1... len256 bert-f32.1 cblas`.

@@ -55,6 +55,45 @@ void converge_bf16_gemm_packed(const uint32_t *workspace, size_t m, const uint32
 void converge_bf16_gemm(const float *a, size_t lda, size_t m, const uint32_t *packed, size_t n, size_t k, float *c,
                         size_t ldc, uint32_t *workspace);
 
+// The Float32 steps around the weight products (encoder_ops.c), for the encoder's bf16 path. Each function runs
+// its AVX-512 version where `converge_ops_avx512()` is 1, else the portable scalar version of the same name with
+// `_scalar`, callable directly on any CPU. The vector versions sum in another order and use fused multiply-adds,
+// so their results differ from the scalar ones by rounding (tests bound the difference); each is deterministic and
+// treats every row (and, in attention, every sequence) on its own: the results do not depend on what else is in a
+// batch.
+
+/// 1 when this CPU and OS run AVX512F + AVX512BW + AVX512VL code (the vector versions below), else 0.
+int converge_ops_avx512(void);
+
+/// `x[i] = 0.5 x (1 + erf(x / sqrt 2))` (GELU, erf form) for `i < count`, in place; erf by the rational
+/// approximation of BertEncoder.gelu (largest error about 5e-7).
+void converge_gelu(float *x, size_t count);
+void converge_gelu_scalar(float *x, size_t count);
+
+/// Each of the `rows` rows of `width` floats at `x` (row stride `width`): with `residual` (same layout; else NULL)
+/// first `x += residual`, then LayerNorm: `(x - mean) / sqrt(variance + eps) * weight + bias`, in place.
+void converge_layer_norm(float *x, const float *residual, size_t rows, size_t width, const float *weight,
+                         const float *bias, float eps);
+void converge_layer_norm_scalar(float *x, const float *residual, size_t rows, size_t width, const float *weight,
+                                const float *bias, float eps);
+
+/// Floats of scratch `converge_attention` needs for a sequence of `tokens` tokens and heads of `head_size`.
+size_t converge_attention_scratch_floats(size_t tokens, size_t head_size);
+
+/// Self-attention of one sequence of `tokens` tokens, every head: row t of `qkv` (row stride `ld`) holds the
+/// token's query, key and value (`heads * head_size` floats each, one after the other; head h at `h * head_size`
+/// within each). Writes `context[t][h * head_size + d] = sum_j softmax_j(scale q_t . k_j) v_j[d]` (row stride `ldc`).
+/// `scratch` holds `converge_attention_scratch_floats(tokens, head_size)` floats.
+void converge_attention(const float *qkv, size_t ld, size_t tokens, size_t heads, size_t head_size, float scale,
+                        float *context, size_t ldc, float *scratch);
+void converge_attention_scalar(const float *qkv, size_t ld, size_t tokens, size_t heads, size_t head_size, float scale,
+                               float *context, size_t ldc, float *scratch);
+
+/// `converge_bf16_pack_activations` of GELU(`a`): the same words as `converge_gelu` on a copy of `a` followed by
+/// the conversion, without writing the Float32 GELU values (`a` is not changed).
+void converge_gelu_pack_activations(const float *a, size_t lda, size_t m, size_t k, uint32_t *workspace);
+void converge_gelu_pack_activations_scalar(const float *a, size_t lda, size_t m, size_t k, uint32_t *workspace);
+
 #ifdef __cplusplus
 }
 #endif
