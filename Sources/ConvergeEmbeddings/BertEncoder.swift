@@ -74,9 +74,11 @@ public final class BertEncoder: @unchecked Sendable {
     public static let bf16ArithmeticVersion = "bert-bf16.2"
     /// This encoder's: `arithmeticVersion` or `bf16ArithmeticVersion`, followed by `+` and the adapter's
     /// `ModelAdapter.version` when one is merged (`bert-f32.1+argkp-lora.1`), so that cached vectors of the
-    /// base and the adapted weights never mix.
+    /// base and the adapted weights never mix. An encoder made with the other choice of `vectorSteps` than its
+    /// precision's default (benchmarks and tests only) says so (`+vector-steps`, `+swift-steps`).
     public var arithmetic: String {
-        let base = precision.kind == .bf16 ? Self.bf16ArithmeticVersion : Self.arithmeticVersion
+        var base = precision.kind == .bf16 ? Self.bf16ArithmeticVersion : Self.arithmeticVersion
+        if vectorSteps != (precision.kind == .bf16) { base += vectorSteps ? "+vector-steps" : "+swift-steps" }
         return adapter.map { base + "+" + $0.version } ?? base
     }
     /// The low-rank update merged into the weights at load, if any.
@@ -93,7 +95,7 @@ public final class BertEncoder: @unchecked Sendable {
     let groupTokens: Int
     /// Tokens per group with `vectorSteps` (`groupTokens`): about 17 KB of activations a token (query, key, value,
     /// context, attention output, the 1,536-wide feed-forward layer and its BF16 copy), 4.3 MB for 256.
-    static let defaultGroupTokens = 256
+    package static let defaultGroupTokens = 256
 
     struct Layer {
         // Query, key and value stay three `[H, H]` tensors of the file; their products write the three thirds
@@ -143,9 +145,9 @@ public final class BertEncoder: @unchecked Sendable {
 
     /// The public initializer, with `vectorSteps` chosen (default: with bf16 only; tests also run them on Float32
     /// products) and the tokens per group of sequences they use (`groupTokens`).
-    init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared,
-         threads: Int = ProcessInfo.processInfo.activeProcessorCount, precision: EncoderPrecision = .shared,
-         adapter: ModelAdapter? = nil, vectorSteps: Bool?, groupTokens: Int = BertEncoder.defaultGroupTokens) throws {
+    package init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared,
+                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, precision: EncoderPrecision = .shared,
+                 adapter: ModelAdapter? = nil, vectorSteps: Bool?, groupTokens: Int = BertEncoder.defaultGroupTokens) throws {
         self.config = config
         self.adapter = adapter
         self.kernel = kernel

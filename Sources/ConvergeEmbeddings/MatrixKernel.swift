@@ -103,6 +103,22 @@ public struct MatrixKernel: Sendable {
     /// The kernel of this process, chosen once from its environment.
     public static let shared = load()
 
+    /// The kernel an encoder with `precision` (and `vectorSteps`, nil: that precision's default) uses when
+    /// none is given: `shared`, except that bf16 with the vector steps computes no Float32 product a CBLAS
+    /// could take (the weight products are BF16, attention runs in `converge_attention`), so there the native
+    /// kernel serves the few products at load (an adapter's merge) and no library is opened, unless
+    /// `CONVERGE_BLAS` names one. Opening OpenBLAS cost a cold `converge analyze` about 20 ms of wall time and
+    /// 70 ms of CPU (dlopen, relocation, its thread pool), measured with `perf stat` on a Zen 5.
+    public static func forEncoder(precision: EncoderPrecision, vectorSteps: Bool? = nil,
+                                  environment: [String: String] = ProcessInfo.processInfo.environment) -> MatrixKernel {
+        let bf16 = precision.available().kind == .bf16
+        let choice = environment[environmentVariable]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        guard bf16, vectorSteps ?? true, choice.isEmpty || choice == "auto" else {
+            return environment == ProcessInfo.processInfo.environment ? shared : load(environment: environment)
+        }
+        return .native(reason: "bf16 weight products: no Float32 product to hand to a CBLAS")
+    }
+
     struct LoadFailure: Error { var reason: String }
 
     /// Opens `library` and looks up `cblas_sgemm`; the failure says which step failed.

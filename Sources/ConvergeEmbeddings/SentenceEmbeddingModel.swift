@@ -32,16 +32,27 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
             + (encoder.kernel.backend.isNative ? "native" : "cblas")
     }
 
-    /// Loads the model in `directory`, to run its matrix products on `kernel` (default: the CBLAS or native
-    /// kernel `CONVERGE_BLAS` chooses; `encoder.kernel.backend` says which) with `threads` threads (default:
+    /// Loads the model in `directory`, to run its matrix products on `kernel` (default:
+    /// `MatrixKernel.forEncoder(precision:)`, the CBLAS or native kernel `CONVERGE_BLAS` chooses, native with
+    /// bf16; `encoder.kernel.backend` says which) with `threads` threads (default:
     /// one per active core; see `BertEncoder.init`), its weight products in `precision` (default: what
     /// `CONVERGE_ENCODER_PRECISION` chooses; `encoder.precision` says which). Throws `EmbeddingModelError`
     /// naming the missing or damaged file. With `adapter` (default: what `CONVERGE_ENCODER_ADAPTER` chooses,
     /// `ModelAdapter.shared`), its low-rank update is merged into the weights and the model is named
     /// `NAME+ADAPTER` (`all-MiniLM-L6-v2+argkp`).
     public init(directory: String, name: String = "all-MiniLM-L6-v2", batchSize: Int = 64,
-                kernel: MatrixKernel = .shared, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                kernel: MatrixKernel? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 precision: EncoderPrecision = .shared, adapter: ModelAdapter? = ModelAdapter.shared) throws {
+        try self.init(directory: directory, name: name, batchSize: batchSize, kernel: kernel, threads: threads,
+                      precision: precision, adapter: adapter, vectorSteps: nil)
+    }
+
+    /// The public initializer with the encoder's Float32 steps chosen (`BertEncoder.vectorSteps`; nil: with
+    /// bf16 only), so that `converge-eval bench encode` can time bf16 with and without them in one run.
+    package init(directory: String, name: String = "all-MiniLM-L6-v2", batchSize: Int = 64,
+                 kernel: MatrixKernel? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                 precision: EncoderPrecision = .shared, adapter: ModelAdapter? = ModelAdapter.shared,
+                 vectorSteps: Bool?) throws {
         self.directory = directory
         self.baseName = name
         self.modelName = adapter.map { name + "+" + $0.name } ?? name
@@ -50,8 +61,9 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
         let config = try BertConfig(path: url.appendingPathComponent("config.json").path)
         tokenizer = try WordPieceTokenizer(path: url.appendingPathComponent("tokenizer.json").path)
         let weightsPath = url.appendingPathComponent("model.safetensors").path
-        encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath), kernel: kernel,
-                                  threads: threads, precision: precision, adapter: adapter)
+        encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath),
+                                  kernel: kernel ?? .forEncoder(precision: precision, vectorSteps: vectorSteps),
+                                  threads: threads, precision: precision, adapter: adapter, vectorSteps: vectorSteps)
         guard tokenizer.vocabulary.count <= config.vocabSize,
               tokenizer.vocabulary.values.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize })
         else {

@@ -53,7 +53,7 @@ struct BenchAnalyze: ParsableCommand {
     }
 
     func run() throws {
-        let outputs = try loadCorpus()
+        let outputs = try Self.loadCorpus(corpus)
         let count = min(prompts, outputs[0].count)
         print("bench analyze: \(count) prompts x \(panelSize) answers from \(outputs.count) models (\(corpus))")
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, "
@@ -167,7 +167,8 @@ struct BenchAnalyze: ParsableCommand {
         }
     }
 
-    func loadCorpus() throws -> [[Output]] {
+    /// Every model's outputs in `corpus` (its *.json files in name order), each a list of {instruction, output}.
+    static func loadCorpus(_ corpus: String) throws -> [[Output]] {
         let folder = URL(fileURLWithPath: corpus)
         let files = try FileManager.default.contentsOfDirectory(atPath: corpus).filter { $0.hasSuffix(".json") }.sorted()
         guard !files.isEmpty else { throw ValidationError("no *.json model outputs in \(corpus)") }

@@ -17,8 +17,10 @@ import Foundation
 ///   library's threads (as before sub-batches), with the kernel `CONVERGE_BLAS` chooses; when that is a
 ///   CBLAS, again with the native kernel (their ratio, and the least cosine between the two runs' vectors);
 /// - where the CPU has AVX512-BF16, the encoder with Float32 and with BF16 weight products
-///   (`CONVERGE_ENCODER_PRECISION`), same kernel and threads, alternating twice: the bf16 model's load, each
-///   run's rate, the ratio of the best runs and the least cosine between their vectors;
+///   (`CONVERGE_ENCODER_PRECISION`), the latter both with the Swift loops for the Float32 steps between the
+///   products and with CConvergeKernels' vector steps (the default), same kernel and threads, alternating
+///   twice: the bf16 model's load, each run's rate, the ratios of the best runs and the least cosines between
+///   their vectors;
 /// - the numpy reference (scripts/minilm-reference.py --bench) and onnxruntime (scripts/minilm-onnx.py
 ///   --bench: the same weights exported to ONNX, CPU execution provider, `threads` intra-op threads) on the
 ///   same sentences, each skipped with a line saying why when its Python packages are missing;
@@ -138,32 +140,41 @@ struct BenchEncode: ParsableCommand {
         let (bf16, bf16Load) = try Measure.time {
             try Self.model(model, batch: batch, kernel: kernel, threads: threads, precision: .bf16)
         }
+        // bf16 products with the Swift loops for the steps between them (as before CConvergeKernels' steps).
+        let swiftSteps = try Self.model(model, batch: batch, kernel: kernel, threads: threads, precision: .bf16,
+                                        vectorSteps: false)
         print("load (file cached): float32 " + Measure.ms(f32Load) + ", bf16 " + Measure.ms(bf16Load)
               + " (weights converted to BF16 and packed)")
-        var best32 = 0.0, best16 = 0.0, cpu32 = 0.0, cpu16 = 0.0
-        var v32: [[Float]] = [], v16: [[Float]] = []
+        var best32 = 0.0, best16 = 0.0, bestSwift = 0.0, cpu32 = 0.0, cpu16 = 0.0, cpuSwift = 0.0
+        var v32: [[Float]] = [], v16: [[Float]] = [], vSwift: [[Float]] = []
         for _ in 0..<2 {
             let (a, r32) = run(f32, "\(kernelLabel), float32, \(threads) threads")
             cpu32 = max(cpu32, perCPU())
-            let (b, r16) = run(bf16, "\(kernelLabel) + bf16 weight products, \(threads) threads")
+            let (c, rSwift) = run(swiftSteps, "\(kernelLabel) + bf16 weight products, Swift steps, \(threads) threads")
+            cpuSwift = max(cpuSwift, perCPU())
+            let (b, r16) = run(bf16, "\(kernelLabel) + bf16 weight products, vector steps, \(threads) threads")
             cpu16 = max(cpu16, perCPU())
             best32 = max(best32, r32)
             best16 = max(best16, r16)
-            v32 = a
-            v16 = b
+            bestSwift = max(bestSwift, rSwift)
+            (v32, v16, vSwift) = (a, b, c)
         }
-        let leastCosine = zip(v32, v16).map { a, b in zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 } }.min() ?? 1
+        func leastCosine(_ x: [[Float]], _ y: [[Float]]) -> Float {
+            zip(x, y).map { a, b in zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 } }.min() ?? 1
+        }
         print(String(format: "bf16 / float32 = %.2fx in wall time, %.2fx per CPU-second  (best of 2 each; least cosine "
-                     + "between their vectors %.7f)", best16 / best32, cpu16 / cpu32, leastCosine))
+                     + "between their vectors %.7f)", best16 / best32, cpu16 / cpu32, leastCosine(v32, v16)))
+        print(String(format: "bf16 vector steps / Swift steps = %.2fx in wall time, %.2fx per CPU-second  (least cosine "
+                     + "between their vectors %.7f)", best16 / bestSwift, cpu16 / cpuSwift, leastCosine(vSwift, v16)))
     }
 
     static func model(_ model: SentenceEmbeddingModel, batch: Int, kernel: MatrixKernel, threads: Int,
-                      precision: EncoderPrecision? = nil) throws -> SentenceEmbeddingModel {
+                      precision: EncoderPrecision? = nil, vectorSteps: Bool? = nil) throws -> SentenceEmbeddingModel {
         do {
             return try SentenceEmbeddingModel(directory: model.directory, name: model.baseName, batchSize: batch,
                                               kernel: kernel, threads: threads,
                                               precision: precision ?? model.encoder.precision,
-                                              adapter: model.encoder.adapter)
+                                              adapter: model.encoder.adapter, vectorSteps: vectorSteps)
         } catch let error as EmbeddingModelError {
             throw EvalError(error.description)
         }

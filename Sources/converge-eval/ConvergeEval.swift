@@ -38,6 +38,6 @@ struct ConvergeEval: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Speed and memory benchmarks.",
-        subcommands: [BenchAnalyze.self, BenchFanout.self, BenchEncode.self, BenchBatch.self]
+        subcommands: [BenchAnalyze.self, BenchAsk.self, BenchFanout.self, BenchEncode.self, BenchBatch.self]
     )
 }

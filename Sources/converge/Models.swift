@@ -157,7 +157,7 @@ struct ModelsList: ParsableCommand {
             print("  \(ModelStore.miniLM): not installed (`converge models install minilm`; analyze uses lexical matching)")
         }
         // Which matrix kernel the encoder loads (CONVERGE_BLAS=none forces the native one).
-        print("  matrix products: \(MatrixKernel.shared.backend)")
+        print("  matrix products: \(MatrixKernel.forEncoder(precision: .shared).backend)")
         // The weight products' arithmetic (CONVERGE_ENCODER_PRECISION=float32|bf16).
         print("  encoder precision: \(EncoderPrecision.shared)")
         // The trained adapter merged at load (CONVERGE_ENCODER_ADAPTER=argkp|none; an unknown name warns).

@@ -68,15 +68,18 @@ import Testing
     }
 
     /// With no BLAS (`CONVERGE_BLAS=none`: the native kernel, no library looked for) the hybrid report of the
-    /// example is the one made with the CBLAS found at run time, key point for key point; `converge models` says
-    /// which kernel the encoder loads.
+    /// example is the one made with the CBLAS found at run time, key point for key point, with Float32 weight
+    /// products (bf16 hands no product to a CBLAS); `converge models` says which kernel the encoder loads, and
+    /// with bf16 that no library is opened.
     @Test(.enabled(if: available, "SKIPPED LOUDLY: all-MiniLM-L6-v2 is not installed (scripts/test installs it)"))
     func theNativeKernelMakesTheSameReportAsOpenBLAS() throws {
         _ = try #require(Self.installed, "all-MiniLM-L6-v2 must be installed")
         var native = CLI.installedModelEnvironment
         native["CONVERGE_BLAS"] = "none"
+        native["CONVERGE_ENCODER_PRECISION"] = "float32"
         var blas = CLI.installedModelEnvironment
         blas["CONVERGE_BLAS"] = nil
+        blas["CONVERGE_ENCODER_PRECISION"] = "float32"
         let nativeModels = try CLI.run(["models"], environment: native)
         #expect(nativeModels.stdout.contains("matrix products: native Swift kernel (CONVERGE_BLAS=none)"),
                 "\(nativeModels.stdout)")
@@ -84,6 +87,17 @@ import Testing
         if ProcessInfo.processInfo.environment["CI"] == "true" {
             // scripts/test installs OpenBLAS's runtime library (libopenblas0), and nothing at build time.
             #expect(blasModels.stdout.contains("matrix products: cblas_sgemm from libopenblas.so.0"), "\(blasModels.stdout)")
+        }
+        var bf16 = blas
+        bf16["CONVERGE_ENCODER_PRECISION"] = "bf16"
+        let bf16Models = try CLI.run(["models"], environment: bf16)
+        // bf16 where the CPU has AVX512-BF16; elsewhere it means float32, and the CBLAS as above.
+        if bf16Models.stdout.contains("encoder precision: bf16") {
+            #expect(bf16Models.stdout.contains("matrix products: native Swift kernel (bf16 weight products: no Float32 product"),
+                    "\(bf16Models.stdout)")
+        } else {
+            #expect(bf16Models.stdout.contains("matrix products: \(blasModels.stdout.contains("cblas_sgemm") ? "cblas" : "native")"),
+                    "\(bf16Models.stdout)")
         }
         let withNative = try CLI.run(["analyze", CLI.example, "-f", "json"], environment: native)
         let withBLAS = try CLI.run(["analyze", CLI.example, "-f", "json"], environment: blas)

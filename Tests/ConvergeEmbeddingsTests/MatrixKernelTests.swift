@@ -113,6 +113,29 @@ import Testing
         }
     }
 
+    /// The kernel an encoder uses by default: the one `CONVERGE_BLAS` chooses with Float32 products or the Swift
+    /// steps; with bf16 and the vector steps (no Float32 product left) the native one, unless a library is named.
+    @Test func anEncoderOpensACBLASOnlyForFloat32Products() {
+        let float32 = EncoderPrecision(.float32, reason: "test")
+        let bf16 = EncoderPrecision(.bf16, reason: "test")
+        let auto = MatrixKernel.load(environment: [:]).backend
+        #expect(MatrixKernel.forEncoder(precision: float32, environment: [:]).backend == auto)
+        #expect(MatrixKernel.forEncoder(precision: bf16, vectorSteps: false, environment: [:]).backend == auto)
+        let none = MatrixKernel.forEncoder(precision: float32, environment: ["CONVERGE_BLAS": "none"]).backend
+        #expect(none == .native(reason: "CONVERGE_BLAS=none"))
+        let bf16Default = MatrixKernel.forEncoder(precision: bf16, environment: [:]).backend
+        if EncoderPrecision.bf16Supported {
+            #expect(bf16Default == .native(reason: "bf16 weight products: no Float32 product to hand to a CBLAS"))
+            #expect(MatrixKernel.forEncoder(precision: bf16, environment: ["CONVERGE_BLAS": "AUTO"]).backend == bf16Default)
+            if case let .cblas(library) = auto {
+                #expect(MatrixKernel.forEncoder(precision: bf16, environment: ["CONVERGE_BLAS": library]).backend == auto)
+            }
+        } else {
+            // bf16 means float32 on this CPU: the CBLAS as for float32.
+            #expect(bf16Default == auto)
+        }
+    }
+
     /// The encoder on the native kernel against the numpy Float64 reference, as `EncoderTests` checks the
     /// default kernel (a subset, the longest sentence included: the native kernel in a debug build is slow).
     @Test(.enabled(if: InstalledModel.available, InstalledModel.skipReason))
