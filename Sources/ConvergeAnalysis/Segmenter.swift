@@ -9,7 +9,8 @@ import ConvergeCore
 /// initials such as `C.` do not end a sentence). A sentence that enumerates several points is split into
 /// clauses at top-level commas and semicolons (not inside brackets or quotes, not between digits); fragments
 /// with fewer than two content words rejoin their neighbour, and names listed after a cue (`like`, `such as`,
-/// `e.g.`, `including`) stay with the phrase that introduced them.
+/// `e.g.`, `including`) stay with the phrase that introduced them. In a block named by its lead-in a sentence
+/// splits only where every clause stands alone (at least four content words).
 ///
 /// Offsets are Unicode scalar indices into the answer; every statement's text is exactly its slice.
 /// Runs in time linear in the length of the answer.
@@ -348,9 +349,14 @@ public enum Segmenter {
                 first = false
             }
             for sentence in sentences(start, end) {
-                // A block whose lead-in names its point explains that one point: its sentences are not split
-                // into clauses (the examples it lists belong to it).
-                let clauses = named ? [sentence] : self.clauses(sentence)
+                // A block whose lead-in names its point explains that point: its sentences split into clauses
+                // only where each clause stands alone (at least four content words: "Ensure your workspace is
+                // well-lit ..., and keep your cutting area clean and dry"); the examples it lists, and shorter
+                // pieces, stay in their sentence.
+                var clauses = self.clauses(sentence)
+                if named, clauses.count > 1, !clauses.allSatisfy({ range in
+                    Tokenizer.tokens(scalars, in: range).filter { !StopWords.contains($0.text.lowercased()) }.count >= 4
+                }) { clauses = [sentence] }
                 if clauses.count == 1 {
                     emit(clauses[0], kind: first && current.isItem ? .item : .sentence)
                 } else {

@@ -175,6 +175,24 @@ import Testing
         #expect(Segmenter.statements(of: "- **Cut away from your fingers.**", answerIndex: 0).allSatisfy { !$0.isLeadIn })
     }
 
+    /// In a block named by its lead-in, a sentence of two clauses that each stand alone makes two statements (ae-005
+    /// gpt-4o: the gold counts "Ensure your workspace is well-lit" and "keep your cutting area clean and dry" as
+    /// different points); a list of the lead-in's examples, or a clause too short to stand alone, stays in its
+    /// sentence.
+    @Test func aNamedBlockSplitsOnlyIntoClausesThatStandAlone() {
+        func texts(_ text: String) -> [String] { Segmenter.statements(of: text, answerIndex: 0).map(\.text) }
+        #expect(texts("7. **Mind Your Environment**: Ensure your workspace is well-lit and free of distractions, and keep "
+                      + "your cutting area clean and dry.")
+                == ["Mind Your Environment", "Ensure your workspace is well-lit and free of distractions",
+                    "keep your cutting area clean and dry"])
+        #expect(texts("- **Languages:** Learn Go, Java, Python, and Rust.") == ["Languages", "Learn Go, Java, Python, and Rust"])
+        #expect(texts("- **Know Your Value**: Understand your strengths, achievements, and the skills you can offer to others.")
+                == ["Know Your Value", "Understand your strengths, achievements, and the skills you can offer to others"])
+        // Outside a named block the same sentence splits as before.
+        #expect(texts("Ensure your workspace is well-lit and free of distractions, and keep your cutting area clean and dry.")
+                == ["Ensure your workspace is well-lit and free of distractions", "keep your cutting area clean and dry"])
+    }
+
     /// A dependent phrase after a conjunction joins the clause after it, as one that opens the sentence does, and a
     /// leading transition is no item of a serial list (ae-048 llama: "Remember, the moon can be a bit harder to spot
     /// during the day, but with a little patience and practice, you can become a pro at finding it!").
