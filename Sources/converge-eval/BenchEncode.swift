@@ -10,7 +10,8 @@ import Foundation
 ///   loader did before it used the file in place (every F32 tensor copied into arrays, tokenizer.json read
 ///   by `JSONSerialization`), timed on the same files;
 /// - the machine's single-precision matrix-multiply rate: `threads` products of 2048 x 2048 x 2048 at once on
-///   the kernel in use, each on one thread (the encoder's own layout), best of 3 (GFLOP/s); the encoder's
+///   the Float32 kernel `CONVERGE_BLAS` chooses, each on one thread (the encoder's own layout), best of 3
+///   (GFLOP/s); the encoder's
 ///   achieved rate over its matrix products (`BertEncoder.productFLOPs`) is printed beside it, per second
 ///   of wall time and per CPU-second of this process (which other work on a shared machine does not inflate);
 /// - the encoder with one sub-batch per core (the default) and with one thread whose products run on the
@@ -70,8 +71,10 @@ struct BenchEncode: ParsableCommand {
         let before = loadSeconds + (try Self.copyingLoadExtraSeconds(model.directory))
         print("load: " + Measure.ms(loadSeconds) + " (cold, weights mapped in place); as before (tensors copied, "
               + "tokenizer.json by JSONSerialization): " + Measure.ms(before) + String(format: " (%.1fx)", before / loadSeconds))
-        let (peak, peakPerCPU) = Self.sgemmRate(model.encoder.kernel, parts: threads)
-        print(String(format: "sgemm: %d x 2048^3 at once, %@: %.1f GFLOP/s, %.1f GFLOP per CPU-second (best of 3)", threads,
+        // The Float32 rate of the kernel CONVERGE_BLAS chooses (a bf16 encoder itself opens no CBLAS).
+        let (peak, peakPerCPU) = Self.sgemmRate(.shared, parts: threads)
+        print(String(format: "sgemm (%@): %d x 2048^3 at once, %@: %.1f GFLOP/s, %.1f GFLOP per CPU-second (best of 3)",
+                     MatrixKernel.shared.backend.description, threads,
                      threads > 1 ? "one thread each" : "on the library's threads", peak, peakPerCPU))
 
         if EncoderPrecision.bf16Supported {
@@ -128,17 +131,20 @@ struct BenchEncode: ParsableCommand {
         }
     }
 
-    /// Float32 against BF16 weight products, same kernel and threads as `model`, alternating twice.
+    /// Float32 against BF16 weight products, same threads as `model`, alternating twice: float32 and bf16 with
+    /// the Swift steps on the kernel `CONVERGE_BLAS` chooses (both still compute Float32 products), bf16 with the
+    /// vector steps on the kernel such an encoder takes by default (`MatrixKernel.forEncoder`).
     /// `perCPU` reads the sentences per CPU-second of the last `run`.
     func comparePrecisions(_ model: SentenceEmbeddingModel, run: (SentenceEmbeddingModel, String) -> ([[Float]], Double),
                            perCPU: () -> Double) throws {
-        let kernel = model.encoder.kernel
+        let kernel = MatrixKernel.shared
         let kernelLabel = kernel.backend.isNative ? "native-kernel" : "cblas"
         let (f32, f32Load) = try Measure.time {
             try Self.model(model, batch: batch, kernel: kernel, threads: threads, precision: .float32)
         }
+        let bf16Kernel = MatrixKernel.forEncoder(precision: EncoderPrecision(.bf16, reason: "bench encode"))
         let (bf16, bf16Load) = try Measure.time {
-            try Self.model(model, batch: batch, kernel: kernel, threads: threads, precision: .bf16)
+            try Self.model(model, batch: batch, kernel: bf16Kernel, threads: threads, precision: .bf16)
         }
         // bf16 products with the Swift loops for the steps between them (as before CConvergeKernels' steps).
         let swiftSteps = try Self.model(model, batch: batch, kernel: kernel, threads: threads, precision: .bf16,
@@ -152,7 +158,7 @@ struct BenchEncode: ParsableCommand {
             cpu32 = max(cpu32, perCPU())
             let (c, rSwift) = run(swiftSteps, "\(kernelLabel) + bf16 weight products, Swift steps, \(threads) threads")
             cpuSwift = max(cpuSwift, perCPU())
-            let (b, r16) = run(bf16, "\(kernelLabel) + bf16 weight products, vector steps, \(threads) threads")
+            let (b, r16) = run(bf16, "bf16 weight products, vector steps, \(threads) threads")
             cpu16 = max(cpu16, perCPU())
             best32 = max(best32, r32)
             best16 = max(best16, r16)
