@@ -170,7 +170,10 @@ struct BenchAnalyze: ParsableCommand {
     /// Every model's outputs in `corpus` (its *.json files in name order), each a list of {instruction, output}.
     static func loadCorpus(_ corpus: String) throws -> [[Output]] {
         let folder = URL(fileURLWithPath: corpus)
-        let files = try FileManager.default.contentsOfDirectory(atPath: corpus).filter { $0.hasSuffix(".json") }.sorted()
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: corpus) else {
+            throw ValidationError("--corpus \(corpus) is not a readable folder of AlpacaEval model outputs")
+        }
+        let files = names.filter { $0.hasSuffix(".json") }.sorted()
         guard !files.isEmpty else { throw ValidationError("no *.json model outputs in \(corpus)") }
         return try files.map {
             try JSONDecoder().decode([Output].self, from: Data(contentsOf: folder.appendingPathComponent($0)))

@@ -116,7 +116,8 @@ struct BenchAsk: AsyncParsableCommand {
         let exited = (status & 0x7f) == 0, code = (status >> 8) & 0xff
         guard exited && code == 0 else {
             let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
-            throw ValidationError("converge ask --similarity \(similarity) failed (status \(status)): \(stderr.suffix(2000))")
+            let how = exited ? "exit \(code)" : "signal \(status & 0x7f)"
+            throw ValidationError("converge ask --similarity \(similarity) failed (\(how)): \(stderr.suffix(2000))")
         }
         let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
