@@ -5,7 +5,7 @@
 texts it needs and the file lacks are written to FILE.missing.json and the command fails; this script encodes
 them and adds them to FILE, and the command is run again. Development only: nothing at run time reads it.
 
-  python3 scripts/encode-vectors.py MODEL_DIR FILE [--adapter ADAPTER.safetensors]
+  python3 scripts/encode-vectors.py MODEL_DIR FILE [--adapter ADAPTER.safetensors] [--int8 sym|asym]
                                                         # encodes FILE.missing.json into FILE
 
 MODEL_DIR is a sentence-transformers folder (config.json, tokenizer.json, model.safetensors) of a BERT
@@ -16,6 +16,13 @@ positions counted from the padding index, and a relative position bias of 32 log
 128 shared by all layers, Song et al. 2020); mean pooling over the tokens and L2 normalisation, as the models'
 sentence-transformers configuration says. FILE.missing.json lists `[text]` or `[context, text]`; the latter is read as the pair (context, text)
 and pools the text's tokens and its closing separator only, as `SentenceEmbeddingModel.encode(_:context:)`.
+
+--int8 sym|asym simulates int8 weight products (what an AVX512-VNNI kernel would compute, before writing one):
+each dense weight row rounded to int8 with its own scale (max |w| / 127), each input row (a token's activations)
+rounded per row, `sym` to int8 with scale max |x| / 127, `asym` to uint8 over [min x, max x] with a zero point
+(as VNNI's unsigned-by-signed products take it); the integer products are exact (float64) and scaled back, bias
+added in float32. Attention, GELU and LayerNorm stay float32. The table's model name gets `+int8-sym` or
+`+int8-asym` (the hybrid matcher is still the base model's: only an `+argkp` suffix changes it).
 
 --adapter merges a LoRA delta made by `train-matcher-adapter.py` into the weights first (W + lora_b · lora_a, the
 scale folded into lora_b, as `ModelAdapter` merges it natively); the table's model is then named NAME+ADAPTER's
@@ -57,7 +64,9 @@ def mpnet_bucket(relative, buckets=32, max_distance=128):
 
 
 class Encoder:
-    def __init__(self, model_dir, max_len, adapter=None):
+    def __init__(self, model_dir, max_len, adapter=None, int8=None):
+        self.int8 = int8
+        self.quantized = {}
         self.cfg = json.load(open(os.path.join(model_dir, "config.json")))
         self.kind = self.cfg["model_type"]
         if self.kind not in ("bert", "mpnet"):
@@ -104,6 +113,8 @@ class Encoder:
             p = prefix.format(l)
 
             def lin(t, name):
+                if self.int8:
+                    return self.int8_product(t, p + name + ".weight") + w[p + name + ".bias"]
                 return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
             def heads(t):
@@ -119,6 +130,27 @@ class Encoder:
             h = h * 0.5 * (1.0 + erf(h / np.float32(math.sqrt(2.0))))
             x = layer_norm(lin(h, "output.dense") + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
         return x, mask
+
+    def int8_product(self, t, key):
+        """t @ W.T with W and t rounded to 8-bit integers as `--int8` says (module docstring)."""
+        if key not in self.quantized:
+            wt = self.w[key].astype(np.float64)
+            scale = np.maximum(np.abs(wt).max(axis=1, keepdims=True), 1e-12) / 127.0
+            self.quantized[key] = (np.clip(np.rint(wt / scale), -127, 127), scale[:, 0])
+        wq, wscale = self.quantized[key]
+        x = t.astype(np.float64)
+        if self.int8 == "sym":
+            xscale = np.maximum(np.abs(x).max(axis=-1, keepdims=True), 1e-12) / 127.0
+            xq = np.clip(np.rint(x / xscale), -127, 127)
+            product = (xq @ wq.T) * xscale
+        else:
+            low, high = x.min(axis=-1, keepdims=True), x.max(axis=-1, keepdims=True)
+            xscale = np.maximum(high - low, 1e-12) / 255.0
+            zero = np.rint(-low / xscale)
+            xq = np.clip(np.rint(x / xscale) + zero, 0, 255)
+            # (xq - zero) @ wq.T, as a VNNI kernel computes it: the unsigned products minus zero x the row sums.
+            product = (xq @ wq.T - zero * wq.sum(axis=1)) * xscale
+        return (product * wscale).astype(np.float32)
 
     def encode(self, items, batch=32):
         """items: [text] or [context, text] lists; returns unit float32 vectors in input order."""
@@ -142,10 +174,18 @@ class Encoder:
         return out
 
 
-def arguments(argv, usage):
-    """MODEL_DIR, FILE and the optional --adapter ADAPTER.safetensors of a command line; exits with `usage` else."""
+def arguments(argv, usage, int8=False):
+    """MODEL_DIR, FILE and the optional --adapter ADAPTER.safetensors of a command line (and with `int8`, the
+    --int8 MODE as a fourth value); exits with `usage` else."""
     argv = list(argv)
     adapter = None
+    mode = None
+    if int8 and "--int8" in argv:
+        i = argv.index("--int8")
+        if i + 1 >= len(argv) or argv[i + 1] not in ("sym", "asym"):
+            raise SystemExit(usage)
+        mode = argv[i + 1]
+        del argv[i : i + 2]
     if "--adapter" in argv:
         i = argv.index("--adapter")
         if i + 1 >= len(argv):
@@ -154,18 +194,20 @@ def arguments(argv, usage):
         del argv[i : i + 2]
     if len(argv) != 2:
         raise SystemExit(usage)
-    return argv[0], argv[1], adapter
+    return (argv[0], argv[1], adapter, mode) if int8 else (argv[0], argv[1], adapter)
 
 
 def main():
-    model_dir, path, adapter = arguments(sys.argv[1:], __doc__)
+    model_dir, path, adapter, int8 = arguments(sys.argv[1:], __doc__, int8=True)
     missing = json.load(open(path + ".missing.json"))
     table = json.load(open(path)) if os.path.exists(path) else None
     cfg = json.load(open(os.path.join(model_dir, "sentence_bert_config.json")))
-    enc = Encoder(model_dir, cfg.get("max_seq_length", 256), adapter)
+    enc = Encoder(model_dir, cfg.get("max_seq_length", 256), adapter, int8)
     name = os.path.basename(os.path.normpath(model_dir))
     if adapter:
         name += "+" + os.path.splitext(os.path.basename(adapter))[0]
+    if int8:
+        name += "+int8-" + int8
     if table is None:
         table = {"model": name, "dimension": enc.cfg["hidden_size"], "vectors": {}}
     elif table["model"] != name:

@@ -22,8 +22,8 @@ struct BenchAnalyze: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "analyze",
                                                     abstract: "Time the analysis on an AlpacaEval corpus.")
 
-    @Option(help: "Folder of AlpacaEval model outputs (*.json, lists of {instruction, output}).")
-    var corpus = "../shared/corpus/alpaca-eval"
+    @OptionGroup var alpacaEval: AlpacaEvalCorpusOption
+    var corpus: String { alpacaEval.corpus }
 
     @Option(help: "Prompts to analyse.")
     var prompts = 100
@@ -53,7 +53,7 @@ struct BenchAnalyze: ParsableCommand {
     }
 
     func run() throws {
-        let outputs = try Self.loadCorpus(corpus)
+        let outputs = try alpacaEval.outputs()
         let count = min(prompts, outputs[0].count)
         print("bench analyze: \(count) prompts x \(panelSize) answers from \(outputs.count) models (\(corpus))")
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, "
@@ -164,19 +164,6 @@ struct BenchAnalyze: ParsableCommand {
         if similarity != "lexical" {
             let ratio = Measure.percentile(times[similarity] ?? [], 50) / Measure.percentile(times["lexical"] ?? [], 50)
             print(String(format: "  %@ / lexical p50 = %.1fx", similarity, ratio))
-        }
-    }
-
-    /// Every model's outputs in `corpus` (its *.json files in name order), each a list of {instruction, output}.
-    static func loadCorpus(_ corpus: String) throws -> [[Output]] {
-        let folder = URL(fileURLWithPath: corpus)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: corpus) else {
-            throw ValidationError("--corpus \(corpus) is not a readable folder of AlpacaEval model outputs")
-        }
-        let files = names.filter { $0.hasSuffix(".json") }.sorted()
-        guard !files.isEmpty else { throw ValidationError("no *.json model outputs in \(corpus)") }
-        return try files.map {
-            try JSONDecoder().decode([Output].self, from: Data(contentsOf: folder.appendingPathComponent($0)))
         }
     }
 

@@ -16,14 +16,12 @@ struct BenchAsk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ask",
                                                     abstract: "Time a cold `converge ask` with real answers against the latency.")
 
-    @Option(help: "Folder of AlpacaEval model outputs (*.json, lists of {instruction, output}).")
-    var corpus = "../shared/corpus/alpaca-eval"
+    @OptionGroup var alpacaEval: AlpacaEvalCorpusOption
 
     @Option(help: "Panelists (each asked once, all at once).")
     var panelists = 50
 
-    @Option(help: "Latency of every answer, in seconds (`1`, `0.5`, `1s`, `250ms`).")
-    var latency = "1s"
+    @OptionGroup var latency: LatencyOption
 
     @Option(help: "Matching to compare with lexical: embedding or hybrid (lexical runs alone).")
     var similarity = "hybrid"
@@ -43,13 +41,13 @@ struct BenchAsk: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let seconds = try BenchFanout.parseDuration(latency)
+        let seconds = try latency.seconds()
         let binary = converge ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("converge").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ValidationError("\(binary) is not an executable converge binary; pass --converge PATH")
         }
-        let outputs = try BenchAnalyze.loadCorpus(corpus)
+        let outputs = try alpacaEval.outputs()
         let answers = (0..<panelists).map { n -> String in
             let model = outputs[n % outputs.count]
             return model[(n / outputs.count) % model.count].output

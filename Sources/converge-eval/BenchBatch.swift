@@ -25,8 +25,7 @@ struct BenchBatch: AsyncParsableCommand {
     @Option(help: "Panelists (one request per prompt each).")
     var panelists = 5
 
-    @Option(help: "Latency of every answer, in seconds (`1`, `0.5`, `1s`, `250ms`).")
-    var latency = "1s"
+    @OptionGroup var latency: LatencyOption
 
     @Option(help: "The provider's limit: most requests in flight, over every worker.")
     var limit = 50
@@ -49,10 +48,10 @@ struct BenchBatch: AsyncParsableCommand {
         }
     }
 
-    var latencySeconds: Double { (try? BenchFanout.parseDuration(latency)) ?? 0 }
+    var latencySeconds: Double { (try? latency.seconds()) ?? 0 }
 
     func run() async throws {
-        let seconds = try BenchFanout.parseDuration(latency)
+        let seconds = try latency.seconds()
         let counts = try workers.split(separator: ",").map { text -> Int in
             guard let n = Int(String(text).trimmingWhitespace), n >= 0 else {
                 throw ValidationError("--workers takes whole numbers, comma-separated")

@@ -22,8 +22,7 @@ struct BenchFanout: AsyncParsableCommand {
     @Option(help: "Panel sizes to run, comma-separated.")
     var panelists = "3,10,50"
 
-    @Option(help: "Latency of every answer, in seconds (`1`, `0.5`, `1s`, `250ms`).")
-    var latency = "1s"
+    @OptionGroup var latency: LatencyOption
 
     @Option(help: "Samples per panelist.")
     var samples = 1
@@ -35,7 +34,7 @@ struct BenchFanout: AsyncParsableCommand {
     var db: String?
 
     func run() async throws {
-        let seconds = try Self.parseDuration(latency)
+        let seconds = try latency.seconds()
         let sizes = try panelists.split(separator: ",").map { text -> Int in
             guard let n = Int(String(text).trimmingWhitespace), n > 0 else {
                 throw ValidationError("--panelists takes positive whole numbers, comma-separated")
