@@ -5,7 +5,8 @@
 texts it needs and the file lacks are written to FILE.missing.json and the command fails; this script encodes
 them and adds them to FILE, and the command is run again. Development only: nothing at run time reads it.
 
-  python3 scripts/encode-vectors.py MODEL_DIR FILE [--adapter ADAPTER.safetensors] [--int8 sym|asym]
+  python3 scripts/encode-vectors.py MODEL_DIR FILE [--adapter ADAPTER.safetensors]
+                                    [--int8 sym|asym [--int8-group N] [--int8-keep NAME,...]]
                                                         # encodes FILE.missing.json into FILE
 
 MODEL_DIR is a sentence-transformers folder (config.json, tokenizer.json, model.safetensors) of a BERT
@@ -23,6 +24,9 @@ rounded per row, `sym` to int8 with scale max |x| / 127, `asym` to uint8 over [m
 (as VNNI's unsigned-by-signed products take it); the integer products are exact (float64) and scaled back, bias
 added in float32. Attention, GELU and LayerNorm stay float32. The table's model name gets `+int8-sym` or
 `+int8-asym` (the hybrid matcher is still the base model's: only an `+argkp` suffix changes it).
+--int8-group N (with asym) gives each run of N inputs of a row its own scale and zero point (a kernel then scales
+N-long integer partial sums); --int8-keep NAME[,NAME] leaves those dense layers in float32 (e.g. `output.dense`,
+the feed-forward output product).
 
 --adapter merges a LoRA delta made by `train-matcher-adapter.py` into the weights first (W + lora_b · lora_a, the
 scale folded into lora_b, as `ModelAdapter` merges it natively); the table's model is then named NAME+ADAPTER's
@@ -64,8 +68,8 @@ def mpnet_bucket(relative, buckets=32, max_distance=128):
 
 
 class Encoder:
-    def __init__(self, model_dir, max_len, adapter=None, int8=None):
-        self.int8 = int8
+    def __init__(self, model_dir, max_len, adapter=None, int8=None, int8_group=None, int8_keep=()):
+        self.int8, self.int8_group, self.int8_keep = int8, int8_group, set(int8_keep)
         self.quantized = {}
         self.cfg = json.load(open(os.path.join(model_dir, "config.json")))
         self.kind = self.cfg["model_type"]
@@ -113,7 +117,7 @@ class Encoder:
             p = prefix.format(l)
 
             def lin(t, name):
-                if self.int8:
+                if self.int8 and name not in self.int8_keep:
                     return self.int8_product(t, p + name + ".weight") + w[p + name + ".bias"]
                 return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
@@ -144,12 +148,16 @@ class Encoder:
             xq = np.clip(np.rint(x / xscale), -127, 127)
             product = (xq @ wq.T) * xscale
         else:
-            low, high = x.min(axis=-1, keepdims=True), x.max(axis=-1, keepdims=True)
-            xscale = np.maximum(high - low, 1e-12) / 255.0
-            zero = np.rint(-low / xscale)
-            xq = np.clip(np.rint(x / xscale) + zero, 0, 255)
-            # (xq - zero) @ wq.T, as a VNNI kernel computes it: the unsigned products minus zero x the row sums.
-            product = (xq @ wq.T - zero * wq.sum(axis=1)) * xscale
+            group = self.int8_group or x.shape[-1]
+            product = 0
+            for a in range(0, x.shape[-1], group):
+                part, wpart = x[..., a : a + group], wq[:, a : a + group]
+                low, high = part.min(axis=-1, keepdims=True), part.max(axis=-1, keepdims=True)
+                xscale = np.maximum(high - low, 1e-12) / 255.0
+                zero = np.rint(-low / xscale)
+                xq = np.clip(np.rint(part / xscale) + zero, 0, 255)
+                # (xq - zero) @ wq.T, as a VNNI kernel computes it: the unsigned products minus zero x the row sums.
+                product = product + (xq @ wpart.T - zero * wpart.sum(axis=1)) * xscale
         return (product * wscale).astype(np.float32)
 
     def encode(self, items, batch=32):
@@ -184,8 +192,21 @@ def arguments(argv, usage, int8=False):
         i = argv.index("--int8")
         if i + 1 >= len(argv) or argv[i + 1] not in ("sym", "asym"):
             raise SystemExit(usage)
-        mode = argv[i + 1]
+        mode = {"mode": argv[i + 1], "group": None, "keep": ()}
         del argv[i : i + 2]
+        for flag in ("--int8-group", "--int8-keep"):
+            if flag in argv:
+                i = argv.index(flag)
+                if i + 1 >= len(argv):
+                    raise SystemExit(usage)
+                value = argv[i + 1]
+                if flag == "--int8-group":
+                    if not value.isdigit() or int(value) < 1 or mode["mode"] != "asym":
+                        raise SystemExit(usage)
+                    mode["group"] = int(value)
+                else:
+                    mode["keep"] = tuple(value.split(","))
+                del argv[i : i + 2]
     if "--adapter" in argv:
         i = argv.index("--adapter")
         if i + 1 >= len(argv):
@@ -202,12 +223,13 @@ def main():
     missing = json.load(open(path + ".missing.json"))
     table = json.load(open(path)) if os.path.exists(path) else None
     cfg = json.load(open(os.path.join(model_dir, "sentence_bert_config.json")))
-    enc = Encoder(model_dir, cfg.get("max_seq_length", 256), adapter, int8)
+    enc = Encoder(model_dir, cfg.get("max_seq_length", 256), adapter, *(
+        (int8["mode"], int8["group"], int8["keep"]) if int8 else ()))
     name = os.path.basename(os.path.normpath(model_dir))
     if adapter:
         name += "+" + os.path.splitext(os.path.basename(adapter))[0]
     if int8:
-        name += "+int8-" + int8
+        name += "+int8-" + int8["mode"]
     if table is None:
         table = {"model": name, "dimension": enc.cfg["hidden_size"], "vectors": {}}
     elif table["model"] != name:
