@@ -79,7 +79,9 @@ struct Serve: AsyncParsableCommand {
             // A damaged install is a warning: the default matching is lexical until it is mended.
             logger.log(level: matchings.damaged ? .warning : .notice, "matching is lexical only: \(why)")
         } else {
-            logger.info("embedding model loaded: hybrid matching is the default", metadata: ["kernel": "\(MatrixKernel.shared.backend)"])
+            logger.info("embedding model loaded: hybrid matching is the default",
+                        metadata: ["kernel": "\(MatrixKernel.forEncoder(precision: .shared).backend)",
+                                   "precision": "\(EncoderPrecision.shared)"])
         }
         do {
             let server = try ServerRoot(configuration: configuration, store: store,
