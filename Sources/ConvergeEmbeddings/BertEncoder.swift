@@ -124,8 +124,9 @@ public final class BertEncoder: @unchecked Sendable {
     let packedLayers: [PackedLayer]
 
     /// Loads the weights named as in Hugging Face `BertModel` (with or without a `bert.` prefix) from
-    /// `weights`, checking every shape against `config`, to run on `kernel` (default: `MatrixKernel.shared`,
-    /// chosen by `CONVERGE_BLAS`) with `threads` threads (default: one per active core; values below 1 mean 1).
+    /// `weights`, checking every shape against `config`, to run on `kernel` (default:
+    /// `MatrixKernel.forEncoder(precision:vectorSteps:)`: the one `CONVERGE_BLAS` chooses, or with bf16 and the
+    /// vector steps, which compute no Float32 product, the native one) with `threads` threads (default: one per active core; values below 1 mean 1).
     /// With more than one thread, a CBLAS that can say so (OpenBLAS) is asked to run each product on one
     /// thread (`MatrixKernel.useOneLibraryThread()`): the encoder's own threads use the cores; with one, it
     /// gets its own thread count back (`useLibraryThreads()`). That setting is process-wide: the encoder made
@@ -136,7 +137,7 @@ public final class BertEncoder: @unchecked Sendable {
     /// copies of those weights; the BF16 copies are made from the merged weights). Throws
     /// `EmbeddingModelError.damaged` naming the tensor, or naming an adapter layer that is not a dense layer of
     /// the model.
-    public convenience init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared,
+    public convenience init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel? = nil,
                             threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                             precision: EncoderPrecision = .shared, adapter: ModelAdapter? = nil) throws {
         try self.init(config: config, weights: weights, kernel: kernel, threads: threads, precision: precision,
@@ -145,15 +146,15 @@ public final class BertEncoder: @unchecked Sendable {
 
     /// The public initializer, with `vectorSteps` chosen (default: with bf16 only; tests also run them on Float32
     /// products) and the tokens per group of sequences they use (`groupTokens`).
-    package init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel = .shared,
+    package init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel? = nil,
                  threads: Int = ProcessInfo.processInfo.activeProcessorCount, precision: EncoderPrecision = .shared,
                  adapter: ModelAdapter? = nil, vectorSteps: Bool?, groupTokens: Int = BertEncoder.defaultGroupTokens) throws {
         self.config = config
         self.adapter = adapter
-        self.kernel = kernel
         self.threads = max(1, threads)
         self.precision = precision.available()
         self.vectorSteps = vectorSteps ?? (self.precision.kind == .bf16)
+        self.kernel = kernel ?? .forEncoder(precision: self.precision, vectorSteps: self.vectorSteps)
         self.groupTokens = max(1, groupTokens)
         self.weightsFingerprint = weights.fingerprint
         let h = config.hiddenSize, f = config.intermediateSize
@@ -197,7 +198,7 @@ public final class BertEncoder: @unchecked Sendable {
             throw EmbeddingModelError.damaged(path: adapter.file.path, reason: "adapter layer \(unused) is not a dense layer of the model")
         }
         packedLayers = self.precision.kind == .bf16 ? Self.pack(layers, hidden: h, intermediate: f) : []
-        if self.threads > 1 { kernel.useOneLibraryThread() } else { kernel.useLibraryThreads() }
+        if self.threads > 1 { self.kernel.useOneLibraryThread() } else { self.kernel.useLibraryThreads() }
     }
 
     /// The six weight matrices of every layer in BF16, converted on every core (one matrix per task).

@@ -105,8 +105,8 @@ public struct MatrixKernel: Sendable {
 
     /// The kernel an encoder with `precision` (and `vectorSteps`, nil: that precision's default) uses when
     /// none is given: `shared`, except that bf16 with the vector steps computes no Float32 product a CBLAS
-    /// could take (the weight products are BF16, attention runs in `converge_attention`), so there the native
-    /// kernel serves the few products at load (an adapter's merge) and no library is opened, unless
+    /// could take (the weight products are BF16, attention runs in `converge_attention`; an adapter is merged
+    /// without the kernel), so there the native kernel stands in, unused, and no library is opened, unless
     /// `CONVERGE_BLAS` names one. Opening OpenBLAS cost a cold `converge analyze` about 20 ms of wall time and
     /// 70 ms of CPU (dlopen, relocation, its thread pool), measured with `perf stat` on a Zen 5.
     public static func forEncoder(precision: EncoderPrecision, vectorSteps: Bool? = nil,

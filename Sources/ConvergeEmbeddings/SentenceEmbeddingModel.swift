@@ -62,7 +62,7 @@ public struct SentenceEmbeddingModel: SentenceEncoder {
         tokenizer = try WordPieceTokenizer(path: url.appendingPathComponent("tokenizer.json").path)
         let weightsPath = url.appendingPathComponent("model.safetensors").path
         encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: weightsPath),
-                                  kernel: kernel ?? .forEncoder(precision: precision, vectorSteps: vectorSteps),
+                                  kernel: kernel,
                                   threads: threads, precision: precision, adapter: adapter, vectorSteps: vectorSteps)
         guard tokenizer.vocabulary.count <= config.vocabSize,
               tokenizer.vocabulary.values.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize })

@@ -103,14 +103,14 @@ struct BenchAsk: AsyncParsableCommand {
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let start = ContinuousClock.now
-        let spawned = posix_spawn(&pid, binary, &actions, nil, argv, envp)
-        guard spawned == 0 else { throw ValidationError("cannot start \(binary): \(String(cString: strerror(spawned)))") }
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-        let elapsed = ContinuousClock.now - start
-        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let (spawned, wall) = Measure.time { () -> Int32 in
+            let spawned = posix_spawn(&pid, binary, &actions, nil, argv, envp)
+            if spawned == 0 { while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {} }
+            return spawned
+        }
+        guard spawned == 0 else { throw ValidationError("cannot start \(binary): \(String(cString: strerror(spawned)))") }
         let exited = (status & 0x7f) == 0, code = (status >> 8) & 0xff
         guard exited && code == 0 else {
             let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""

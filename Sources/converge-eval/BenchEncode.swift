@@ -109,10 +109,8 @@ struct BenchEncode: ParsableCommand {
         if !model.encoder.kernel.backend.isNative {
             let kernelModel = try Self.model(model, batch: batch, kernel: .native(reason: "bench encode"), threads: threads)
             let (kernelVectors, kernelRate) = run(kernelModel, "native-kernel, \(threads) threads")
-            let leastCosine = zip(vectors, kernelVectors).map { a, b in zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
-                .min() ?? 1
             print(String(format: "native-kernel / cblas = %.2fx  (least cosine between their vectors %.7f)",
-                         kernelRate / native, leastCosine))
+                         kernelRate / native, Self.leastCosine(vectors, kernelVectors)))
         }
         if EncoderPrecision.bf16Supported {
             try comparePrecisions(model, run: run, perCPU: { perCPU })
@@ -165,13 +163,15 @@ struct BenchEncode: ParsableCommand {
             bestSwift = max(bestSwift, rSwift)
             (v32, v16, vSwift) = (a, b, c)
         }
-        func leastCosine(_ x: [[Float]], _ y: [[Float]]) -> Float {
-            zip(x, y).map { a, b in zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 } }.min() ?? 1
-        }
         print(String(format: "bf16 / float32 = %.2fx in wall time, %.2fx per CPU-second  (best of 2 each; least cosine "
-                     + "between their vectors %.7f)", best16 / best32, cpu16 / cpu32, leastCosine(v32, v16)))
+                     + "between their vectors %.7f)", best16 / best32, cpu16 / cpu32, Self.leastCosine(v32, v16)))
         print(String(format: "bf16 vector steps / Swift steps = %.2fx in wall time, %.2fx per CPU-second  (least cosine "
-                     + "between their vectors %.7f)", best16 / bestSwift, cpu16 / cpuSwift, leastCosine(vSwift, v16)))
+                     + "between their vectors %.7f)", best16 / bestSwift, cpu16 / cpuSwift, Self.leastCosine(vSwift, v16)))
+    }
+
+    /// The least dot product of two runs' unit vectors, pair by pair (1 when there are none).
+    static func leastCosine(_ x: [[Float]], _ y: [[Float]]) -> Float {
+        zip(x, y).map { a, b in zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 } }.min() ?? 1
     }
 
     static func model(_ model: SentenceEmbeddingModel, batch: Int, kernel: MatrixKernel, threads: Int,
