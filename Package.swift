@@ -63,9 +63,10 @@ let package = Package(
             dependencies: ["ConvergeCore", "ConvergeAnalysis", "CConvergeKernels",
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
-        // BF16 x BF16 -> Float32 matrix products (AVX512-BF16 `vdpbf16ps`) in C: only its kernel functions are
-        // compiled for AVX-512 (function `target` attributes, no flags), and they run only where the CPU says it
-        // has AVX512-BF16 (`converge_bf16_supported`). Compiled by the toolchain's clang; nothing to install.
+        // BF16 x BF16 -> Float32 matrix products (AVX512-BF16 `vdpbf16ps`) and int8 x uint8 -> Int32 ones
+        // (AVX512-VNNI `vpdpbusd`) in C: only their kernel functions are compiled for AVX-512 (function `target`
+        // attributes, no flags), and they run only where the CPU says it has the instructions
+        // (`converge_bf16_supported`, `converge_int8_supported`). Compiled by the toolchain's clang; nothing to install.
         .target(name: "CConvergeKernels"),
         // Renderers: Markdown, JSON, CSV, HTML.
         .target(name: "ConvergeReport", dependencies: ["ConvergeCore"]),

@@ -45,7 +45,8 @@ public struct BertConfig: Sendable, Equatable {
 /// found at run time, or the native Swift kernel: see `MatrixKernel`), except, with `precision` bf16, the
 /// weight products (query, key, value, attention output, the two feed-forward layers), which multiply BF16
 /// copies of the weights (converted once at load) by the activations rounded to BF16, summing in Float32 on
-/// AVX512-BF16 (`BF16Matrix`; see `EncoderPrecision`).
+/// AVX512-BF16, or with `precision` int8, int8 copies by the activations rounded to uint8 per 64 inputs, summing in
+/// Int32 on AVX512-VNNI (`PackedMatrix`; see `EncoderPrecision`).
 ///
 /// Forward pass as in Devlin et al. (2019) and Hugging Face `BertModel`: word + position + token-type
 /// embeddings and LayerNorm; then per layer multi-head self-attention (scaled dot product within each sequence),
@@ -65,20 +66,26 @@ public final class BertEncoder: @unchecked Sendable {
     public let threads: Int
     /// The weights file's `SafeTensorsFile.fingerprint`.
     public let weightsFingerprint: String
-    /// The arithmetic of the weight products (float32, or bf16 where the CPU has AVX512-BF16).
+    /// The arithmetic of the weight products (float32; bf16 where the CPU has AVX512-BF16; int8 with AVX512-VNNI).
     public let precision: EncoderPrecision
     /// Names the forward pass's arithmetic (Float32, this order of operations); changed whenever a change to
     /// it changes the vectors, so that cached vectors of the old arithmetic are not used (`cacheIdentity`).
     public static let arithmeticVersion = "bert-f32.1"
     /// The same for the forward pass with BF16 weight products.
     public static let bf16ArithmeticVersion = "bert-bf16.2"
-    /// This encoder's: `arithmeticVersion` or `bf16ArithmeticVersion`, followed by `+` and the adapter's
+    /// The same for the forward pass with int8 weight products.
+    public static let int8ArithmeticVersion = "bert-int8.1"
+    /// This encoder's: `arithmeticVersion`, `bf16ArithmeticVersion` or `int8ArithmeticVersion`, followed by `+` and the adapter's
     /// `ModelAdapter.version` when one is merged (`bert-f32.1+argkp-lora.1`), so that cached vectors of the
     /// base and the adapted weights never mix. An encoder made with the other choice of `vectorSteps` than its
     /// precision's default (benchmarks and tests only) says so (`+vector-steps`, `+swift-steps`).
     public var arithmetic: String {
-        var base = precision.kind == .bf16 ? Self.bf16ArithmeticVersion : Self.arithmeticVersion
-        if vectorSteps != (precision.kind == .bf16) { base += vectorSteps ? "+vector-steps" : "+swift-steps" }
+        var base = switch precision.kind {
+        case .float32: Self.arithmeticVersion
+        case .bf16: Self.bf16ArithmeticVersion
+        case .int8: Self.int8ArithmeticVersion
+        }
+        if vectorSteps != precision.isReduced { base += vectorSteps ? "+vector-steps" : "+swift-steps" }
         return adapter.map { base + "+" + $0.version } ?? base
     }
     /// The low-rank update merged into the weights at load, if any.
@@ -86,7 +93,7 @@ public final class BertEncoder: @unchecked Sendable {
     /// Whether the Float32 steps between the weight products (attention with its softmax, GELU, LayerNorm with
     /// the residual added first) run on CConvergeKernels' kernels (`converge_attention`, `converge_gelu`,
     /// `converge_layer_norm`: AVX-512 where the CPU has it, else their portable scalar versions) instead of this
-    /// file's Swift loops and the attention's small `kernel.sgemm` calls. True with bf16 only: the float32 path's
+    /// file's Swift loops and the attention's small `kernel.sgemm` calls. True with bf16 and int8 only: the float32 path's
     /// vectors keep their bits.
     let vectorSteps: Bool
     /// With `vectorSteps`, a sub-batch runs as consecutive groups of whole sequences of about this many tokens
@@ -114,27 +121,29 @@ public final class BertEncoder: @unchecked Sendable {
     let embeddingNormWeight: FloatTensor, embeddingNormBias: FloatTensor
     let layers: [Layer]
 
-    /// A layer's weights in BF16, packed for the AVX512-BF16 kernel.
+    /// A layer's weights in BF16 or int8, packed for that precision's kernel.
     struct PackedLayer {
-        var query: BF16Matrix, key: BF16Matrix, value: BF16Matrix, attentionOut: BF16Matrix
-        var intermediate: BF16Matrix, output: BF16Matrix
+        var query: PackedMatrix, key: PackedMatrix, value: PackedMatrix, attentionOut: PackedMatrix
+        var intermediate: PackedMatrix, output: PackedMatrix
     }
 
-    /// With `precision` bf16, one per layer; else empty.
+    /// With `precision` bf16 or int8, one per layer; else empty.
     let packedLayers: [PackedLayer]
 
     /// Loads the weights named as in Hugging Face `BertModel` (with or without a `bert.` prefix) from
     /// `weights`, checking every shape against `config`, to run on `kernel` (default:
-    /// `MatrixKernel.forEncoder(precision:vectorSteps:)`: the one `CONVERGE_BLAS` chooses, or with bf16 and the
-    /// vector steps, which compute no Float32 product, the native one) with `threads` threads (default: one per active core; values below 1 mean 1).
+    /// `MatrixKernel.forEncoder(precision:vectorSteps:)`: the one `CONVERGE_BLAS` chooses, or with bf16 or int8
+    /// and the vector steps, which compute no Float32 product, the native one) with `threads` threads (default: one
+    /// per active core; values below 1 mean 1).
     /// With more than one thread, a CBLAS that can say so (OpenBLAS) is asked to run each product on one
     /// thread (`MatrixKernel.useOneLibraryThread()`): the encoder's own threads use the cores; with one, it
     /// gets its own thread count back (`useLibraryThreads()`). That setting is process-wide: the encoder made
     /// last decides it. `precision` (default: `EncoderPrecision.shared`, chosen by
     /// `CONVERGE_ENCODER_PRECISION`) bf16 converts the six weight matrices of each layer to packed BF16 copies
-    /// (on every core; 21 MB for all-MiniLM-L6-v2); on a CPU without AVX512-BF16 it means float32. With
+    /// (on every core; 21 MB for all-MiniLM-L6-v2), int8 to int8 copies (11 MB); on a CPU without the precision's
+    /// instructions it means the next one down it has (`EncoderPrecision.available()`). With
     /// `adapter`, its deltas are merged into the dense weights it names first (`ModelAdapter.merged`: owned
-    /// copies of those weights; the BF16 copies are made from the merged weights). Throws
+    /// copies of those weights; the packed copies are made from the merged weights). Throws
     /// `EmbeddingModelError.damaged` naming the tensor, or naming an adapter layer that is not a dense layer of
     /// the model.
     public convenience init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel? = nil,
@@ -144,7 +153,7 @@ public final class BertEncoder: @unchecked Sendable {
                       adapter: adapter, vectorSteps: nil)
     }
 
-    /// The public initializer, with `vectorSteps` chosen (default: with bf16 only; tests also run them on Float32
+    /// The public initializer, with `vectorSteps` chosen (default: with bf16 and int8 only; tests also run them on Float32
     /// products) and the tokens per group of sequences they use (`groupTokens`).
     package init(config: BertConfig, weights: SafeTensorsFile, kernel: MatrixKernel? = nil,
                  threads: Int = ProcessInfo.processInfo.activeProcessorCount, precision: EncoderPrecision = .shared,
@@ -153,7 +162,7 @@ public final class BertEncoder: @unchecked Sendable {
         self.adapter = adapter
         self.threads = max(1, threads)
         self.precision = precision.available()
-        self.vectorSteps = vectorSteps ?? (self.precision.kind == .bf16)
+        self.vectorSteps = vectorSteps ?? self.precision.isReduced
         self.kernel = kernel ?? .forEncoder(precision: self.precision, vectorSteps: self.vectorSteps)
         self.groupTokens = max(1, groupTokens)
         self.weightsFingerprint = weights.fingerprint
@@ -197,14 +206,16 @@ public final class BertEncoder: @unchecked Sendable {
         if let adapter, let unused = adapter.layers.subtracting(merged).sorted().first {
             throw EmbeddingModelError.damaged(path: adapter.file.path, reason: "adapter layer \(unused) is not a dense layer of the model")
         }
-        packedLayers = self.precision.kind == .bf16 ? Self.pack(layers, hidden: h, intermediate: f) : []
+        packedLayers = self.precision.isReduced
+            ? Self.pack(layers, hidden: h, intermediate: f, format: self.precision.kind) : []
         if self.threads > 1 { self.kernel.useOneLibraryThread() } else { self.kernel.useLibraryThreads() }
     }
 
-    /// The six weight matrices of every layer in BF16, converted on every core (one matrix per task).
-    static func pack(_ layers: [Layer], hidden h: Int, intermediate f: Int) -> [PackedLayer] {
+    /// The six weight matrices of every layer in `format` (bf16 or int8), converted on every core (one matrix per
+    /// task).
+    static func pack(_ layers: [Layer], hidden h: Int, intermediate f: Int, format: EncoderPrecision.Kind) -> [PackedLayer] {
         let perLayer = 6
-        let slots = Slots<BF16Matrix>(count: layers.count * perLayer)
+        let slots = Slots<PackedMatrix>(count: layers.count * perLayer)
         DispatchQueue.concurrentPerform(iterations: layers.count * perLayer) { task in
             let layer = layers[task / perLayer]
             let (weight, n, k): (FloatTensor, Int, Int) = switch task % perLayer {
@@ -215,7 +226,7 @@ public final class BertEncoder: @unchecked Sendable {
             case 4: (layer.intermediateWeight, f, h)
             default: (layer.outputWeight, h, f)
             }
-            slots.put(BF16Matrix(weight.base, n: n, k: k), at: task)
+            slots.put(PackedMatrix(weight.base, n: n, k: k, format: format), at: task)
         }
         let matrices = slots.take()
         return layers.indices.map { l in
@@ -334,10 +345,10 @@ public final class BertEncoder: @unchecked Sendable {
         var result = [Float](repeating: 0, count: rows * h)
         let workspace = UnsafeMutablePointer<Float>.allocate(capacity: rows * (3 * h + 2 * h + f) + length * length)
         defer { workspace.deallocate() }
-        // The BF16 kernel's activations (rows x the widest input, in BF16 pairs), with `precision` bf16.
+        // The packed kernel's activations (rows x the widest input, in BF16 pairs or uint8 quads), with bf16 or int8.
         let packedWords = packedLayers.first.map { $0.output.workspaceWords(rows: rows) } ?? 0
-        let bf16Workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: max(packedWords, 1))
-        defer { bf16Workspace.deallocate() }
+        let packedWorkspace = UnsafeMutablePointer<UInt32>.allocate(capacity: max(packedWords, 1))
+        defer { packedWorkspace.deallocate() }
         // `converge_attention`'s scratch (the keys of a head transposed, a row of scores), with `vectorSteps`.
         let attentionScratch = UnsafeMutablePointer<Float>.allocate(
             capacity: vectorSteps ? converge_attention_scratch_floats(length, headSize) : 1)
@@ -371,18 +382,18 @@ public final class BertEncoder: @unchecked Sendable {
 
             for (l, layer) in layers.enumerated() {
                 let packed = packedLayers.isEmpty ? nil : packedLayers[l]
-                func linear(_ input: UnsafePointer<Float>, inWidth: Int, weight: FloatTensor, packed: BF16Matrix?,
+                func linear(_ input: UnsafePointer<Float>, inWidth: Int, weight: FloatTensor, packed: PackedMatrix?,
                             bias: FloatTensor, outWidth: Int, into out: UnsafeMutablePointer<Float>, ldc: Int) {
                     self.linear(input, rows: rows, inWidth: inWidth, weight: weight, packed: packed, bias: bias,
-                                outWidth: outWidth, into: out, ldc: ldc, workspace: bf16Workspace, threaded: threaded)
+                                outWidth: outWidth, into: out, ldc: ldc, workspace: packedWorkspace, threaded: threaded)
                 }
                 if let packed {
-                    // Query, key and value share their input: converted to BF16 once for the three.
-                    BF16Matrix.multiply(x, lda: h, rows: rows,
+                    // Query, key and value share their input: converted once for the three.
+                    PackedMatrix.multiply(x, lda: h, rows: rows,
                                         by: [.init(packed.query, into: qkv, bias: layer.queryBias.base),
                                              .init(packed.key, into: qkv + h, bias: layer.keyBias.base),
                                              .init(packed.value, into: qkv + 2 * h, bias: layer.valueBias.base)],
-                                        ldc: 3 * h, workspace: bf16Workspace, threaded: threaded)
+                                        ldc: 3 * h, workspace: packedWorkspace, threaded: threaded)
                 } else {
                     linear(x, inWidth: h, weight: layer.queryWeight, packed: nil, bias: layer.queryBias, outWidth: h,
                            into: qkv, ldc: 3 * h)
@@ -426,10 +437,10 @@ public final class BertEncoder: @unchecked Sendable {
                 linear(attended, inWidth: h, weight: layer.intermediateWeight, packed: packed?.intermediate,
                        bias: layer.intermediateBias, outWidth: f, into: intermediate, ldc: f)
                 if vectorSteps, let packed {
-                    // GELU applied while the feed-forward layer is converted to BF16 for the next product.
-                    BF16Matrix.multiply(intermediate, lda: f, rows: rows,
+                    // GELU applied while the feed-forward layer is converted for the next product.
+                    PackedMatrix.multiply(intermediate, lda: f, rows: rows,
                                         by: [.init(packed.output, into: x, bias: layer.outputBias.base)], ldc: h,
-                                        workspace: bf16Workspace, threaded: threaded, geluFirst: true)
+                                        workspace: packedWorkspace, threaded: threaded, geluFirst: true)
                 } else {
                     if vectorSteps { converge_gelu(intermediate, rows * f) } else { Self.gelu(intermediate, count: rows * f) }
                     linear(intermediate, inWidth: f, weight: layer.outputWeight, packed: packed?.output,
@@ -442,16 +453,16 @@ public final class BertEncoder: @unchecked Sendable {
     }
 
     /// out[rows x outWidth] (row stride `ldc`) = input[rows x inWidth] * weight^T + bias, weight stored
-    /// `[outWidth, inWidth]` as in PyTorch's `Linear`; with `packed` (its BF16 copy), on the BF16 kernel, which
+    /// `[outWidth, inWidth]` as in PyTorch's `Linear`; with `packed` (its BF16 or int8 copy), on that kernel, which
     /// uses `workspace` (`packed.workspaceWords(rows:)` words).
-    func linear(_ input: UnsafePointer<Float>, rows: Int, inWidth: Int, weight: FloatTensor, packed: BF16Matrix? = nil,
+    func linear(_ input: UnsafePointer<Float>, rows: Int, inWidth: Int, weight: FloatTensor, packed: PackedMatrix? = nil,
                 bias: FloatTensor, outWidth: Int, into out: UnsafeMutablePointer<Float>, ldc: Int,
                 workspace: UnsafeMutablePointer<UInt32>? = nil, threaded: Bool) {
         precondition(weight.count == outWidth * inWidth && bias.count == outWidth && ldc >= outWidth)
         if let packed, let workspace {
             // The kernel starts each row from the bias (the same sums as copying it in first).
             precondition(packed.n == outWidth && packed.k == inWidth)
-            BF16Matrix.multiply(input, lda: inWidth, rows: rows, by: [.init(packed, into: out, bias: bias.base)], ldc: ldc,
+            PackedMatrix.multiply(input, lda: inWidth, rows: rows, by: [.init(packed, into: out, bias: bias.base)], ldc: ldc,
                                 workspace: workspace, threaded: threaded)
             return
         }

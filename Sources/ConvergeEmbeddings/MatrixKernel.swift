@@ -104,19 +104,19 @@ public struct MatrixKernel: Sendable {
     public static let shared = load()
 
     /// The kernel an encoder with `precision` (and `vectorSteps`, nil: that precision's default) uses when
-    /// none is given: `shared`, except that bf16 with the vector steps computes no Float32 product a CBLAS
+    /// none is given: `shared`, except that bf16 (or int8) with the vector steps computes no Float32 product a CBLAS
     /// could take (the weight products are BF16, attention runs in `converge_attention`; an adapter is merged
     /// without the kernel), so there the native kernel stands in, unused, and no library is opened, unless
     /// `CONVERGE_BLAS` names one. Opening OpenBLAS cost a cold `converge analyze` about 20 ms of wall time and
     /// 70 ms of CPU (dlopen, relocation, its thread pool), measured with `perf stat` on a Zen 5.
     public static func forEncoder(precision: EncoderPrecision, vectorSteps: Bool? = nil,
                                   environment: [String: String] = ProcessInfo.processInfo.environment) -> MatrixKernel {
-        let bf16 = precision.available().kind == .bf16
+        let reduced = precision.available().isReduced
         let choice = environment[environmentVariable]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        guard bf16, vectorSteps ?? true, choice.isEmpty || choice == "auto" else {
+        guard reduced, vectorSteps ?? true, choice.isEmpty || choice == "auto" else {
             return environment == ProcessInfo.processInfo.environment ? shared : load(environment: environment)
         }
-        return .native(reason: "bf16 weight products: no Float32 product to hand to a CBLAS")
+        return .native(reason: "\(precision.available().kind) weight products: no Float32 product to hand to a CBLAS")
     }
 
     struct LoadFailure: Error { var reason: String }

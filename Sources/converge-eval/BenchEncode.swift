@@ -96,7 +96,7 @@ struct BenchEncode: ParsableCommand {
             return (vectors, rate)
         }
         let kernelLabel = (model.encoder.kernel.backend.isNative ? "native-kernel" : "cblas")
-            + (model.encoder.precision.kind == .bf16 ? " + bf16" : "")
+            + (model.encoder.precision.isReduced ? " + \(model.encoder.precision.kind)" : "")
         let (vectors, native) = run(model, "\(kernelLabel), \(threads) threads")
         print(String(format: "peak RSS %.0f MiB", Measure.peakRSSMiB()))
         if threads > 1 {
@@ -131,7 +131,8 @@ struct BenchEncode: ParsableCommand {
 
     /// Float32 against BF16 weight products, same threads as `model`, alternating twice: float32 and bf16 with
     /// the Swift steps on the kernel `CONVERGE_BLAS` chooses (both still compute Float32 products), bf16 with the
-    /// vector steps on the kernel such an encoder takes by default (`MatrixKernel.forEncoder`).
+    /// vector steps on the kernel such an encoder takes by default (`MatrixKernel.forEncoder`), and, where the CPU
+    /// has AVX512-VNNI, int8 weight products with the vector steps.
     /// `perCPU` reads the sentences per CPU-second of the last `run`.
     func comparePrecisions(_ model: SentenceEmbeddingModel, run: (SentenceEmbeddingModel, String) -> ([[Float]], Double),
                            perCPU: () -> Double) throws {
@@ -147,10 +148,16 @@ struct BenchEncode: ParsableCommand {
         // bf16 products with the Swift loops for the steps between them (as before CConvergeKernels' steps).
         let swiftSteps = try Self.model(model, batch: batch, kernel: kernel, threads: threads, precision: .bf16,
                                         vectorSteps: false)
+        // int8 products (AVX512-VNNI) with the vector steps, where the CPU has them.
+        let int8Kernel = MatrixKernel.forEncoder(precision: EncoderPrecision(.int8, reason: "bench encode"))
+        let (int8, int8Load): (SentenceEmbeddingModel?, Double) = EncoderPrecision.int8Supported
+            ? try Measure.time { try Self.model(model, batch: batch, kernel: int8Kernel, threads: threads, precision: .int8) }
+            : (nil, 0)
         print("load (file cached): float32 " + Measure.ms(f32Load) + ", bf16 " + Measure.ms(bf16Load)
-              + " (weights converted to BF16 and packed)")
-        var best32 = 0.0, best16 = 0.0, bestSwift = 0.0, cpu32 = 0.0, cpu16 = 0.0, cpuSwift = 0.0
-        var v32: [[Float]] = [], v16: [[Float]] = [], vSwift: [[Float]] = []
+              + " (weights converted to BF16 and packed)"
+              + (int8 == nil ? "; int8 skipped: this CPU has no AVX512-VNNI" : ", int8 " + Measure.ms(int8Load)))
+        var best32 = 0.0, best16 = 0.0, bestSwift = 0.0, best8 = 0.0, cpu32 = 0.0, cpu16 = 0.0, cpuSwift = 0.0, cpu8 = 0.0
+        var v32: [[Float]] = [], v16: [[Float]] = [], vSwift: [[Float]] = [], v8: [[Float]] = []
         for _ in 0..<2 {
             let (a, r32) = run(f32, "\(kernelLabel), float32, \(threads) threads")
             cpu32 = max(cpu32, perCPU())
@@ -158,6 +165,12 @@ struct BenchEncode: ParsableCommand {
             cpuSwift = max(cpuSwift, perCPU())
             let (b, r16) = run(bf16, "bf16 weight products, vector steps, \(threads) threads")
             cpu16 = max(cpu16, perCPU())
+            if let int8 {
+                let (d, r8) = run(int8, "int8 weight products (VNNI), vector steps, \(threads) threads")
+                cpu8 = max(cpu8, perCPU())
+                best8 = max(best8, r8)
+                v8 = d
+            }
             best32 = max(best32, r32)
             best16 = max(best16, r16)
             bestSwift = max(bestSwift, rSwift)
@@ -167,6 +180,11 @@ struct BenchEncode: ParsableCommand {
                      + "between their vectors %.7f)", best16 / best32, cpu16 / cpu32, Self.leastCosine(v32, v16)))
         print(String(format: "bf16 vector steps / Swift steps = %.2fx in wall time, %.2fx per CPU-second  (least cosine "
                      + "between their vectors %.7f)", best16 / bestSwift, cpu16 / cpuSwift, Self.leastCosine(vSwift, v16)))
+        if int8 != nil {
+            print(String(format: "int8 / bf16 = %.2fx in wall time, %.2fx per CPU-second; int8 / float32 = %.2fx, %.2fx  "
+                         + "(least cosine to float32's vectors %.7f)", best8 / best16, cpu8 / cpu16, best8 / best32,
+                         cpu8 / cpu32, Self.leastCosine(v32, v8)))
+        }
     }
 
     /// The least dot product of two runs' unit vectors, pair by pair (1 when there are none).

@@ -244,4 +244,16 @@ struct EncoderVectorStepsTests {
         #expect(try Self.encoder(precision: .bf16, vectorSteps: nil, groupTokens: 16).embed(ids) == grouped)
         #expect(encoder.embed([ids[5]]) == [grouped[5]])
     }
+
+    /// The same with int8 (where the CPU has AVX512-VNNI): activations are rounded per row, so a row's bits do not
+    /// depend on the other rows of its group, nor on the split between threads.
+    @Test(.enabled(if: EncoderPrecision.int8Supported, "this CPU has no AVX512-VNNI"))
+    func int8VectorsDoNotDependOnTheGrouping() throws {
+        let ids = EncoderTests.fixture.items.map(\.ids)
+        let encoder = try Self.encoder(precision: .int8, vectorSteps: nil)
+        #expect(encoder.vectorSteps && encoder.precision.kind == .int8)
+        let grouped = encoder.embed(ids)
+        #expect(try Self.encoder(precision: .int8, vectorSteps: nil, groupTokens: 16).embed(ids) == grouped)
+        #expect(encoder.embed([ids[5]]) == [grouped[5]])
+    }
 }

@@ -63,6 +63,29 @@ struct EncoderTests {
         #expect(worst.0 >= 0.999, "worst: \(worst.1.prefix(80))")
     }
 
+    /// The same check with int8 weight products (`CONVERGE_ENCODER_PRECISION=int8`), where the CPU has
+    /// AVX512-VNNI: every one of the 202 sentences, against the Float32 reference as committed. int8 rounds every
+    /// weight and activation, so the bound is looser than bf16's; BENCHMARKS.md has what it does to the matching.
+    @Test(.enabled(if: EncoderPrecision.int8Supported, "this CPU has no AVX512-VNNI"))
+    func int8EmbeddingsStayNearTheReference() throws {
+        let directory = try #require(InstalledModel.directory, "all-MiniLM-L6-v2 must be installed")
+        let model = try SentenceEmbeddingModel(directory: directory, precision: .int8)
+        #expect(model.encoder.precision.kind == .int8)
+        #expect(model.cacheIdentity.contains(BertEncoder.int8ArithmeticVersion))
+        let vectors = model.encode(Self.fixture.items.map(\.text))
+        var cosines: [Float] = []
+        var worst: (Float, String) = (1, "")
+        for (item, vector) in zip(Self.fixture.items, vectors) {
+            let cosine = zip(vector, Self.fixture.vector(item)).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            cosines.append(cosine)
+            if cosine < worst.0 { worst = (cosine, item.text) }
+        }
+        let mean = cosines.reduce(0, +) / Float(cosines.count)
+        print("int8: minimum cosine to the reference over \(vectors.count) sentences: \(worst.0), mean \(mean)")
+        #expect(worst.0 >= 0.994, "worst: \(worst.1.prefix(80))")
+        #expect(mean >= 0.999)
+    }
+
     /// Float32 weight products, whatever the default: the vectors the reference was checked against since issue 16.
     @Test func float32EmbeddingsEqualTheReference() throws {
         let directory = try #require(InstalledModel.directory, "all-MiniLM-L6-v2 must be installed")

@@ -2,7 +2,7 @@
 import Foundation
 import Testing
 
-/// The AVX512-BF16 kernel of the encoder's weight products (`BF16Matrix`) against a Float64 triple loop on
+/// The AVX512-BF16 kernel of the encoder's weight products (`PackedMatrix` in BF16) against a Float64 triple loop on
 /// awkward shapes (every tail of its 12 x 32 micro-tile, odd depths, depth blocks), and how
 /// `CONVERGE_ENCODER_PRECISION` chooses. The kernel tests run only where the CPU has AVX512-BF16.
 @Suite struct MatrixKernelBF16Tests {
@@ -61,9 +61,9 @@ import Testing
         return (value, scale)
     }
 
-    /// `BF16Matrix(w).multiply(a, into: c)`.
+    /// `PackedMatrix(w, format: .bf16).multiply(a, into: c)`.
     static func run(_ t: Case, a: [Float], w: [Float], c: [Float], threaded: Bool) -> [Float] {
-        let matrix = w.withUnsafeBufferPointer { BF16Matrix($0.baseAddress!, n: t.n, k: t.k) }
+        let matrix = w.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, n: t.n, k: t.k, format: .bf16) }
         var out = c
         let workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: matrix.workspaceWords(rows: t.m))
         defer { workspace.deallocate() }
@@ -122,7 +122,7 @@ import Testing
         let (a, _, c) = Self.operands(t, exact: false)
         let matrices = widths.map { n in
             let (_, w, _) = Self.operands(Case(m: 1, n: n, k: k, pad: 0), exact: false)
-            return w.withUnsafeBufferPointer { BF16Matrix($0.baseAddress!, n: n, k: k) }
+            return w.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, n: n, k: k, format: .bf16) }
         }
         let workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: matrices[0].workspaceWords(rows: m))
         defer { workspace.deallocate() }
@@ -142,7 +142,7 @@ import Testing
             a.withUnsafeBufferPointer { ap in
                 shared.withUnsafeMutableBufferPointer { cp in
                     let base = cp.baseAddress!
-                    BF16Matrix.multiply(ap.baseAddress!, lda: k + 1, rows: m,
+                    PackedMatrix.multiply(ap.baseAddress!, lda: k + 1, rows: m,
                                         by: [.init(matrices[0], into: base), .init(matrices[1], into: base + 33),
                                              .init(matrices[2], into: base + 97)],
                                         ldc: ldc, workspace: workspace, threaded: threaded)
@@ -167,7 +167,13 @@ import Testing
         } else {
             #expect(bf16.kind == .float32 && bf16.reason.contains("no AVX512-BF16"), "\(bf16)")
         }
-        let unknown = EncoderPrecision.load(environment: [variable: "int8"])
-        #expect(unknown.reason.contains("int8 is not float32, bf16 or auto"), "\(unknown)")
+        let int8 = EncoderPrecision.load(environment: [variable: "int8"])
+        if EncoderPrecision.int8Supported {
+            #expect(int8 == EncoderPrecision(.int8, reason: "\(variable)=int8"))
+        } else {
+            #expect(int8.kind != .int8 && int8.reason.contains("no AVX512-VNNI"), "\(int8)")
+        }
+        let unknown = EncoderPrecision.load(environment: [variable: "int4"])
+        #expect(unknown.reason.contains("int4 is not float32, bf16, int8 or auto"), "\(unknown)")
     }
 }

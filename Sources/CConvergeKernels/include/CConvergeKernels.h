@@ -55,6 +55,50 @@ void converge_bf16_gemm_packed(const uint32_t *workspace, size_t m, const uint32
 void converge_bf16_gemm(const float *a, size_t lda, size_t m, const uint32_t *packed, size_t n, size_t k, float *c,
                         size_t ldc, uint32_t *workspace);
 
+// Int8 weight products (int8_gemm.c): weights rounded to int8 per output column, activations to uint8 with a
+// scale and zero point per row and group of CONVERGE_INT8_GROUP inputs, Int32 sums on AVX512-VNNI (`vpdpbusd`),
+// scaled back and summed in Float32. `converge_int8_supported()` says whether the vector versions run; the
+// `_scalar` versions compute the same products on any CPU (the same bytes; Float32 sums in another order).
+
+/// Rows and columns of the int8 micro-kernel's tile, and the inputs that share an activation scale.
+#define CONVERGE_INT8_MR 6
+#define CONVERGE_INT8_NR 32
+#define CONVERGE_INT8_GROUP 64
+
+/// 1 when this CPU and OS run AVX512F + AVX512BW + AVX512VL + AVX512_VNNI code, else 0.
+int converge_int8_supported(void);
+
+/// 32-bit words `converge_int8_pack_weights` writes for an `n x k` weight matrix (quads, group sums, scales).
+size_t converge_int8_packed_weight_words(size_t n, size_t k);
+
+/// 32-bit words of workspace `converge_int8_pack_activations` writes for `m` rows of depth `k` (quads and the
+/// per-group scale and zero-point pairs).
+size_t converge_int8_workspace_words(size_t m, size_t k);
+
+/// Rounds the `n x k` Float32 weight matrix `w` (row stride `ldw`; PyTorch `Linear`, `[out, in]`) to int8, each
+/// row with its own scale (max |w| / 127, round to nearest even), into `packed`
+/// (`converge_int8_packed_weight_words(n, k)` words). The vector version requires `converge_int8_supported()`.
+void converge_int8_pack_weights(const float *w, size_t n, size_t k, size_t ldw, uint32_t *packed);
+void converge_int8_pack_weights_scalar(const float *w, size_t n, size_t k, size_t ldw, uint32_t *packed);
+
+/// Rounds the `m x k` Float32 activations `a` (row stride `lda`; with `gelu_first`, GELU(`a`), `a` unchanged) to
+/// uint8 into `workspace` (`converge_int8_workspace_words(m, k)` words): per row and group of CONVERGE_INT8_GROUP
+/// inputs, scale (max - min) / 255 and zero point rint(-min / scale). One conversion serves every weight matrix of
+/// depth `k`. The vector version requires `converge_int8_supported()`.
+void converge_int8_pack_activations(const float *a, size_t lda, size_t m, size_t k, int gelu_first,
+                                    uint32_t *workspace);
+void converge_int8_pack_activations_scalar(const float *a, size_t lda, size_t m, size_t k, int gelu_first,
+                                           uint32_t *workspace);
+
+/// `c[i][j] += sum_p a[i][p] * w[j][p]` for `i < m`, `j < n`, in the int8 arithmetic above, `a` packed by
+/// `converge_int8_pack_activations` and `w` by `converge_int8_pack_weights`; with `bias` (`n` floats), `c` is set
+/// to `bias + sum` instead (not read). `c` is `m x n` (row stride `ldc`). Single-threaded; deterministic. The
+/// vector version requires `converge_int8_supported()`.
+void converge_int8_gemm_packed(const uint32_t *workspace, size_t m, const uint32_t *packed, size_t n, size_t k,
+                               float *c, size_t ldc, const float *bias);
+void converge_int8_gemm_packed_scalar(const uint32_t *workspace, size_t m, const uint32_t *packed, size_t n,
+                                      size_t k, float *c, size_t ldc, const float *bias);
+
 // The Float32 steps around the weight products (encoder_ops.c), for the encoder's bf16 path. Each function runs
 // its AVX-512 version where `converge_ops_avx512()` is 1, else the portable scalar version of the same name with
 // `_scalar`, callable directly on any CPU. The vector versions sum in another order and use fused multiply-adds,
