@@ -82,6 +82,12 @@ struct BenchEncode: ParsableCommand {
             print(String(format: "bf16 gemm (AVX512-BF16 kernel): %d x 2048^3 at once, one thread each: %.1f GFLOP/s, "
                          + "%.1f GFLOP per CPU-second (best of 3)", threads, bf16Peak, bf16PerCPU))
         }
+        if EncoderPrecision.int8Supported {
+            let (int8Peak, int8PerCPU) = Self.int8Rate(parts: threads)
+            print(String(format: "int8 gemm (AVX512-VNNI kernel): %d x 2048^3 at once, one thread each: %.1f GOP/s, "
+                         + "%.1f GOP per CPU-second (best of 3; activations converted in each product)",
+                         threads, int8Peak, int8PerCPU))
+        }
 
         var perCPU = 0.0  // sentences per CPU-second of the last `run`
         func run(_ model: SentenceEmbeddingModel, _ label: String) -> ([[Float]], Double) {
@@ -274,6 +280,40 @@ struct BenchEncode: ParsableCommand {
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
                     converge_bf16_gemm(operands.a, n, n, operands.packed, n, n, operands.c + p * n * n, n,
                                        operands.workspace + p * words)
+                }
+            }
+            best = min(best, seconds)
+            bestCPU = min(bestCPU, cpu)
+        }
+        let work = Double(parts) * 2 * Double(n * n * n) / 1e9
+        return (work / best, work / bestCPU)
+    }
+
+    /// The same for int8 products (`converge_int8_pack_activations` then `converge_int8_gemm_packed` each time,
+    /// weights packed once): multiply-adds counted as two operations.
+    static func int8Rate(parts: Int) -> (wall: Double, perCPU: Double) {
+        let n = 2048
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n), w = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: parts * n * n)
+        c.initialize(repeating: 0, count: parts * n * n)
+        let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: converge_int8_packed_weight_words(n, n))
+        let words = converge_int8_workspace_words(n, n)
+        let workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: parts * words)
+        defer { a.deallocate(); w.deallocate(); c.deallocate(); packed.deallocate(); workspace.deallocate() }
+        for i in 0..<n * n { a[i] = Float(i % 7) * 0.125; w[i] = Float(i % 5) * 0.25 - 0.5 }
+        converge_int8_pack_weights(w, n, n, n, packed)
+        struct Operands: @unchecked Sendable {
+            let a: UnsafePointer<Float>, packed: UnsafePointer<UInt32>, c: UnsafeMutablePointer<Float>
+            let workspace: UnsafeMutablePointer<UInt32>
+        }
+        let operands = Operands(a: a, packed: packed, c: c, workspace: workspace)
+        var best = Double.infinity, bestCPU = Double.infinity
+        for _ in 0..<3 {
+            let (_, seconds, cpu) = Measure.times {
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    converge_int8_pack_activations(operands.a, n, n, n, 0, operands.workspace + p * words)
+                    converge_int8_gemm_packed(operands.workspace + p * words, n, operands.packed, n, n,
+                                              operands.c + p * n * n, n, nil)
                 }
             }
             best = min(best, seconds)
