@@ -1,26 +1,27 @@
 // Int8 x UInt8 -> Int32 matrix products on AVX512-VNNI (`vpdpbusd`), scaled back to Float32, for the encoder's
 // weight products.
 //
-// C[m x n] += A[m x k] * W[n x k]^T with
-//   W[j][p] ~ t_j * r_jp           r in [-127, 127], t_j = max_p |W[j][p]| / 127 (one scale per output column)
-//   A[i][p] ~ s_ig * (q_ip - z_ig)  q in [0, 255], per row i and group g of CONVERGE_INT8_GROUP inputs: s_ig =
-//                                   (max - min) / 255 over the group, z_ig = rint(-min / s_ig) (asymmetric)
-// so that C[i][j] = t_j * sum_g s_ig * (P_ijg - z_ig * R_jg), where P_ijg = sum_{p in g} q_ip r_jp is exact in
-// Int32 and R_jg = sum_{p in g} r_jp. This is the arithmetic `scripts/encode-vectors.py --int8 asym --int8-group 64`
-// simulates (BENCHMARKS.md, "Issue 16: int8 weight products, simulated"), where it kept ArgKP and the consolidation
-// measures within 0.004 of Float32.
+// C[m x n] += A[m x k] * W[n x k]^T, with groups g of CONVERGE_INT8_GROUP (32) consecutive inputs p:
+//   W[j][p] ~ t_jg * r_jp          r in [-127, 127], t_jg = max_{p in g} |W[j][p]| / 127 (per column and group)
+//   A[i][p] ~ s_ig * (q_ip - z_ig)  q in [0, 255], per row i and group g: s_ig = (max - min) / 255 over the
+//                                   group, z_ig = rint(-min / s_ig) (asymmetric)
+// so that C[i][j] = sum_g s_ig * t_jg * P_ijg - u_ig * (t_jg R_jg), where P_ijg = sum_{p in g} q_ip r_jp is exact
+// in Int32, R_jg = sum_{p in g} r_jp and u_ig = s_ig z_ig. BENCHMARKS.md ("Issue 16: the int8 kernel") has the
+// simulations this grouping was chosen by: per-row weight scales and activation groups of 64 keep ArgKP and the
+// consolidation measures but leave short texts' vectors at cosine 0.995 of Float32's; groups of 32 on both sides
+// reach 0.999.
 //
 // Layouts. W is packed once in panels of NR output columns: per panel, `kq` quad-steps of NR words (a word holds
-// four consecutive int8 r values of one column), then the panel's R_jg as floats ([group][NR]); the t_j of all
-// columns follow the panels. A is packed per call: row-major words of four uint8 q values (`kq` words a row, rows
+// four consecutive int8 r values of one column); then, for all panels, per panel and group, NR floats t_jg followed
+// by NR floats t_jg R_jg. A is packed per call: row-major words of four uint8 q values (`kq` words a row, rows
 // rounded up to MR, padding rows zero), then (s_ig, u_ig = s_ig * z_ig) as float pairs in [group][row] order, so
 // that one group's pairs of a tile's rows are adjacent. `kq` is k rounded up to whole groups, in quad-steps; inputs
 // past k have r = 0.
 //
 // The micro-kernel keeps an MR x NR tile in registers twice over: 12 Int32 accumulators for the current group and
 // 12 Float32 accumulators for the scaled sum (inline assembly, see micro_kernel, so that a debug build runs it as
-// fast as a release one). After each group the Int32 sums are converted, multiplied by s_ig and added, and
-// u_ig * R_jg is subtracted. Depth is cut into blocks of whole groups (a W micro-panel block stays in L1).
+// fast as a release one). After each group the Int32 sums are converted, multiplied by t_jg and by s_ig and added,
+// and u_ig * t_jg R_jg is subtracted. Depth is cut into blocks of whole groups (a W micro-panel block stays in L1).
 //
 // Only the functions that carry CONVERGE_INT8_TARGET are compiled for AVX-512; callers check
 // converge_int8_supported() first.
@@ -35,8 +36,8 @@
 #define GROUP CONVERGE_INT8_GROUP
 /// Quad-steps in one group.
 #define GQ (GROUP / 4)
-/// Largest depth block, in groups: a W micro-panel block is at most 12 * 16 * NR * 4 = 24 KiB (L1 is 32 KiB).
-#define KG_MAX 12
+/// Largest depth block, in groups: a W micro-panel block is at most 24 * 8 * NR * 4 = 24 KiB (L1 is 32 KiB).
+#define KG_MAX 24
 /// Largest A block in bytes (MC rows x KC quad-steps x 4), kept well inside a 1 MiB L2.
 #define A_BLOCK_BYTES (384 * 1024)
 
@@ -45,8 +46,8 @@ static size_t padded_rows(size_t m) { return (m + MR - 1) / MR * MR; }
 
 size_t converge_int8_packed_weight_words(size_t n, size_t k) {
     size_t panels = (n + NR - 1) / NR, g = groups_of(k);
-    // Quads, then each panel's group sums, then the column scales.
-    return panels * NR * g * GQ + panels * NR * g + panels * NR;
+    // Quads, then each panel's group scales and scaled sums.
+    return panels * NR * g * GQ + panels * NR * g * 2;
 }
 
 size_t converge_int8_workspace_words(size_t m, size_t k) {
@@ -74,17 +75,17 @@ static void quantize_group_scalar(const float *x, size_t count, uint8_t *dst, fl
     *u_out = s * z;
 }
 
-/// Packs row `j` of W (`k` floats at `w`) into its panel: quads, group sums, scale.
-static void pack_weight_row(const float *w, size_t k, size_t col, uint32_t *panel_quads, float *panel_sums,
-                            float *scale) {
+/// Packs row `j` of W (`k` floats at `w`) into its panel: quads, and per group the scale (at
+/// `panel_scales[group * 2 * NR + col]`) and the scaled sum (NR floats further).
+static void pack_weight_row(const float *w, size_t k, size_t col, uint32_t *panel_quads, float *panel_scales) {
     size_t g = groups_of(k);
-    float top = 0.0f;
-    for (size_t p = 0; p < k; p++) {
-        float v = fabsf(w[p]);
-        if (v > top) top = v;
-    }
-    float t = (top > 1e-12f ? top : 1e-12f) / 127.0f;
     for (size_t group = 0; group < g; group++) {
+        float top = 0.0f;
+        for (size_t p = group * GROUP; p < k && p < (group + 1) * GROUP; p++) {
+            float v = fabsf(w[p]);
+            if (v > top) top = v;
+        }
+        float t = (top > 1e-12f ? top : 1e-12f) / 127.0f;
         float sum = 0.0f;
         for (size_t quad = 0; quad < GQ; quad++) {
             uint32_t word = 0;
@@ -100,19 +101,18 @@ static void pack_weight_row(const float *w, size_t k, size_t col, uint32_t *pane
             }
             panel_quads[(group * GQ + quad) * NR + col] = word;
         }
-        panel_sums[group * NR + col] = sum;
+        panel_scales[group * 2 * NR + col] = t;
+        panel_scales[group * 2 * NR + NR + col] = t * sum;
     }
-    *scale = t;
 }
 
 void converge_int8_pack_weights_scalar(const float *w, size_t n, size_t k, size_t ldw, uint32_t *packed) {
     size_t panels = (n + NR - 1) / NR, g = groups_of(k), kq = g * GQ;
     memset(packed, 0, converge_int8_packed_weight_words(n, k) * 4);
-    float *sums = (float *)(packed + panels * NR * kq);
-    float *scales = sums + panels * NR * g;
+    float *scales = (float *)(packed + panels * NR * kq);
     for (size_t j = 0; j < n; j++) {
         size_t panel = j / NR, col = j % NR;
-        pack_weight_row(w + j * ldw, k, col, packed + panel * kq * NR, sums + panel * g * NR, scales + j);
+        pack_weight_row(w + j * ldw, k, col, packed + panel * kq * NR, scales + panel * g * 2 * NR);
     }
 }
 
@@ -142,8 +142,7 @@ void converge_int8_gemm_packed_scalar(const uint32_t *workspace, size_t m, const
                                       size_t k, float *c, size_t ldc, const float *bias) {
     size_t rows = padded_rows(m), panels = (n + NR - 1) / NR, g = groups_of(k), kq = g * GQ;
     const float *pairs = (const float *)(workspace + rows * kq);
-    const float *sums = (const float *)(packed + panels * NR * kq);
-    const float *scales = sums + panels * NR * g;
+    const float *scales = (const float *)(packed + panels * NR * kq);
     for (size_t i = 0; i < m; i++) {
         const uint8_t *q = (const uint8_t *)(workspace + i * kq);
         for (size_t j = 0; j < n; j++) {
@@ -159,10 +158,11 @@ void converge_int8_gemm_packed_scalar(const uint32_t *workspace, size_t m, const
                     }
                 }
                 const float *pair = pairs + (group * rows + i) * 2;
-                acc += pair[0] * (float)dot;
-                acc -= pair[1] * sums[(panel * g + group) * NR + col];
+                const float *t = scales + (panel * g + group) * 2 * NR + col;
+                acc += pair[0] * ((float)dot * t[0]);
+                acc -= pair[1] * t[NR];
             }
-            c[i * ldc + j] = (bias ? bias[j] : c[i * ldc + j]) + scales[j] * acc;
+            c[i * ldc + j] = (bias ? bias[j] : c[i * ldc + j]) + acc;
         }
     }
 }
@@ -179,19 +179,18 @@ int converge_int8_supported(void) {
         && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 }
 
-/// `quantize_group_scalar` for a whole group (GROUP = 64 real inputs) with AVX-512: the same operations (min,
+/// `quantize_group_scalar` for a whole group (GROUP = 32 real inputs) with AVX-512: the same operations (min,
 /// max, division, round to nearest even, clamp), so the same bytes.
 static inline CONVERGE_INT8_TARGET void quantize_group(const float *x, uint8_t *dst, float *s_out, float *u_out) {
-    __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16), v2 = _mm512_loadu_ps(x + 32),
-           v3 = _mm512_loadu_ps(x + 48);
-    float low = _mm512_reduce_min_ps(_mm512_min_ps(_mm512_min_ps(v0, v1), _mm512_min_ps(v2, v3)));
-    float high = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3)));
+    __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    float low = _mm512_reduce_min_ps(_mm512_min_ps(v0, v1));
+    float high = _mm512_reduce_max_ps(_mm512_max_ps(v0, v1));
     float range = high - low;
     float s = (range > 1e-12f ? range : 1e-12f) / 255.0f;
     float z = nearbyintf(-low / s);
     __m512 vs = _mm512_set1_ps(s), vz = _mm512_set1_ps(z), zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
-    __m512 vv[4] = {v0, v1, v2, v3};
-    for (int part = 0; part < 4; part++) {
+    __m512 vv[2] = {v0, v1};
+    for (int part = 0; part < 2; part++) {
         __m512 q = _mm512_add_ps(_mm512_roundscale_ps(_mm512_div_ps(vv[part], vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vz);
         q = _mm512_min_ps(_mm512_max_ps(q, zero), top);
         _mm_storeu_si128((__m128i *)(dst + 16 * part), _mm512_cvtusepi32_epi8(_mm512_cvtps_epi32(q)));
@@ -202,27 +201,27 @@ static inline CONVERGE_INT8_TARGET void quantize_group(const float *x, uint8_t *
 
 /// `pack_weight_row` with AVX-512 for a depth of whole groups: the same operations, so the same bytes.
 static CONVERGE_INT8_TARGET void pack_weight_row_avx512(const float *w, size_t k, size_t col, uint32_t *panel_quads,
-                                                        float *panel_sums, float *scale) {
+                                                        float *panel_scales) {
     size_t g = k / GROUP;
-    __m512 top = _mm512_setzero_ps();
-    for (size_t p = 0; p < k; p += 16) top = _mm512_max_ps(top, _mm512_abs_ps(_mm512_loadu_ps(w + p)));
-    float most = _mm512_reduce_max_ps(top);
-    float t = (most > 1e-12f ? most : 1e-12f) / 127.0f;
-    __m512 vt = _mm512_set1_ps(t), hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+    __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
     uint32_t words[GQ];
     for (size_t group = 0; group < g; group++) {
+        __m512 v0 = _mm512_loadu_ps(w + group * GROUP), v1 = _mm512_loadu_ps(w + group * GROUP + 16);
+        float most = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        float t = (most > 1e-12f ? most : 1e-12f) / 127.0f;
+        __m512 vt = _mm512_set1_ps(t);
+        __m512 vv[2] = {v0, v1};
         __m512i total = _mm512_setzero_si512();
-        for (size_t part = 0; part < 4; part++) {
-            __m512 v = _mm512_div_ps(_mm512_loadu_ps(w + group * GROUP + 16 * part), vt);
-            v = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        for (size_t part = 0; part < 2; part++) {
+            __m512 v = _mm512_roundscale_ps(_mm512_div_ps(vv[part], vt), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
             __m512i r = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi));
             total = _mm512_add_epi32(total, r);
             _mm_storeu_si128((__m128i *)(words + 4 * part), _mm512_cvtsepi32_epi8(r));
         }
         for (size_t quad = 0; quad < GQ; quad++) panel_quads[(group * GQ + quad) * NR + col] = words[quad];
-        panel_sums[group * NR + col] = (float)_mm512_reduce_add_epi32(total);
+        panel_scales[group * 2 * NR + col] = t;
+        panel_scales[group * 2 * NR + NR + col] = t * (float)_mm512_reduce_add_epi32(total);
     }
-    *scale = t;
 }
 
 CONVERGE_INT8_TARGET
@@ -233,11 +232,10 @@ void converge_int8_pack_weights(const float *w, size_t n, size_t k, size_t ldw, 
     }
     size_t panels = (n + NR - 1) / NR, g = groups_of(k), kq = g * GQ;
     memset(packed, 0, converge_int8_packed_weight_words(n, k) * 4);
-    float *sums = (float *)(packed + panels * NR * kq);
-    float *scales = sums + panels * NR * g;
+    float *scales = (float *)(packed + panels * NR * kq);
     for (size_t j = 0; j < n; j++) {
         size_t panel = j / NR, col = j % NR;
-        pack_weight_row_avx512(w + j * ldw, k, col, packed + panel * kq * NR, sums + panel * g * NR, scales + j);
+        pack_weight_row_avx512(w + j * ldw, k, col, packed + panel * kq * NR, scales + panel * g * 2 * NR);
     }
 }
 
@@ -271,15 +269,13 @@ void converge_int8_pack_activations(const float *a, size_t lda, size_t m, size_t
     }
 }
 
-/// `c[rows x cols] (+)= t * sum over groups` for one MR x NR tile over `groups` groups: `a` is MR rows of quads
+/// `c[rows x cols] (+)= sum over groups` for one MR x NR tile over `groups` groups: `a` is MR rows of quads
 /// (row stride `as` words) at the block's first group, `b` the panel's quads at that group (NR words a step),
 /// `pairs` the (s, u) pairs of the tile's first row at that group (groups `ps` bytes apart), `sums` the panel's
-/// R at that group (NR floats a group), `scales` the tile's NR column scales. With `bias`, C is set to bias +
-/// the sum instead (not read).
+/// t and t R at that group (2 NR floats a group). With `bias`, C is set to bias + the sum instead (not read).
 static inline CONVERGE_INT8_TARGET
 void micro_kernel(const uint32_t *a, size_t as, const uint32_t *b, const float *pairs, size_t ps, const float *sums,
-                  size_t groups, const float *scales, float *c, size_t ldc, size_t rows, size_t cols,
-                  const float *bias) {
+                  size_t groups, float *c, size_t ldc, size_t rows, size_t cols, const float *bias) {
     float acc[MR * NR] __attribute__((aligned(64)));
     const uint32_t *a0 = a, *a3 = a + 3 * as;
     size_t s = as * 4;
@@ -314,7 +310,7 @@ void micro_kernel(const uint32_t *a, size_t as, const uint32_t *b, const float *
         "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
         "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
         "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-        "mov $16, %[steps]\n\t"
+        "mov $8, %[steps]\n\t"
         "2:\n\t"
         "vmovdqu32 (%[b]), %%zmm24\n\t"
         "vmovdqu32 64(%[b]), %%zmm25\n\t"
@@ -341,11 +337,15 @@ void micro_kernel(const uint32_t *a, size_t as, const uint32_t *b, const float *
         "add $4, %[a3]\n\t"
         "dec %[steps]\n\t"
         "jnz 2b\n\t"
-        // The group's scaling: f += s * float(P) - u * R.
-        "vmovups (%[sums]), %%zmm28\n\t"
-        "vmovups 64(%[sums]), %%zmm29\n\t"
+        // The group's scaling: f += s * (t * float(P)) - u * (t R); t in zmm24-25 (free now), t R in zmm28-29.
+        "vmovups (%[sums]), %%zmm24\n\t"
+        "vmovups 64(%[sums]), %%zmm25\n\t"
+        "vmovups 128(%[sums]), %%zmm28\n\t"
+        "vmovups 192(%[sums]), %%zmm29\n\t"
         "vcvtdq2ps %%zmm0, %%zmm0\n\t"
         "vcvtdq2ps %%zmm1, %%zmm1\n\t"
+        "vmulps %%zmm24, %%zmm0, %%zmm0\n\t"
+        "vmulps %%zmm25, %%zmm1, %%zmm1\n\t"
         "vbroadcastss 0(%[pairs]), %%zmm26\n\t"
         "vbroadcastss 4(%[pairs]), %%zmm27\n\t"
         "vfmadd231ps %%zmm26, %%zmm0, %%zmm12\n\t"
@@ -354,6 +354,8 @@ void micro_kernel(const uint32_t *a, size_t as, const uint32_t *b, const float *
         "vfnmadd231ps %%zmm27, %%zmm29, %%zmm13\n\t"
         "vcvtdq2ps %%zmm2, %%zmm2\n\t"
         "vcvtdq2ps %%zmm3, %%zmm3\n\t"
+        "vmulps %%zmm24, %%zmm2, %%zmm2\n\t"
+        "vmulps %%zmm25, %%zmm3, %%zmm3\n\t"
         "vbroadcastss 8(%[pairs]), %%zmm26\n\t"
         "vbroadcastss 12(%[pairs]), %%zmm27\n\t"
         "vfmadd231ps %%zmm26, %%zmm2, %%zmm14\n\t"
@@ -362,6 +364,8 @@ void micro_kernel(const uint32_t *a, size_t as, const uint32_t *b, const float *
         "vfnmadd231ps %%zmm27, %%zmm29, %%zmm15\n\t"
         "vcvtdq2ps %%zmm4, %%zmm4\n\t"
         "vcvtdq2ps %%zmm5, %%zmm5\n\t"
+        "vmulps %%zmm24, %%zmm4, %%zmm4\n\t"
+        "vmulps %%zmm25, %%zmm5, %%zmm5\n\t"
         "vbroadcastss 16(%[pairs]), %%zmm26\n\t"
         "vbroadcastss 20(%[pairs]), %%zmm27\n\t"
         "vfmadd231ps %%zmm26, %%zmm4, %%zmm16\n\t"
@@ -370,6 +374,8 @@ void micro_kernel(const uint32_t *a, size_t as, const uint32_t *b, const float *
         "vfnmadd231ps %%zmm27, %%zmm29, %%zmm17\n\t"
         "vcvtdq2ps %%zmm6, %%zmm6\n\t"
         "vcvtdq2ps %%zmm7, %%zmm7\n\t"
+        "vmulps %%zmm24, %%zmm6, %%zmm6\n\t"
+        "vmulps %%zmm25, %%zmm7, %%zmm7\n\t"
         "vbroadcastss 24(%[pairs]), %%zmm26\n\t"
         "vbroadcastss 28(%[pairs]), %%zmm27\n\t"
         "vfmadd231ps %%zmm26, %%zmm6, %%zmm18\n\t"
@@ -378,6 +384,8 @@ void micro_kernel(const uint32_t *a, size_t as, const uint32_t *b, const float *
         "vfnmadd231ps %%zmm27, %%zmm29, %%zmm19\n\t"
         "vcvtdq2ps %%zmm8, %%zmm8\n\t"
         "vcvtdq2ps %%zmm9, %%zmm9\n\t"
+        "vmulps %%zmm24, %%zmm8, %%zmm8\n\t"
+        "vmulps %%zmm25, %%zmm9, %%zmm9\n\t"
         "vbroadcastss 32(%[pairs]), %%zmm26\n\t"
         "vbroadcastss 36(%[pairs]), %%zmm27\n\t"
         "vfmadd231ps %%zmm26, %%zmm8, %%zmm20\n\t"
@@ -386,13 +394,15 @@ void micro_kernel(const uint32_t *a, size_t as, const uint32_t *b, const float *
         "vfnmadd231ps %%zmm27, %%zmm29, %%zmm21\n\t"
         "vcvtdq2ps %%zmm10, %%zmm10\n\t"
         "vcvtdq2ps %%zmm11, %%zmm11\n\t"
+        "vmulps %%zmm24, %%zmm10, %%zmm10\n\t"
+        "vmulps %%zmm25, %%zmm11, %%zmm11\n\t"
         "vbroadcastss 40(%[pairs]), %%zmm26\n\t"
         "vbroadcastss 44(%[pairs]), %%zmm27\n\t"
         "vfmadd231ps %%zmm26, %%zmm10, %%zmm22\n\t"
         "vfmadd231ps %%zmm26, %%zmm11, %%zmm23\n\t"
         "vfnmadd231ps %%zmm27, %%zmm28, %%zmm22\n\t"
         "vfnmadd231ps %%zmm27, %%zmm29, %%zmm23\n\t"
-        "add $128, %[sums]\n\t"
+        "add $256, %[sums]\n\t"
         "add %[ps], %[pairs]\n\t"
         "dec %[groups]\n\t"
         "jnz 1b\n\t"
@@ -417,20 +427,19 @@ void micro_kernel(const uint32_t *a, size_t as, const uint32_t *b, const float *
           "zmm25", "zmm26", "zmm27", "zmm28", "zmm29", "memory", "cc");
     __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xFFFF : ((1u << cols) - 1));
     __mmask16 m1 = (__mmask16)(cols > 16 ? ((1u << (cols - 16)) - 1) : 0);
-    __m512 t0 = _mm512_maskz_loadu_ps(m0, scales), t1 = _mm512_maskz_loadu_ps(m1, scales + 16);
     if (bias) {
         __m512 b0 = _mm512_maskz_loadu_ps(m0, bias), b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
         for (size_t r = 0; r < rows; r++) {
             float *row = c + r * ldc;
-            _mm512_mask_storeu_ps(row, m0, _mm512_fmadd_ps(t0, _mm512_load_ps(acc + r * NR), b0));
-            _mm512_mask_storeu_ps(row + 16, m1, _mm512_fmadd_ps(t1, _mm512_load_ps(acc + r * NR + 16), b1));
+            _mm512_mask_storeu_ps(row, m0, _mm512_add_ps(b0, _mm512_load_ps(acc + r * NR)));
+            _mm512_mask_storeu_ps(row + 16, m1, _mm512_add_ps(b1, _mm512_load_ps(acc + r * NR + 16)));
         }
     } else {
         for (size_t r = 0; r < rows; r++) {
             float *row = c + r * ldc;
-            _mm512_mask_storeu_ps(row, m0, _mm512_fmadd_ps(t0, _mm512_load_ps(acc + r * NR), _mm512_maskz_loadu_ps(m0, row)));
+            _mm512_mask_storeu_ps(row, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), _mm512_load_ps(acc + r * NR)));
             _mm512_mask_storeu_ps(row + 16, m1,
-                                  _mm512_fmadd_ps(t1, _mm512_load_ps(acc + r * NR + 16), _mm512_maskz_loadu_ps(m1, row + 16)));
+                                  _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), _mm512_load_ps(acc + r * NR + 16)));
         }
     }
 }
@@ -449,8 +458,7 @@ void converge_int8_gemm_packed(const uint32_t *workspace, size_t m, const uint32
     }
     size_t rows = padded_rows(m), panels = (n + NR - 1) / NR, g = groups_of(k), kq = g * GQ;
     const float *pairs = (const float *)(workspace + rows * kq);
-    const float *sums = (const float *)(packed + panels * NR * kq);
-    const float *scales = sums + panels * NR * g;
+    const float *scales = (const float *)(packed + panels * NR * kq);
     size_t tiles = rows / MR;
     size_t blocks = (g + KG_MAX - 1) / KG_MAX;
     size_t kg = (g + blocks - 1) / blocks;
@@ -462,13 +470,12 @@ void converge_int8_gemm_packed(const uint32_t *workspace, size_t m, const uint32
             size_t t1 = t0 + mc < tiles ? t0 + mc : tiles;
             for (size_t panel = 0; panel < panels; panel++) {
                 const uint32_t *bp = packed + (panel * kq + g0 * GQ) * NR;
-                const float *sp = sums + (panel * g + g0) * NR;
+                const float *sp = scales + (panel * g + g0) * 2 * NR;
                 size_t j0 = panel * NR, cols = n - j0 < NR ? n - j0 : NR;
                 for (size_t tile = t0; tile < t1; tile++) {
                     size_t i0 = tile * MR, valid = m - i0 < MR ? m - i0 : MR;
                     micro_kernel(workspace + i0 * kq + g0 * GQ, kq, bp, pairs + (g0 * rows + i0) * 2, rows * 8, sp,
-                                 depth, scales + j0, c + i0 * ldc + j0, ldc, valid, cols,
-                                 bias && g0 == 0 ? bias + j0 : NULL);
+                                 depth, c + i0 * ldc + j0, ldc, valid, cols, bias && g0 == 0 ? bias + j0 : NULL);
                 }
             }
         }

@@ -45,7 +45,7 @@ public struct BertConfig: Sendable, Equatable {
 /// found at run time, or the native Swift kernel: see `MatrixKernel`), except, with `precision` bf16, the
 /// weight products (query, key, value, attention output, the two feed-forward layers), which multiply BF16
 /// copies of the weights (converted once at load) by the activations rounded to BF16, summing in Float32 on
-/// AVX512-BF16, or with `precision` int8, int8 copies by the activations rounded to uint8 per 64 inputs, summing in
+/// AVX512-BF16, or with `precision` int8, int8 copies by the activations rounded to uint8 per 32 inputs, summing in
 /// Int32 on AVX512-VNNI (`PackedMatrix`; see `EncoderPrecision`).
 ///
 /// Forward pass as in Devlin et al. (2019) and Hugging Face `BertModel`: word + position + token-type

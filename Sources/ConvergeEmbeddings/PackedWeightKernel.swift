@@ -9,9 +9,9 @@ import Foundation
 /// `CONVERGE_ENCODER_PRECISION` chooses: `float32` (or `f32`, `fp32`), `bf16`, `int8`, or unset / `auto` for the
 /// default (`defaultKind`). `bf16` needs a CPU and OS with AVX512-BF16 (`vdpbf16ps`), `int8` one with AVX512-VNNI
 /// (`vpdpbusd`); without it the encoder runs the next one down that the CPU has (int8, then bf16, then float32)
-/// and `reason` says why. int8 rounds each weight row to int8 with its own scale (max |w| / 127) and each token's
-/// inputs to uint8 with a scale and zero point per 64 inputs (`converge_int8_pack_activations`; the arithmetic
-/// `scripts/encode-vectors.py --int8 asym --int8-group 64` simulates, BENCHMARKS.md). Attention (scores and their
+/// and `reason` says why. int8 rounds the weights to int8 with a scale (max |w| / 127) per output row and group of
+/// 32 inputs, and each token's inputs to uint8 with a scale and zero point per group (`int8_gemm.c`; BENCHMARKS.md,
+/// "Issue 16: the int8 kernel", has the simulations the grouping was chosen by). Attention (scores and their
 /// weighted sum), softmax, GELU and LayerNorm are Float32 in all three; with bf16 and int8 they run on
 /// CConvergeKernels' vector kernels (`BertEncoder.vectorSteps`).
 public struct EncoderPrecision: Sendable, Equatable, CustomStringConvertible {
@@ -54,7 +54,7 @@ public struct EncoderPrecision: Sendable, Equatable, CustomStringConvertible {
         case .float32: return "float32 (\(reason))"
         case .bf16: return "bf16 (AVX512-BF16 weight products, Float32 accumulation; \(reason))"
         case .int8:
-            return "int8 (AVX512-VNNI weight products: int8 weights, uint8 activations scaled per 64 inputs, Int32 sums; \(reason))"
+            return "int8 (AVX512-VNNI weight products: int8 weights and uint8 activations scaled per 32 inputs, Int32 sums; \(reason))"
         }
     }
 
@@ -99,7 +99,7 @@ public struct EncoderPrecision: Sendable, Equatable, CustomStringConvertible {
 /// A weight matrix `[n, k]` (PyTorch `Linear`, `[out, in]`) converted once to a reduced precision and packed in
 /// the layout its kernel reads: BF16 for the AVX512-BF16 kernel (panels of `CONVERGE_BF16_NR` output columns, pairs
 /// adjacent in `k`), or int8 for the AVX512-VNNI kernel (panels of `CONVERGE_INT8_NR` columns, quads adjacent in
-/// `k`, with each column's scale and its sums per group of 64 inputs).
+/// `k`, with each column's scale and scaled sum per group of 32 inputs).
 final class PackedMatrix: @unchecked Sendable {
     // @unchecked: `packed` is written once in init and only read afterwards.
     /// `.bf16` or `.int8`.

@@ -138,21 +138,10 @@ struct BenchAnalyze: ParsableCommand {
                                       encoding: .utf8)
             }
             for kind in kinds {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: binary)
-                process.arguments = ["analyze", "--format", "json", "--similarity", kind, "--offline", folder.path]
-                process.standardOutput = FileHandle.nullDevice
-                let errors = Pipe()
-                process.standardError = errors
-                let (_, seconds) = try Measure.time {
-                    try process.run()
-                    process.waitUntilExit()
-                }
-                let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                guard process.terminationStatus == 0 else {
-                    throw ValidationError("converge analyze --similarity \(kind) failed (exit \(process.terminationStatus)): \(stderr)")
-                }
-                times[kind, default: []].append(seconds)
+                // posix_spawn and wait4 (ColdProcess): Foundation's waitUntilExit would round up to 50 ms steps.
+                let run = try ColdProcess.run(binary, ["analyze", "--format", "json", "--similarity", kind, "--offline",
+                                                        folder.path])
+                times[kind, default: []].append(run.wall)
             }
         }
         print("cold process (`converge analyze --format json`, \(count) prompts x \(panelSize) answers, model load included):")

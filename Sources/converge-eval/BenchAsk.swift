@@ -80,45 +80,15 @@ struct BenchAsk: AsyncParsableCommand {
         try await server.shutdown()
     }
 
-    /// One cold `converge ask` of `panelists` panelists against `server`: wall seconds, the child's CPU seconds
-    /// and peak RSS (wait4(2)). Throws when it exits non-zero, with its standard error.
-    static func ask(binary: String, server: ProviderTestServer, panelists: Int,
-                    similarity: String) throws -> (wall: Double, cpu: Double, peakMiB: Double) {
+    /// One cold `converge ask` of `panelists` panelists against `server` (`ColdProcess.run`: wall, the child's
+    /// CPU and peak RSS). Throws when it exits non-zero, with its standard error.
+    static func ask(binary: String, server: ProviderTestServer, panelists: Int, similarity: String) throws -> ColdProcess.Run {
         var arguments = ["ask", "How would you answer this?", "--no-store", "--concurrency", String(panelists),
                          "--similarity", similarity, "--format", "json"]
         for n in 0..<panelists { arguments += ["-m", "openai/m\(n)"] }
         var environment = ProcessInfo.processInfo.environment
         environment["OPENAI_API_KEY"] = "bench-key"
         environment["OPENAI_BASE_URL"] = server.baseURL + "/v1"
-        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("bench-ask-\(UUID().uuidString).err")
-        defer { try? FileManager.default.removeItem(at: errors) }
-        // posix_spawn and wait4 rather than Foundation's Process, whose own reaping would race wait4: wait4
-        // returns the child's own rusage (CPU time, peak RSS).
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, errors.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv = ([binary] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        var status: Int32 = 0
-        var usage = rusage()
-        let (spawned, wall) = Measure.time { () -> Int32 in
-            let spawned = posix_spawn(&pid, binary, &actions, nil, argv, envp)
-            if spawned == 0 { while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {} }
-            return spawned
-        }
-        guard spawned == 0 else { throw ValidationError("cannot start \(binary): \(String(cString: strerror(spawned)))") }
-        let exited = (status & 0x7f) == 0, code = (status >> 8) & 0xff
-        guard exited && code == 0 else {
-            let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
-            let how = exited ? "exit \(code)" : "signal \(status & 0x7f)"
-            throw ValidationError("converge ask --similarity \(similarity) failed (\(how)): \(stderr.suffix(2000))")
-        }
-        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-        return (wall, cpu, Double(usage.ru_maxrss) / 1024)
+        return try ColdProcess.run(binary, arguments, environment: environment)
     }
 }

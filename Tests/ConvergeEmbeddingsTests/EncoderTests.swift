@@ -64,8 +64,9 @@ struct EncoderTests {
     }
 
     /// The same check with int8 weight products (`CONVERGE_ENCODER_PRECISION=int8`), where the CPU has
-    /// AVX512-VNNI: every one of the 202 sentences, against the Float32 reference as committed. int8 rounds every
-    /// weight and activation, so the bound is looser than bf16's; BENCHMARKS.md has what it does to the matching.
+    /// AVX512-VNNI: every one of the 202 sentences, against the Float32 reference as committed, at the bound the
+    /// other precisions meet (measured: least 0.99907, mean 0.99978; with scales per 64 inputs and per weight row
+    /// the least was 0.995, short texts such as "Absolutely!" worst; BENCHMARKS.md).
     @Test(.enabled(if: EncoderPrecision.int8Supported, "this CPU has no AVX512-VNNI"))
     func int8EmbeddingsStayNearTheReference() throws {
         let directory = try #require(InstalledModel.directory, "all-MiniLM-L6-v2 must be installed")
@@ -82,8 +83,8 @@ struct EncoderTests {
         }
         let mean = cosines.reduce(0, +) / Float(cosines.count)
         print("int8: minimum cosine to the reference over \(vectors.count) sentences: \(worst.0), mean \(mean)")
-        #expect(worst.0 >= 0.994, "worst: \(worst.1.prefix(80))")
-        #expect(mean >= 0.999)
+        #expect(worst.0 >= 0.999, "worst: \(worst.1.prefix(80))")
+        #expect(mean >= 0.9997)
     }
 
     /// Float32 weight products, whatever the default: the vectors the reference was checked against since issue 16.

@@ -4,20 +4,21 @@ import Foundation
 import Testing
 
 /// The AVX512-VNNI kernel of the encoder's int8 weight products (`PackedMatrix` in int8) on awkward shapes (every
-/// tail of its 6 x 32 micro-tile, depths that are not whole groups of 64, depth blocks of 12 groups): against an
-/// independent Float64 model of its documented arithmetic (int8 weights per row, uint8 activations per group of 64),
+/// tail of its 6 x 32 micro-tile, depths that are not whole groups of 32, depth blocks of 24 groups): against an
+/// independent Float64 model of its documented arithmetic (int8 weights and uint8 activations per group of 32),
 /// against the exact Float64 product within the rounding that arithmetic allows, and against the portable scalar
 /// version of the same functions. The kernel tests run only where the CPU has AVX512-VNNI.
 @Suite struct MatrixKernelInt8Tests {
     typealias Case = MatrixKernelBF16Tests.Case
 
-    /// Around the micro-tile (6 rows, 32 columns), depths below, at and past a group (64) and a depth block (12
-    /// groups = 768; 1,537 is 25 groups: three blocks, the last one short), and the encoder's own shapes.
+    /// Around the micro-tile (6 rows, 32 columns), depths below, at and past a group (32) and a depth block (24
+    /// groups = 768; 1,537 is 49 groups: three blocks, the last one short), and the encoder's own shapes.
     static let cases: [Case] = [
         Case(m: 1, n: 1, k: 1, pad: 0),
         Case(m: 5, n: 7, k: 5, pad: 3),
+        Case(m: 6, n: 32, k: 32, pad: 0),
+        Case(m: 7, n: 33, k: 33, pad: 1),
         Case(m: 6, n: 32, k: 64, pad: 0),
-        Case(m: 7, n: 33, k: 65, pad: 1),
         Case(m: 13, n: 31, k: 128, pad: 0),
         Case(m: 25, n: 65, k: 193, pad: 2),
         Case(m: 11, n: 17, k: 832, pad: 5),
@@ -44,19 +45,24 @@ import Testing
         return out
     }
 
-    /// The documented arithmetic in Float64, written from its definition and not from the kernel: each row j of
-    /// `w` as t_j * r (r = rint(w / t_j) in [-127, 127], t_j = max |w_j| / 127), each group of 64 inputs of a row
-    /// of `a` as s * (q - z) (s = (max - min) / 255, z = rint(-min / s), q = rint(a / s) + z in [0, 255]); then
-    /// `c + sum` exactly. Returns the value and, per element, a bound on how far the kernel's Float32 sums may
+    /// The documented arithmetic in Float64, written from its definition and not from the kernel: each group g of
+    /// 32 inputs of row j of `w` as t * r (r = rint(w / t) in [-127, 127], t = max over the group of |w| / 127),
+    /// each group of a row of `a` as s * (q - z) (s = (max - min) / 255, z = rint(-min / s), q = rint(a / s) + z in
+    /// [0, 255]); then `c + sum` exactly. Returns the value and, per element, a bound on how far the kernel's Float32 sums may
     /// be from it.
     static func modelled(_ t: Case, a: [Float], w: [Float], c: [Float]) -> (value: [Double], slack: [Double]) {
         let lda = t.k + t.pad, ldc = t.n + t.pad
-        var r = [Double](repeating: 0, count: t.n * t.k), scale = [Double](repeating: 0, count: t.n)
+        // The rounded weight t * r of every input.
+        var weight = [Double](repeating: 0, count: t.n * t.k)
         for j in 0..<t.n {
-            let top = (0..<t.k).map { abs(w[j * t.k + $0]) }.max()!
-            let s = Float(max(top, 1e-12)) / 127
-            scale[j] = Double(s)
-            for p in 0..<t.k { r[j * t.k + p] = Double(min(127, max(-127, (w[j * t.k + p] / s).rounded(.toNearestOrEven)))) }
+            for g0 in stride(from: 0, to: t.k, by: group) {
+                let inputs = g0..<min(t.k, g0 + group)
+                let top = inputs.map { abs(w[j * t.k + $0]) }.max()!
+                let s = Float(max(top, 1e-12)) / 127
+                for p in inputs {
+                    weight[j * t.k + p] = Double(s) * Double(min(127, max(-127, (w[j * t.k + p] / s).rounded(.toNearestOrEven))))
+                }
+            }
         }
         var value = c.map(Double.init), slack = [Double](repeating: 0, count: c.count)
         for i in 0..<t.m {
@@ -77,10 +83,9 @@ import Testing
                 var sum = 0.0, magnitude = 0.0
                 for p in 0..<t.k {
                     let g = p / group
-                    let term = groupScale[g] * (q[p] - groupZero[g]) * scale[j] * r[j * t.k + p]
-                    sum += term
-                    magnitude += abs(groupScale[g] * q[p] * scale[j] * r[j * t.k + p])
-                        + abs(groupScale[g] * groupZero[g] * scale[j] * r[j * t.k + p])
+                    sum += groupScale[g] * (q[p] - groupZero[g]) * weight[j * t.k + p]
+                    magnitude += abs(groupScale[g] * q[p] * weight[j * t.k + p])
+                        + abs(groupScale[g] * groupZero[g] * weight[j * t.k + p])
                 }
                 value[i * ldc + j] += sum
                 // Float32 scaling of each group's exact Int32 sum and of the zero-point term, their sum over the
@@ -102,7 +107,8 @@ import Testing
     }
 
     /// Against the exact product: rounding `a` to s (q - z) moves each input by at most s / 2 and `w` to t r by at
-    /// most t / 2, so each product moves by at most |a| t / 2 + |w| s / 2 + s t / 4, plus the Float32 sums.
+    /// most t / 2 (both scales of the input's group), so each product moves by at most |a| t / 2 + |w| s / 2 + s t / 4,
+    /// plus the Float32 sums.
     @Test(.enabled(if: EncoderPrecision.int8Supported, "this CPU has no AVX512-VNNI"), arguments: cases)
     func int8KernelIsWithinInt8RoundingOfAFloat64TripleLoop(_ t: Case) {
         let (a, w, c) = MatrixKernelBF16Tests.operands(t, exact: false)
@@ -116,11 +122,14 @@ import Testing
                 return Double(part.max()! - part.min()!) / 255
             }
             for j in 0..<t.n {
-                let rowTop = Double((0..<t.k).map { abs(w[j * t.k + $0]) }.max()!) / 127
                 var bound = 0.0
-                for p in 0..<t.k {
-                    let s = steps[p / Self.group]
-                    bound += abs(Double(a[i * lda + p])) * rowTop / 2 + abs(Double(w[j * t.k + p])) * s / 2 + s * rowTop / 4
+                for g0 in stride(from: 0, to: t.k, by: Self.group) {
+                    let inputs = g0..<min(t.k, g0 + Self.group)
+                    let top = Double(inputs.map { abs(w[j * t.k + $0]) }.max()!) / 127
+                    let s = steps[g0 / Self.group]
+                    for p in inputs {
+                        bound += abs(Double(a[i * lda + p])) * top / 2 + abs(Double(w[j * t.k + p])) * s / 2 + s * top / 4
+                    }
                 }
                 bound = bound * 1.001 + magnitude[i * ldc + j] * Double(t.k + 8) * 0x1p-24 + abs(expected[i * ldc + j]) * 0x1p-22
                 if abs(Double(got[i * ldc + j]) - expected[i * ldc + j]) > bound { failures += 1 }

@@ -55,20 +55,20 @@ void converge_bf16_gemm_packed(const uint32_t *workspace, size_t m, const uint32
 void converge_bf16_gemm(const float *a, size_t lda, size_t m, const uint32_t *packed, size_t n, size_t k, float *c,
                         size_t ldc, uint32_t *workspace);
 
-// Int8 weight products (int8_gemm.c): weights rounded to int8 per output column, activations to uint8 with a
-// scale and zero point per row and group of CONVERGE_INT8_GROUP inputs, Int32 sums on AVX512-VNNI (`vpdpbusd`),
+// Int8 weight products (int8_gemm.c): weights rounded to int8 with a scale per output column and group of
+// CONVERGE_INT8_GROUP inputs, activations to uint8 with a scale and zero point per row and group, Int32 sums on AVX512-VNNI (`vpdpbusd`),
 // scaled back and summed in Float32. `converge_int8_supported()` says whether the vector versions run; the
 // `_scalar` versions compute the same products on any CPU (the same bytes; Float32 sums in another order).
 
 /// Rows and columns of the int8 micro-kernel's tile, and the inputs that share an activation scale.
 #define CONVERGE_INT8_MR 6
 #define CONVERGE_INT8_NR 32
-#define CONVERGE_INT8_GROUP 64
+#define CONVERGE_INT8_GROUP 32
 
 /// 1 when this CPU and OS run AVX512F + AVX512BW + AVX512VL + AVX512_VNNI code, else 0.
 int converge_int8_supported(void);
 
-/// 32-bit words `converge_int8_pack_weights` writes for an `n x k` weight matrix (quads, group sums, scales).
+/// 32-bit words `converge_int8_pack_weights` writes for an `n x k` weight matrix (quads, group scales and sums).
 size_t converge_int8_packed_weight_words(size_t n, size_t k);
 
 /// 32-bit words of workspace `converge_int8_pack_activations` writes for `m` rows of depth `k` (quads and the
@@ -76,7 +76,7 @@ size_t converge_int8_packed_weight_words(size_t n, size_t k);
 size_t converge_int8_workspace_words(size_t m, size_t k);
 
 /// Rounds the `n x k` Float32 weight matrix `w` (row stride `ldw`; PyTorch `Linear`, `[out, in]`) to int8, each
-/// row with its own scale (max |w| / 127, round to nearest even), into `packed`
+/// row's every group of CONVERGE_INT8_GROUP inputs with its own scale (max |w| / 127, round to nearest even), into `packed`
 /// (`converge_int8_packed_weight_words(n, k)` words). The vector version requires `converge_int8_supported()`.
 void converge_int8_pack_weights(const float *w, size_t n, size_t k, size_t ldw, uint32_t *packed);
 void converge_int8_pack_weights_scalar(const float *w, size_t n, size_t k, size_t ldw, uint32_t *packed);
