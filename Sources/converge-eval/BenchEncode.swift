@@ -259,49 +259,40 @@ struct BenchEncode: ParsableCommand {
     /// GFLOP/s of `parts` 2048^3 BF16 products (`converge_bf16_gemm`, weights packed once) at once, each on one
     /// thread, and GFLOP per CPU-second of the process; best of 3 each.
     static func bf16Rate(parts: Int) -> (wall: Double, perCPU: Double) {
-        let n = 2048
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n), w = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: parts * n * n)
-        c.initialize(repeating: 0, count: parts * n * n)
-        let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: converge_bf16_packed_weight_words(n, n))
-        let words = converge_bf16_workspace_words(n, n)
-        let workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: parts * words)
-        defer { a.deallocate(); w.deallocate(); c.deallocate(); packed.deallocate(); workspace.deallocate() }
-        for i in 0..<n * n { a[i] = Float(i % 7) * 0.125; w[i] = Float(i % 5) * 0.25 }
-        converge_bf16_pack_weights(w, n, n, n, packed)
-        struct Operands: @unchecked Sendable {
-            let a: UnsafePointer<Float>, packed: UnsafePointer<UInt32>, c: UnsafeMutablePointer<Float>
-            let workspace: UnsafeMutablePointer<UInt32>
-        }
-        let operands = Operands(a: a, packed: packed, c: c, workspace: workspace)
-        var best = Double.infinity, bestCPU = Double.infinity
-        for _ in 0..<3 {
-            let (_, seconds, cpu) = Measure.times {
-                DispatchQueue.concurrentPerform(iterations: parts) { p in
-                    converge_bf16_gemm(operands.a, n, n, operands.packed, n, n, operands.c + p * n * n, n,
-                                       operands.workspace + p * words)
-                }
-            }
-            best = min(best, seconds)
-            bestCPU = min(bestCPU, cpu)
-        }
-        let work = Double(parts) * 2 * Double(n * n * n) / 1e9
-        return (work / best, work / bestCPU)
+        packedRate(parts: parts, packedWords: converge_bf16_packed_weight_words, workspaceWords: converge_bf16_workspace_words,
+                   pack: { converge_bf16_pack_weights($0, $1, $1, $1, $2) },
+                   multiply: { a, n, packed, c, workspace in converge_bf16_gemm(a, n, n, packed, n, n, c, n, workspace) })
     }
 
     /// The same for int8 products (`converge_int8_pack_activations` then `converge_int8_gemm_packed` each time,
     /// weights packed once): multiply-adds counted as two operations.
     static func int8Rate(parts: Int) -> (wall: Double, perCPU: Double) {
+        packedRate(parts: parts, packedWords: converge_int8_packed_weight_words, workspaceWords: converge_int8_workspace_words,
+                   pack: { converge_int8_pack_weights($0, $1, $1, $1, $2) },
+                   multiply: { a, n, packed, c, workspace in
+                       converge_int8_pack_activations(a, n, n, n, 0, workspace)
+                       converge_int8_gemm_packed(workspace, n, packed, n, n, c, n, nil)
+                   })
+    }
+
+    /// `parts` n x n x n products (n = 2048) of a packed kernel at once, one thread each: `pack(w, n, packed)` once,
+    /// then `multiply(a, n, packed, c, workspace)` per part; GFLOP/s and GFLOP per CPU-second, best of 3 each.
+    static func packedRate(parts: Int, packedWords: (Int, Int) -> Int, workspaceWords: (Int, Int) -> Int,
+                           pack: (UnsafePointer<Float>, Int, UnsafeMutablePointer<UInt32>) -> Void,
+                           multiply: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<UInt32>,
+                                                          UnsafeMutablePointer<Float>, UnsafeMutablePointer<UInt32>) -> Void)
+        -> (wall: Double, perCPU: Double)
+    {
         let n = 2048
         let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n), w = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: parts * n * n)
         c.initialize(repeating: 0, count: parts * n * n)
-        let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: converge_int8_packed_weight_words(n, n))
-        let words = converge_int8_workspace_words(n, n)
+        let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: packedWords(n, n))
+        let words = workspaceWords(n, n)
         let workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: parts * words)
         defer { a.deallocate(); w.deallocate(); c.deallocate(); packed.deallocate(); workspace.deallocate() }
         for i in 0..<n * n { a[i] = Float(i % 7) * 0.125; w[i] = Float(i % 5) * 0.25 - 0.5 }
-        converge_int8_pack_weights(w, n, n, n, packed)
+        pack(w, n, packed)
         struct Operands: @unchecked Sendable {
             let a: UnsafePointer<Float>, packed: UnsafePointer<UInt32>, c: UnsafeMutablePointer<Float>
             let workspace: UnsafeMutablePointer<UInt32>
@@ -311,9 +302,7 @@ struct BenchEncode: ParsableCommand {
         for _ in 0..<3 {
             let (_, seconds, cpu) = Measure.times {
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
-                    converge_int8_pack_activations(operands.a, n, n, n, 0, operands.workspace + p * words)
-                    converge_int8_gemm_packed(operands.workspace + p * words, n, operands.packed, n, n,
-                                              operands.c + p * n * n, n, nil)
+                    multiply(operands.a, n, operands.packed, operands.c + p * n * n, operands.workspace + p * words)
                 }
             }
             best = min(best, seconds)

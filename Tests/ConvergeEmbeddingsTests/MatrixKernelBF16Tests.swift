@@ -61,9 +61,10 @@ import Testing
         return (value, scale)
     }
 
-    /// `PackedMatrix(w, format: .bf16).multiply(a, into: c)`.
-    static func run(_ t: Case, a: [Float], w: [Float], c: [Float], threaded: Bool) -> [Float] {
-        let matrix = w.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, n: t.n, k: t.k, format: .bf16) }
+    /// `PackedMatrix(w, format: format).multiply(a, into: c)`.
+    static func run(_ t: Case, a: [Float], w: [Float], c: [Float], threaded: Bool,
+                    format: EncoderPrecision.Kind = .bf16) -> [Float] {
+        let matrix = w.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, n: t.n, k: t.k, format: format) }
         var out = c
         let workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: matrix.workspaceWords(rows: t.m))
         defer { workspace.deallocate() }
@@ -117,12 +118,17 @@ import Testing
     /// the bits of three separate products, split over the cores or not.
     @Test(.enabled(if: EncoderPrecision.bf16Supported, "this CPU has no AVX512-BF16"))
     func sharedConversionEqualsSeparateProducts() {
-        let m = 75, k = 97, widths = [33, 64, 5], ldc = widths.reduce(0, +) + 2
+        Self.checkSharedConversion(format: .bf16, depth: 97)
+    }
+
+    /// `sharedConversionEqualsSeparateProducts` for `format` at depth `k` (shared with the int8 tests).
+    static func checkSharedConversion(format: EncoderPrecision.Kind, depth k: Int) {
+        let m = 75, widths = [33, 64, 5], ldc = widths.reduce(0, +) + 2
         let t = Case(m: m, n: ldc, k: k, pad: 1)
         let (a, _, c) = Self.operands(t, exact: false)
         let matrices = widths.map { n in
             let (_, w, _) = Self.operands(Case(m: 1, n: n, k: k, pad: 0), exact: false)
-            return w.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, n: n, k: k, format: .bf16) }
+            return w.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, n: n, k: k, format: format) }
         }
         let workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: matrices[0].workspaceWords(rows: m))
         defer { workspace.deallocate() }
@@ -143,12 +149,12 @@ import Testing
                 shared.withUnsafeMutableBufferPointer { cp in
                     let base = cp.baseAddress!
                     PackedMatrix.multiply(ap.baseAddress!, lda: k + 1, rows: m,
-                                        by: [.init(matrices[0], into: base), .init(matrices[1], into: base + 33),
-                                             .init(matrices[2], into: base + 97)],
-                                        ldc: ldc, workspace: workspace, threaded: threaded)
+                                          by: [.init(matrices[0], into: base), .init(matrices[1], into: base + 33),
+                                               .init(matrices[2], into: base + 97)],
+                                          ldc: ldc, workspace: workspace, threaded: threaded)
                 }
             }
-            #expect(shared == separate, "threaded: \(threaded)")
+            #expect(shared == separate, "\(format), threaded: \(threaded)")
         }
     }
 

@@ -32,17 +32,7 @@ import Testing
 
     /// `PackedMatrix(w, format: .int8).multiply(a, into: c)`.
     static func run(_ t: Case, a: [Float], w: [Float], c: [Float], threaded: Bool) -> [Float] {
-        let matrix = w.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, n: t.n, k: t.k, format: .int8) }
-        var out = c
-        let workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: matrix.workspaceWords(rows: t.m))
-        defer { workspace.deallocate() }
-        a.withUnsafeBufferPointer { ap in
-            out.withUnsafeMutableBufferPointer { cp in
-                matrix.multiply(ap.baseAddress!, lda: t.k + t.pad, rows: t.m, into: cp.baseAddress!, ldc: t.n + t.pad,
-                                workspace: workspace, threaded: threaded)
-            }
-        }
-        return out
+        MatrixKernelBF16Tests.run(t, a: a, w: w, c: c, threaded: threaded, format: .int8)
     }
 
     /// The documented arithmetic in Float64, written from its definition and not from the kernel: each group g of
@@ -203,41 +193,10 @@ import Testing
         #expect(Self.run(t, a: a, w: w, c: c, threaded: true) == Self.run(t, a: a, w: w, c: c, threaded: false))
     }
 
-    /// Three matrices of one depth on one conversion of the activations give the bits of three separate products.
+    /// Three matrices of one depth on one conversion of the activations give the bits of three separate products,
+    /// split over the cores or not (a depth of 200: six whole groups and a part).
     @Test(.enabled(if: EncoderPrecision.int8Supported, "this CPU has no AVX512-VNNI"))
     func sharedConversionEqualsSeparateProducts() {
-        let m = 75, k = 200, widths = [33, 64, 5], ldc = widths.reduce(0, +) + 2
-        let t = Case(m: m, n: ldc, k: k, pad: 1)
-        let (a, _, c) = MatrixKernelBF16Tests.operands(t, exact: false)
-        let matrices = widths.map { n in
-            let (_, w, _) = MatrixKernelBF16Tests.operands(Case(m: 1, n: n, k: k, pad: 0), exact: false)
-            return w.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, n: n, k: k, format: .int8) }
-        }
-        let workspace = UnsafeMutablePointer<UInt32>.allocate(capacity: matrices[0].workspaceWords(rows: m))
-        defer { workspace.deallocate() }
-        var separate = c
-        a.withUnsafeBufferPointer { ap in
-            separate.withUnsafeMutableBufferPointer { cp in
-                var column = 0
-                for matrix in matrices {
-                    matrix.multiply(ap.baseAddress!, lda: k + 1, rows: m, into: cp.baseAddress! + column, ldc: ldc,
-                                    workspace: workspace, threaded: false)
-                    column += matrix.n
-                }
-            }
-        }
-        for threaded in [false, true] {
-            var shared = c
-            a.withUnsafeBufferPointer { ap in
-                shared.withUnsafeMutableBufferPointer { cp in
-                    let base = cp.baseAddress!
-                    PackedMatrix.multiply(ap.baseAddress!, lda: k + 1, rows: m,
-                                          by: [.init(matrices[0], into: base), .init(matrices[1], into: base + 33),
-                                               .init(matrices[2], into: base + 97)],
-                                          ldc: ldc, workspace: workspace, threaded: threaded)
-                }
-            }
-            #expect(shared == separate, "threaded: \(threaded)")
-        }
+        MatrixKernelBF16Tests.checkSharedConversion(format: .int8, depth: 200)
     }
 }
