@@ -146,11 +146,17 @@ public enum SurveyFolder {
     /// clear which the user meant.
     private static func take(_ file: URL, as role: String, into slot: inout URL?) throws {
         guard let first = slot else { slot = file; return }
-        let a = try? Data(contentsOf: first), b = try? Data(contentsOf: file)
-        if a != b {
+        if bytes(of: first) != bytes(of: file) {
             throw InputError(file: file.path, "a second \(role) differs from \(first.path); pass the one to use with "
                              + (role == "prompt" ? "--prompt-file" : "--rubric"))
         }
+    }
+
+    /// A file's bytes, or nil when it cannot be read. An empty file is read as nothing, without Foundation's
+    /// Data(contentsOf:), which leaks a 4 KiB buffer for every empty file it reads (see `readText`).
+    private static func bytes(of file: URL) -> Data? {
+        if (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int == 0 { return Data() }
+        return try? Data(contentsOf: file)
     }
 
     /// Reads a file as UTF-8 text, exactly (no newline or BOM translation). A symbolic link is followed (to the
