@@ -106,18 +106,27 @@ static void pack_weight_row(const float *w, size_t k, size_t col, uint32_t *pane
     }
 }
 
-void converge_int8_pack_weights_scalar(const float *w, size_t n, size_t k, size_t ldw, uint32_t *packed) {
+/// Packs every row of W with `pack_row` (`pack_weight_row` or its AVX-512 twin) into the layout above.
+static void pack_weights_with(const float *w, size_t n, size_t k, size_t ldw, uint32_t *packed,
+                              void (*pack_row)(const float *, size_t, size_t, uint32_t *, float *)) {
     size_t panels = (n + NR - 1) / NR, g = groups_of(k), kq = g * GQ;
     memset(packed, 0, converge_int8_packed_weight_words(n, k) * 4);
     float *scales = (float *)(packed + panels * NR * kq);
     for (size_t j = 0; j < n; j++) {
         size_t panel = j / NR, col = j % NR;
-        pack_weight_row(w + j * ldw, k, col, packed + panel * kq * NR, scales + panel * g * 2 * NR);
+        pack_row(w + j * ldw, k, col, packed + panel * kq * NR, scales + panel * g * 2 * NR);
     }
 }
 
-void converge_int8_pack_activations_scalar(const float *a, size_t lda, size_t m, size_t k, int gelu_first,
-                                           uint32_t *workspace) {
+void converge_int8_pack_weights_scalar(const float *w, size_t n, size_t k, size_t ldw, uint32_t *packed) {
+    pack_weights_with(w, n, k, ldw, packed, pack_weight_row);
+}
+
+/// Packs every row of A into the layout above: each group (its `count` real inputs, GELU applied first by `gelu`
+/// when `gelu_first`) rounded by `quantize` (`quantize_group_scalar` or its AVX-512 twin); padding rows zero.
+static void pack_activations_with(const float *a, size_t lda, size_t m, size_t k, int gelu_first, uint32_t *workspace,
+                                  void (*gelu)(float *, size_t),
+                                  void (*quantize)(const float *, size_t, uint8_t *, float *, float *)) {
     size_t rows = padded_rows(m), g = groups_of(k), kq = g * GQ;
     float *pairs = (float *)(workspace + rows * kq);
     float buffer[GROUP];
@@ -131,11 +140,20 @@ void converge_int8_pack_activations_scalar(const float *a, size_t lda, size_t m,
                 continue;
             }
             size_t p0 = group * GROUP, count = k - p0 < GROUP ? k - p0 : GROUP;
-            memcpy(buffer, a + i * lda + p0, count * sizeof(float));
-            if (gelu_first) converge_gelu_scalar(buffer, count);
-            quantize_group_scalar(buffer, count, dst, pair, pair + 1);
+            const float *x = a + i * lda + p0;
+            if (gelu_first) {
+                memcpy(buffer, x, count * sizeof(float));
+                gelu(buffer, count);
+                x = buffer;
+            }
+            quantize(x, count, dst, pair, pair + 1);
         }
     }
+}
+
+void converge_int8_pack_activations_scalar(const float *a, size_t lda, size_t m, size_t k, int gelu_first,
+                                           uint32_t *workspace) {
+    pack_activations_with(a, lda, m, k, gelu_first, workspace, converge_gelu_scalar, quantize_group_scalar);
 }
 
 void converge_int8_gemm_packed_scalar(const uint32_t *workspace, size_t m, const uint32_t *packed, size_t n,
@@ -179,9 +197,11 @@ int converge_int8_supported(void) {
         && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 }
 
-/// `quantize_group_scalar` for a whole group (GROUP = 32 real inputs) with AVX-512: the same operations (min,
-/// max, division, round to nearest even, clamp), so the same bytes.
-static inline CONVERGE_INT8_TARGET void quantize_group(const float *x, uint8_t *dst, float *s_out, float *u_out) {
+/// `quantize_group_scalar` for a whole group (`count` = GROUP = 32 real inputs) with AVX-512: the same operations
+/// (min, max, division, round to nearest even, clamp), so the same bytes.
+static CONVERGE_INT8_TARGET void quantize_group(const float *x, size_t count, uint8_t *dst, float *s_out,
+                                               float *u_out) {
+    (void)count;
     __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     float low = _mm512_reduce_min_ps(_mm512_min_ps(v0, v1));
     float high = _mm512_reduce_max_ps(_mm512_max_ps(v0, v1));
@@ -226,17 +246,8 @@ static CONVERGE_INT8_TARGET void pack_weight_row_avx512(const float *w, size_t k
 
 CONVERGE_INT8_TARGET
 void converge_int8_pack_weights(const float *w, size_t n, size_t k, size_t ldw, uint32_t *packed) {
-    if (k % GROUP != 0) {
-        converge_int8_pack_weights_scalar(w, n, k, ldw, packed);
-        return;
-    }
-    size_t panels = (n + NR - 1) / NR, g = groups_of(k), kq = g * GQ;
-    memset(packed, 0, converge_int8_packed_weight_words(n, k) * 4);
-    float *scales = (float *)(packed + panels * NR * kq);
-    for (size_t j = 0; j < n; j++) {
-        size_t panel = j / NR, col = j % NR;
-        pack_weight_row_avx512(w + j * ldw, k, col, packed + panel * kq * NR, scales + panel * g * 2 * NR);
-    }
+    // The vector row packer takes whole groups; other depths take the scalar one.
+    pack_weights_with(w, n, k, ldw, packed, k % GROUP == 0 ? pack_weight_row_avx512 : pack_weight_row);
 }
 
 CONVERGE_INT8_TARGET
@@ -246,27 +257,7 @@ void converge_int8_pack_activations(const float *a, size_t lda, size_t m, size_t
         converge_int8_pack_activations_scalar(a, lda, m, k, gelu_first, workspace);
         return;
     }
-    size_t rows = padded_rows(m), g = groups_of(k), kq = g * GQ;
-    float *pairs = (float *)(workspace + rows * kq);
-    float buffer[GROUP];
-    for (size_t i = 0; i < rows; i++) {
-        for (size_t group = 0; group < g; group++) {
-            uint8_t *dst = (uint8_t *)(workspace + i * kq + group * GQ);
-            float *pair = pairs + (group * rows + i) * 2;
-            if (i >= m) {
-                memset(dst, 0, GROUP);
-                pair[0] = pair[1] = 0.0f;
-                continue;
-            }
-            const float *x = a + i * lda + group * GROUP;
-            if (gelu_first) {
-                memcpy(buffer, x, sizeof buffer);
-                converge_gelu(buffer, GROUP);
-                x = buffer;
-            }
-            quantize_group(x, dst, pair, pair + 1);
-        }
-    }
+    pack_activations_with(a, lda, m, k, gelu_first, workspace, converge_gelu, quantize_group);
 }
 
 /// `c[rows x cols] (+)= sum over groups` for one MR x NR tile over `groups` groups: `a` is MR rows of quads

@@ -146,17 +146,20 @@ public enum SurveyFolder {
     /// clear which the user meant.
     private static func take(_ file: URL, as role: String, into slot: inout URL?) throws {
         guard let first = slot else { slot = file; return }
-        if bytes(of: first) != bytes(of: file) {
+        func bytes(_ url: URL) -> Data? {
+            try? contents(of: url.path, size: (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int)
+        }
+        if bytes(first) != bytes(file) {
             throw InputError(file: file.path, "a second \(role) differs from \(first.path); pass the one to use with "
                              + (role == "prompt" ? "--prompt-file" : "--rubric"))
         }
     }
 
-    /// A file's bytes, or nil when it cannot be read. An empty file is read as nothing, without Foundation's
-    /// Data(contentsOf:), which leaks a 4 KiB buffer for every empty file it reads (see `readText`).
-    private static func bytes(of file: URL) -> Data? {
-        if (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int == 0 { return Data() }
-        return try? Data(contentsOf: file)
+    /// The bytes of the file at `path`, whose size is `size` when known. An empty regular file is read as nothing:
+    /// Foundation's Data(contentsOf:) leaks a 4 KiB buffer for every empty file it reads (swift-corelibs
+    /// Foundation of Swift 6.3 on Linux; found by scripts/fuzz folder).
+    private static func contents(of path: String, size: Int?) throws -> Data {
+        size == 0 ? Data() : try Data(contentsOf: URL(fileURLWithPath: path))
     }
 
     /// Reads a file as UTF-8 text, exactly (no newline or BOM translation). A symbolic link is followed (to the
@@ -183,9 +186,7 @@ public enum SurveyFolder {
             if let size = attributes[.size] as? Int, size > maxAnswerBytes {
                 throw InputError(file: path, "the file is \(size) bytes; the limit is \(maxAnswerBytes) bytes")
             }
-            // An empty regular file is read as nothing: Foundation's Data(contentsOf:) leaks a 4 KiB buffer for
-            // every empty file it reads (swift-corelibs Foundation of Swift 6.3 on Linux; found by scripts/fuzz folder).
-            data = attributes[.size] as? Int == 0 ? Data() : try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try contents(of: path, size: attributes[.size] as? Int)
         } catch let error as InputError {
             throw error
         } catch {
