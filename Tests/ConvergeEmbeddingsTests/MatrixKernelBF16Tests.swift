@@ -109,9 +109,15 @@ import Testing
     /// Split over the cores or not, every element is summed in the same order: the same bits.
     @Test(.enabled(if: EncoderPrecision.bf16Supported, "this CPU has no AVX512-BF16"))
     func threadsDoNotChangeTheResult() {
+        Self.checkThreads(format: .bf16)
+    }
+
+    /// `threadsDoNotChangeTheResult` for `format` (shared with the int8 tests).
+    static func checkThreads(format: EncoderPrecision.Kind) {
         let t = Case(m: 131, n: 200, k: 384, pad: 3)
-        let (a, w, c) = Self.operands(t, exact: false)
-        #expect(Self.run(t, a: a, w: w, c: c, threaded: true) == Self.run(t, a: a, w: w, c: c, threaded: false))
+        let (a, w, c) = operands(t, exact: false)
+        #expect(run(t, a: a, w: w, c: c, threaded: true, format: format)
+                == run(t, a: a, w: w, c: c, threaded: false, format: format), "\(format)")
     }
 
     /// Three matrices of one depth on one conversion of the activations (the query, key and value products) give

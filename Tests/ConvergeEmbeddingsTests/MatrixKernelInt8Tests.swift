@@ -188,9 +188,7 @@ import Testing
     /// Split over the cores or not, every element is summed in the same order: the same bits.
     @Test(.enabled(if: EncoderPrecision.int8Supported, "this CPU has no AVX512-VNNI"))
     func threadsDoNotChangeTheResult() {
-        let t = Case(m: 131, n: 200, k: 384, pad: 3)
-        let (a, w, c) = MatrixKernelBF16Tests.operands(t, exact: false)
-        #expect(Self.run(t, a: a, w: w, c: c, threaded: true) == Self.run(t, a: a, w: w, c: c, threaded: false))
+        MatrixKernelBF16Tests.checkThreads(format: .int8)
     }
 
     /// Three matrices of one depth on one conversion of the activations give the bits of three separate products,
